@@ -1,0 +1,162 @@
+// Package agent serves a Go program's runtime/metrics as JSON for gotune.
+//
+// Import it for its side effect, the way net/http/pprof is imported:
+//
+//	import _ "github.com/gotune/gotune/agent"
+//
+// which registers GET /debug/gotune/metrics on http.DefaultServeMux. For
+// another mux, mount Handler():
+//
+//	mux.Handle(agent.Path, agent.Handler())
+//
+// The endpoint is read-only. It reports every metric the running Go version
+// knows (metrics.All(), histograms included) plus a few process facts. A
+// request costs a few microseconds of CPU (see BenchmarkHandler) and the
+// package imports nothing outside the standard library.
+package agent
+
+import (
+	"math"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Path is where the agent registers on http.DefaultServeMux.
+const Path = "/debug/gotune/metrics"
+
+// FormatVersion is the version of the JSON document served at Path. It
+// changes only when a field changes meaning or goes away.
+const FormatVersion = 1
+
+// ContentType is the media type of the document served at Path.
+const ContentType = "application/json; charset=utf-8"
+
+var startTime = time.Now()
+
+func init() {
+	http.Handle(Path, Handler())
+}
+
+// Handler returns the read-only handler that serves the metrics document.
+func Handler() http.Handler {
+	return http.HandlerFunc(serve)
+}
+
+// reader keeps the sample slice between requests: metrics.Read with a reused
+// slice does not allocate for scalar metrics (see PINS.md: ~3 µs for all).
+type reader struct {
+	samples []metrics.Sample
+	descs   []metrics.Description
+	buf     []byte
+}
+
+var readers = sync.Pool{New: func() any {
+	descs := metrics.All()
+	r := &reader{descs: descs, samples: make([]metrics.Sample, len(descs))}
+	for i, d := range descs {
+		r.samples[i].Name = d.Name
+	}
+	return r
+}}
+
+func serve(w http.ResponseWriter, req *http.Request) {
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "gotune agent: read-only endpoint, use GET", http.StatusMethodNotAllowed)
+		return
+	}
+	r := readers.Get().(*reader)
+	defer readers.Put(r)
+	r.buf = r.appendDocument(r.buf[:0], time.Now())
+	w.Header().Set("Content-Type", ContentType)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(len(r.buf)))
+	if req.Method == http.MethodHead {
+		return
+	}
+	_, _ = w.Write(r.buf)
+}
+
+// appendDocument renders the JSON document by hand: encoding/json would
+// reflect over every sample and cannot encode the ±Inf histogram bounds.
+func (r *reader) appendDocument(b []byte, now time.Time) []byte {
+	metrics.Read(r.samples)
+	b = append(b, `{"format":`...)
+	b = strconv.AppendInt(b, FormatVersion, 10)
+	b = append(b, `,"go_version":`...)
+	b = strconv.AppendQuote(b, runtime.Version())
+	b = append(b, `,"pid":`...)
+	b = strconv.AppendInt(b, int64(os.Getpid()), 10)
+	b = append(b, `,"start_time":"`...)
+	b = startTime.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","time":"`...)
+	b = now.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","gomaxprocs":`...)
+	b = strconv.AppendInt(b, int64(runtime.GOMAXPROCS(0)), 10)
+	if p, ok := readProcess(); ok {
+		b = append(b, `,"process":{"cpu_seconds":`...)
+		b = appendFloat(b, p.cpuSeconds)
+		b = append(b, `,"rss_bytes":`...)
+		b = strconv.AppendUint(b, p.rssBytes, 10)
+		b = append(b, '}')
+	}
+	b = append(b, `,"metrics":[`...)
+	for i, s := range r.samples {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"name":`...)
+		b = strconv.AppendQuote(b, s.Name)
+		if r.descs[i].Cumulative {
+			b = append(b, `,"cumulative":true`...)
+		}
+		switch s.Value.Kind() {
+		case metrics.KindUint64:
+			b = append(b, `,"kind":"uint64","value":`...)
+			b = strconv.AppendUint(b, s.Value.Uint64(), 10)
+		case metrics.KindFloat64:
+			b = append(b, `,"kind":"float64","value":`...)
+			b = appendFloat(b, s.Value.Float64())
+		case metrics.KindFloat64Histogram:
+			h := s.Value.Float64Histogram()
+			b = append(b, `,"kind":"histogram","buckets":[`...)
+			for j, v := range h.Buckets {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = appendFloat(b, v)
+			}
+			b = append(b, `],"counts":[`...)
+			for j, c := range h.Counts {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = strconv.AppendUint(b, c, 10)
+			}
+			b = append(b, ']')
+		default: // KindBad: a metric this Go version lists but does not support
+			b = append(b, `,"kind":"unsupported"`...)
+		}
+		b = append(b, '}')
+	}
+	return append(b, "]}\n"...)
+}
+
+// appendFloat writes f as a JSON number, or as the strings "+Inf", "-Inf" and
+// "NaN", which JSON numbers cannot express. Float decodes both forms.
+func appendFloat(b []byte, f float64) []byte {
+	switch {
+	case math.IsInf(f, 1):
+		return append(b, `"+Inf"`...)
+	case math.IsInf(f, -1):
+		return append(b, `"-Inf"`...)
+	case math.IsNaN(f):
+		return append(b, `"NaN"`...)
+	}
+	return strconv.AppendFloat(b, f, 'g', -1, 64)
+}

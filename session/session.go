@@ -1,0 +1,154 @@
+// Package session holds what gotune knows about one target over time: the
+// samples read from it (keyed by runtime/metrics names), the figures derived
+// from consecutive samples, the status of every collector, and the Store that
+// keeps them in fixed-size rings and publishes immutable snapshots.
+//
+// It does no I/O. Collectors write into a Store; the UI, reports and the
+// advisor read Snapshots.
+package session
+
+import (
+	"math"
+	"sort"
+	"time"
+)
+
+// Names of the runtime/metrics gotune reads most. Sources that are not the
+// gotune agent map their own series onto these names where the mapping is
+// exact, so everything downstream speaks runtime/metrics.
+const (
+	HeapLive           = "/gc/heap/live:bytes"                // live heap after the last GC (Go ≥1.21)
+	HeapObjects        = "/memory/classes/heap/objects:bytes" // MemStats.HeapAlloc: live + not yet swept
+	HeapGoal           = "/gc/heap/goal:bytes"
+	HeapAllocsBytes    = "/gc/heap/allocs:bytes" // cumulative
+	HeapAllocsObjs     = "/gc/heap/allocs:objects"
+	HeapFreesObjs      = "/gc/heap/frees:objects"
+	HeapObjectCount    = "/gc/heap/objects:objects"
+	MemoryTotal        = "/memory/classes/total:bytes"
+	GCCycles           = "/gc/cycles/total:gc-cycles" // cumulative
+	GCCyclesForced     = "/gc/cycles/forced:gc-cycles"
+	GOGC               = "/gc/gogc:percent"
+	GOMEMLIMIT         = "/gc/gomemlimit:bytes"
+	GOMAXPROCS         = "/sched/gomaxprocs:threads"
+	Goroutines         = "/sched/goroutines:goroutines"
+	GoroutinesRunnable = "/sched/goroutines/runnable:goroutines" // Go ≥1.26
+	GoroutinesRunning  = "/sched/goroutines/running:goroutines"
+	GoroutinesWaiting  = "/sched/goroutines/waiting:goroutines"
+	GoroutinesNotInGo  = "/sched/goroutines/not-in-go:goroutines"
+	Threads            = "/sched/threads/total:threads"
+	CPUTotal           = "/cpu/classes/total:cpu-seconds" // GOMAXPROCS × wall time
+	CPUGCTotal         = "/cpu/classes/gc/total:cpu-seconds"
+	CPUGCAssist        = "/cpu/classes/gc/mark/assist:cpu-seconds"
+	CPUUser            = "/cpu/classes/user:cpu-seconds"
+	LimiterLastEnabled = "/gc/limiter/last-enabled:gc-cycle"
+	MutexWait          = "/sync/mutex/wait/total:seconds"
+	FinalizersQueued   = "/gc/finalizers/queued:finalizers"
+	FinalizersExecuted = "/gc/finalizers/executed:finalizers"
+	PausesGC           = "/sched/pauses/total/gc:seconds" // histogram, Go ≥1.22
+	PausesGCOld        = "/gc/pauses:seconds"             // histogram, Go 1.17–1.21 name
+	SchedLatencies     = "/sched/latencies:seconds"       // histogram
+
+	// Not runtime/metrics: facts the OS knows about the process, from the
+	// agent's process block, Prometheus process_* series or /proc.
+	ProcessCPU = "/process/cpu:cpu-seconds" // cumulative user+system
+	ProcessRSS = "/process/resident:bytes"
+)
+
+// Histogram is a runtime/metrics Float64Histogram: Counts[i] samples fell in
+// [Buckets[i], Buckets[i+1]). Buckets may start at -Inf and end at +Inf.
+type Histogram struct {
+	Buckets []float64
+	Counts  []uint64
+}
+
+// Sample is one reading of a target at one instant. Values and Histograms are
+// never modified after the sample is stored.
+type Sample struct {
+	Time       time.Time
+	Source     string // how it was read: "agent", "prometheus", "expvar", "gops", "os"
+	Values     map[string]float64
+	Histograms map[string]*Histogram
+	Missing    []string // key metrics this source does not provide
+}
+
+// Value returns the named metric and whether the sample has it.
+func (s *Sample) Value(name string) (float64, bool) {
+	v, ok := s.Values[name]
+	return v, ok
+}
+
+// HeapLiveBytes is the best live-heap figure the sample holds: the marked
+// live heap where the Go version reports it, else HeapAlloc.
+func (s *Sample) HeapLiveBytes() (float64, bool) {
+	if v, ok := s.Values[HeapLive]; ok {
+		return v, true
+	}
+	v, ok := s.Values[HeapObjects]
+	return v, ok
+}
+
+// Sub returns h - old bucket by bucket, for the samples that arrived between
+// two readings of a cumulative histogram. It returns nil when the bucket
+// layouts differ or a count went backwards (the target restarted).
+func (h *Histogram) Sub(old *Histogram) *Histogram {
+	if old == nil {
+		return h
+	}
+	if len(h.Counts) != len(old.Counts) || len(h.Buckets) != len(old.Buckets) {
+		return nil
+	}
+	d := &Histogram{Buckets: h.Buckets, Counts: make([]uint64, len(h.Counts))}
+	for i := range h.Counts {
+		if h.Counts[i] < old.Counts[i] {
+			return nil
+		}
+		d.Counts[i] = h.Counts[i] - old.Counts[i]
+	}
+	return d
+}
+
+// Total is the number of samples in the histogram.
+func (h *Histogram) Total() uint64 {
+	var n uint64
+	for _, c := range h.Counts {
+		n += c
+	}
+	return n
+}
+
+// Quantile returns the q-quantile (0..1) as the upper bound of the bucket it
+// falls in, the conservative reading used by the Go runtime's own tests and
+// by pprof-style tools; an infinite upper bound falls back to the lower one.
+// ok is false for an empty histogram.
+func (h *Histogram) Quantile(q float64) (v float64, ok bool) {
+	total := h.Total()
+	if total == 0 {
+		return 0, false
+	}
+	rank := uint64(math.Ceil(q * float64(total)))
+	if rank == 0 {
+		rank = 1
+	}
+	var seen uint64
+	for i, c := range h.Counts {
+		seen += c
+		if seen >= rank {
+			hi := h.Buckets[i+1]
+			if math.IsInf(hi, 1) {
+				hi = h.Buckets[i]
+			}
+			return hi, true
+		}
+	}
+	return h.Buckets[len(h.Buckets)-1], true
+}
+
+// SortedNames returns the metric names of s in order, for stable output.
+func (s *Sample) SortedNames() []string {
+	names := make([]string, 0, len(s.Values))
+	for n := range s.Values {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,166 @@
+package session
+
+import (
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultCapacity keeps 15 minutes of samples at the default 1 s interval.
+const DefaultCapacity = 900
+
+// Point is a stored sample with the figures derived from it and the sample
+// before it.
+type Point struct {
+	Sample
+	Derived map[string]float64
+}
+
+// Status is what one collector last did: when it last succeeded, its last
+// error, and whether the target looks gone. It is published with the data so
+// every view can say where its numbers come from.
+type Status struct {
+	Source    string        // what is collected: "metrics", "heap profile", "os"
+	Via       string        // how: "agent", "prometheus", "expvar", "gops", "/proc"
+	Interval  time.Duration // cadence when healthy
+	LastOK    time.Time
+	Latency   time.Duration // duration of the last successful call
+	LastErr   string
+	LastErrAt time.Time
+	Failures  int           // consecutive failures
+	Dropped   int           // triggers dropped because a call was still running
+	Backoff   time.Duration // wait before the next try; 0 when healthy
+	Lost      bool          // the target stopped answering after answering before
+	LostAt    time.Time
+}
+
+// Target names what the session is attached to.
+type Target struct {
+	URL       string // base URL for HTTP targets
+	PID       int    // 0 when unknown
+	Command   string
+	GoVersion string
+	StartTime time.Time
+}
+
+// Snapshot is an immutable view of the store. Readers may keep it as long as
+// they like; the store never modifies a published snapshot.
+type Snapshot struct {
+	Seq    uint64
+	Target Target
+	Points []Point  // oldest first
+	Status []Status // sorted by Source
+}
+
+// Latest returns the newest point, or nil.
+func (s *Snapshot) Latest() *Point {
+	if s == nil || len(s.Points) == 0 {
+		return nil
+	}
+	return &s.Points[len(s.Points)-1]
+}
+
+// StatusOf returns the status of the named source.
+func (s *Snapshot) StatusOf(source string) (Status, bool) {
+	for _, st := range s.Status {
+		if st.Source == source {
+			return st, true
+		}
+	}
+	return Status{}, false
+}
+
+// Store keeps the last Capacity points in a ring and publishes a new
+// Snapshot after every write. Writers serialise on a mutex; readers never
+// lock: Snapshot is an atomic load, and Changed is a capacity-1 channel whose
+// sends never block, so bursts of writes coalesce into one wake-up and a slow
+// reader cannot hold up the writer.
+type Store struct {
+	mu      sync.Mutex
+	ring    []Point
+	head    int // index of the oldest point
+	n       int
+	target  Target
+	status  map[string]Status
+	seq     uint64
+	snap    atomic.Pointer[Snapshot]
+	changed chan struct{}
+}
+
+// NewStore returns a store keeping capacity points (DefaultCapacity if ≤ 0).
+func NewStore(capacity int) *Store {
+	if capacity <= 0 {
+		capacity = DefaultCapacity
+	}
+	s := &Store{
+		ring:    make([]Point, capacity),
+		status:  map[string]Status{},
+		changed: make(chan struct{}, 1),
+	}
+	s.snap.Store(&Snapshot{})
+	return s
+}
+
+// Capacity is the number of points the store keeps.
+func (s *Store) Capacity() int { return len(s.ring) }
+
+// Snapshot returns the latest published snapshot. It never blocks.
+func (s *Store) Snapshot() *Snapshot { return s.snap.Load() }
+
+// Changed is signalled (coalesced) after each publish.
+func (s *Store) Changed() <-chan struct{} { return s.changed }
+
+// SetTarget records what the session is attached to.
+func (s *Store) SetTarget(t Target) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.target = t
+	s.publishLocked()
+}
+
+// Append stores a sample, deriving rates against the previous point.
+func (s *Store) Append(sample Sample) Point {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var prev *Sample
+	if s.n > 0 {
+		prev = &s.ring[(s.head+s.n-1)%len(s.ring)].Sample
+	}
+	p := Point{Sample: sample, Derived: Derive(prev, &sample)}
+	if s.n < len(s.ring) {
+		s.ring[(s.head+s.n)%len(s.ring)] = p
+		s.n++
+	} else {
+		s.ring[s.head] = p
+		s.head = (s.head + 1) % len(s.ring)
+	}
+	s.publishLocked()
+	return p
+}
+
+// SetStatus replaces the status of st.Source.
+func (s *Store) SetStatus(st Status) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.status[st.Source] = st
+	s.publishLocked()
+}
+
+func (s *Store) publishLocked() {
+	s.seq++
+	snap := &Snapshot{Seq: s.seq, Target: s.target, Points: make([]Point, s.n)}
+	for i := 0; i < s.n; i++ {
+		snap.Points[i] = s.ring[(s.head+i)%len(s.ring)]
+	}
+	snap.Status = make([]Status, 0, len(s.status))
+	for _, st := range s.status {
+		snap.Status = append(snap.Status, st)
+	}
+	sort.Slice(snap.Status, func(i, j int) bool { return snap.Status[i].Source < snap.Status[j].Source })
+	s.snap.Store(snap)
+	select {
+	case s.changed <- struct{}{}:
+	default:
+	}
+}
