@@ -1,0 +1,189 @@
+package gops
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gotune/gotune/session"
+)
+
+// realMemStats is a memstats reply of the gops v0.3.29 agent on go1.26.
+const realMemStats = `alloc: 1.20MB (1258760 bytes)
+total-alloc: 2.13MB (2233512 bytes)
+sys: 7.27MB (7623696 bytes)
+lookups: 0
+mallocs: 2254
+frees: 1132
+heap-alloc: 1.20MB (1258760 bytes)
+heap-sys: 3.66MB (3833856 bytes)
+heap-idle: 1.52MB (1597440 bytes)
+heap-in-use: 2.13MB (2236416 bytes)
+heap-released: 1.48MB (1548288 bytes)
+heap-objects: 1122
+stack-in-use: 416.00KB (425984 bytes)
+stack-sys: 416.00KB (425984 bytes)
+mspan-in-use: 43.52KB (44560 bytes)
+mspan-sys: 48.62KB (49792 bytes)
+mcache-in-use: 9.44KB (9664 bytes)
+mcache-sys: 15.34KB (15704 bytes)
+buck-hash-sys: 3.96KB (4053 bytes)
+other-sys: 857.01KB (877582 bytes)
+gc-sys: 2.29MB (2405184 bytes)
+next-gc: when heap-alloc >= 4.00MB (4194304 bytes)
+last-gc: 2026-05-01 10:11:12.123456789 +0200 CEST
+gc-pause-total: 1.234ms
+gc-pause: 45678
+gc-pause-end: 1777623072123456789
+num-gc: 7
+num-forced-gc: 2
+gc-cpu-fraction: 0.0012345
+enable-gc: true
+debug-gc: false
+`
+
+func TestParseMemStats(t *testing.T) {
+	m, err := ParseMemStats([]byte(realMemStats))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := MemStats{
+		Alloc: 1258760, TotalAlloc: 2233512, Sys: 7623696, Mallocs: 2254, Frees: 1132,
+		HeapAlloc: 1258760, HeapSys: 3833856, HeapIdle: 1597440, HeapInuse: 2236416, HeapReleased: 1548288,
+		HeapObjects: 1122, StackInuse: 425984, StackSys: 425984, MSpanInuse: 44560, MSpanSys: 49792,
+		MCacheInuse: 9664, MCacheSys: 15704, BuckHashSys: 4053, OtherSys: 877582, GCSys: 2405184,
+		NextGC: 4194304, PauseTotal: 1234 * time.Microsecond, LastPause: 45678,
+		NumGC: 7, NumForcedGC: 2, GCCPUFraction: 0.0012345, EnableGC: true,
+	}
+	lastGC := time.Date(2026, 5, 1, 8, 11, 12, 123456789, time.UTC)
+	if !m.LastGC.Equal(lastGC) {
+		t.Errorf("LastGC = %v, want %v", m.LastGC, lastGC)
+	}
+	if m.LastPauseEnd.UnixNano() != 1777623072123456789 {
+		t.Errorf("LastPauseEnd = %v", m.LastPauseEnd)
+	}
+	m.LastGC, m.LastPauseEnd, m.has = time.Time{}, time.Time{}, nil
+	if fmt.Sprintf("%+v", m) != fmt.Sprintf("%+v", want) {
+		t.Errorf("ParseMemStats =\n%+v\nwant\n%+v", m, want)
+	}
+}
+
+func TestParseMemStatsEdges(t *testing.T) {
+	m, err := ParseMemStats([]byte("heap-alloc: 512 bytes\nlast-gc: -\nnum-gc: notanumber\nnew-field: 3\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.HeapAlloc != 512 || !m.LastGC.IsZero() || !m.Has("last-gc") || m.Has("num-gc") || m.Has("new-field") {
+		t.Errorf("got %+v", m)
+	}
+	for _, bad := range []string{"", "hello", "<html>", "heap-alloc: lots\n"} {
+		if _, err := ParseMemStats([]byte(bad)); err == nil {
+			t.Errorf("ParseMemStats(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestParseBytes(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want uint64
+		ok   bool
+	}{
+		{"0 bytes", 0, true},
+		{"1023 bytes", 1023, true},
+		{"1.00KB (1024 bytes)", 1024, true},
+		{"16.00EB (18446744073709551615 bytes)", math.MaxUint64, true},
+		{"1.50MB", 1572864, true}, // older agents: rounded only
+		{"77", 77, true},
+		{"-1 bytes", 0, false},
+		{"1.5XB", 0, false},
+		{"NaNKB", 0, false},
+		{"1e300PB", 0, false},
+	} {
+		got, ok := parseBytes(tc.in)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("parseBytes(%q) = %d, %v; want %d, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestParseStats(t *testing.T) {
+	s, err := ParseStats([]byte("goroutines: 12\nOS threads: 9\nGOMAXPROCS: 2\nnum CPU: 4\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Goroutines != 12 || s.OSThreads != 9 || s.GOMAXPROCS != 2 || s.NumCPU != 4 {
+		t.Errorf("ParseStats = %+v", s)
+	}
+	if _, err := ParseStats([]byte("go1.26.8\n")); err == nil {
+		t.Error("ParseStats accepted a version reply")
+	}
+	s, err = ParseStats([]byte("goroutines: -3\nGOMAXPROCS: 8\n"))
+	if err != nil || s.Has("goroutines") || s.GOMAXPROCS != 8 {
+		t.Errorf("negative goroutines: %+v, %v", s, err)
+	}
+}
+
+func TestParseSetGCReply(t *testing.T) {
+	set, prev, err := ParseSetGCReply([]byte("New GC percent set to 50. Previous value was 100.\n"))
+	if err != nil || set != 50 || prev != 100 {
+		t.Errorf("= %d, %d, %v", set, prev, err)
+	}
+	set, prev, err = ParseSetGCReply([]byte("New GC percent set to -1. Previous value was -1.\n"))
+	if err != nil || set != -1 || prev != -1 {
+		t.Errorf("= %d, %d, %v", set, prev, err)
+	}
+	for _, bad := range []string{"", "ok", "New GC percent set to x. Previous value was 1.", "New GC percent set to 5. Previous value was 1"} {
+		if _, _, err := ParseSetGCReply([]byte(bad)); err == nil {
+			t.Errorf("ParseSetGCReply(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestMetricsFromGops(t *testing.T) {
+	m, err := ParseMemStats([]byte(realMemStats))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := ParseStats([]byte("goroutines: 12\nOS threads: 9\nGOMAXPROCS: 2\nnum CPU: 4\n"))
+	at := time.Unix(1000, 0)
+	s := MetricsFromGops(at, &m, &st)
+	want := map[string]float64{
+		session.HeapObjects:     1258760,
+		session.HeapGoal:        4194304,
+		session.GCCycles:        7,
+		session.GCCyclesForced:  2,
+		session.HeapAllocsBytes: 2233512,
+		session.HeapObjectCount: 1122,
+		session.MemoryTotal:     7623696,
+		session.Goroutines:      12,
+		session.GOMAXPROCS:      2,
+	}
+	if s.Source != "gops" || !s.Time.Equal(at) || len(s.Values) != len(want) {
+		t.Errorf("sample = %+v", s)
+	}
+	for k, v := range want {
+		if s.Values[k] != v {
+			t.Errorf("%s = %v, want %v", k, s.Values[k], v)
+		}
+	}
+	missing := strings.Join(s.Missing, " ")
+	for _, k := range []string{session.HeapLive, session.GOGC, session.GOMEMLIMIT, session.HeapAllocsObjs, session.PausesGC} {
+		if !strings.Contains(missing, k) {
+			t.Errorf("Missing lacks %s: %v", k, s.Missing)
+		}
+	}
+	for k := range s.Values {
+		if strings.Contains(missing, k) {
+			t.Errorf("%s is both a value and missing", k)
+		}
+	}
+
+	// Without stats, goroutines and GOMAXPROCS are missing, not zero.
+	s = MetricsFromGops(at, &m, nil)
+	if _, ok := s.Values[session.Goroutines]; ok || !strings.Contains(strings.Join(s.Missing, " "), session.GOMAXPROCS) {
+		t.Errorf("without stats: %+v", s)
+	}
+}
