@@ -28,6 +28,7 @@ type env struct {
 func commands(e *env) []*cobra.Command {
 	return []*cobra.Command{
 		versionCmd(e),
+		attachCmd(e),
 	}
 }
 

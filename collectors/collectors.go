@@ -19,6 +19,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/gotune/gotune/measurement"
 )
 
 // Limits on what gotune reads from a target. Every body read is capped, so a
@@ -126,7 +128,7 @@ func get(ctx context.Context, c *http.Client, rawURL string, timeout time.Durati
 }
 
 func tooLarge(rawURL string, maxBody int64) error {
-	return &FetchError{URL: rawURL, Reason: fmt.Sprintf("response is larger than the %s cap; not read", FormatBytes(float64(maxBody))),
+	return &FetchError{URL: rawURL, Reason: fmt.Sprintf("response is larger than the %s cap; not read", measurement.Bytes(float64(maxBody))),
 		Hint: "the target may be serving something else, or raise --max-body if you trust it"}
 }
 
@@ -229,23 +231,4 @@ func looksLikeHTML(b []byte) bool {
 	s = strings.ToLower(s)
 	return strings.HasPrefix(s, "<!doctype html") || strings.HasPrefix(s, "<html") ||
 		strings.HasPrefix(s, "<head") || strings.HasPrefix(s, "<body") || strings.HasPrefix(s, "<")
-}
-
-// FormatBytes renders a byte count for people: 1.5 MiB, 512 B.
-func FormatBytes(v float64) string {
-	const unit = 1024
-	if v < unit && v > -unit {
-		return fmt.Sprintf("%.0f B", v)
-	}
-	units := []string{"KiB", "MiB", "GiB", "TiB", "PiB"}
-	x := v / unit
-	i := 0
-	for (x >= unit || x <= -unit) && i < len(units)-1 {
-		x /= unit
-		i++
-	}
-	if x >= 100 || x <= -100 {
-		return fmt.Sprintf("%.0f %s", x, units[i])
-	}
-	return fmt.Sprintf("%.1f %s", x, units[i])
 }

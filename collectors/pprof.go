@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/gotune/gotune/measurement"
 )
 
 // ProfileKinds are the net/http/pprof endpoints gotune fetches.
@@ -170,7 +172,7 @@ func CheckProfile(body []byte) error {
 		return fmt.Errorf("profile is corrupt: %w", err)
 	}
 	if n > DefaultMaxInflated {
-		return fmt.Errorf("profile inflates beyond %s; not read", FormatBytes(DefaultMaxInflated))
+		return fmt.Errorf("profile inflates beyond %s; not read", measurement.Bytes(DefaultMaxInflated))
 	}
 	if n == 0 {
 		return errors.New("profile is empty after decompression")

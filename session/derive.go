@@ -1,5 +1,7 @@
 package session
 
+import "time"
+
 // Names of the figures derived from two consecutive samples. Like metric
 // names they carry their unit after the colon.
 const (
@@ -16,11 +18,18 @@ const (
 	MutexWaitRate  = "mutex-wait:seconds/s"
 )
 
+// GCCPUWindow is how far back GC CPU fractions look. The runtime updates
+// the /cpu/classes metrics only when a GC cycle ends (runtime/metrics docs:
+// "an estimate ... updated at GC time"), so a 1 s delta is often 0/0; over
+// this window the figure averages the cycles that ended in it.
+const GCCPUWindow = 10 * time.Second
+
 // Derive computes rates and interval quantiles from two samples of the same
-// target, prev taken before cur. A figure is absent when either sample lacks
-// its inputs, when time did not advance, or when a counter went backwards
-// (the target restarted): no figure is better than a wrong one.
-func Derive(prev, cur *Sample) map[string]float64 {
+// target, prev taken before cur; base, if not nil, is an older sample (about
+// GCCPUWindow before cur) for the GC CPU fractions. A figure is absent when
+// a sample lacks its inputs, when time did not advance, or when a counter
+// went backwards (the target restarted): no figure is better than a wrong one.
+func Derive(prev, cur, base *Sample) map[string]float64 {
 	d := make(map[string]float64, 12)
 	if prev == nil || cur == nil {
 		return d
@@ -47,11 +56,22 @@ func Derive(prev, cur *Sample) map[string]float64 {
 	rate(GCRate, GCCycles)
 	rate(ProcessCPUFrac, ProcessCPU)
 	rate(MutexWaitRate, MutexWait)
-	if total, ok := delta(CPUTotal); ok && total > 0 {
-		if gc, ok := delta(CPUGCTotal); ok {
+	if base == nil {
+		base = prev
+	}
+	since := func(name string) (float64, bool) {
+		a, ok1 := base.Values[name]
+		b, ok2 := cur.Values[name]
+		if !ok1 || !ok2 || b < a {
+			return 0, false
+		}
+		return b - a, true
+	}
+	if total, ok := since(CPUTotal); ok && total > 0 {
+		if gc, ok := since(CPUGCTotal); ok {
 			d[GCCPU] = gc / total
 		}
-		if as, ok := delta(CPUGCAssist); ok {
+		if as, ok := since(CPUGCAssist); ok {
 			d[GCAssistCPU] = as / total
 		}
 	}

@@ -123,11 +123,20 @@ func (s *Store) SetTarget(t Target) {
 func (s *Store) Append(sample Sample) Point {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var prev *Sample
+	var prev, base *Sample
 	if s.n > 0 {
 		prev = &s.ring[(s.head+s.n-1)%len(s.ring)].Sample
+		// The newest point at least GCCPUWindow old, else the oldest.
+		base = &s.ring[s.head].Sample
+		for i := s.n - 1; i >= 0; i-- {
+			q := &s.ring[(s.head+i)%len(s.ring)].Sample
+			if sample.Time.Sub(q.Time) >= GCCPUWindow {
+				base = q
+				break
+			}
+		}
 	}
-	p := Point{Sample: sample, Derived: Derive(prev, &sample)}
+	p := Point{Sample: sample, Derived: Derive(prev, &sample, base)}
 	if s.n < len(s.ring) {
 		s.ring[(s.head+s.n)%len(s.ring)] = p
 		s.n++

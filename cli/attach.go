@@ -1,0 +1,140 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gotune/gotune/collectors"
+	"github.com/gotune/gotune/session"
+)
+
+// watchFlags are shared by attach and demo.
+type watchFlags struct {
+	json     bool
+	plain    bool
+	duration time.Duration
+	interval time.Duration
+}
+
+func (w *watchFlags) add(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.BoolVar(&w.json, "json", false, "print one JSON object per interval (NDJSON) instead of text")
+	f.BoolVar(&w.plain, "plain", false, "print one aligned text line per interval (the default until the dashboard exists)")
+	f.DurationVar(&w.duration, "duration", 0, "stop after this long (0: until interrupted)")
+	f.DurationVar(&w.interval, "interval", time.Second, "sampling interval")
+}
+
+func (w *watchFlags) validate() error {
+	if w.interval < 100*time.Millisecond {
+		return fmt.Errorf("--interval %s is too short: at least 100ms, to keep the overhead on the target low", w.interval)
+	}
+	if w.duration < 0 {
+		return fmt.Errorf("--duration must not be negative")
+	}
+	if w.json && w.plain {
+		return fmt.Errorf("--json and --plain exclude each other")
+	}
+	return nil
+}
+
+func attachCmd(e *env) *cobra.Command {
+	var w watchFlags
+	cmd := &cobra.Command{
+		Use:   "attach TARGET",
+		Short: "Attach to a Go service and stream its runtime figures",
+		Long: `Attach to a Go service that serves net/http/pprof (and ideally the gotune
+agent) and print its runtime figures once per interval.
+
+TARGET is a base URL such as http://127.0.0.1:6060 (or host:port). Metrics
+come from the gotune agent if the service has it, else from a Prometheus
+/metrics page with go_* series, else from expvar /debug/vars.`,
+		Example: `  gotune attach http://127.0.0.1:6060
+  gotune attach 127.0.0.1:6060 --json --duration 30s --interval 2s`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := w.validate(); err != nil {
+				return err
+			}
+			t, err := collectors.NewURLTarget(args[0], collectors.HTTPSourceOptions{})
+			if err != nil {
+				return err
+			}
+			return watch(e, w, func(ctx context.Context, store *session.Store) {
+				t.Watch(ctx, store, w.interval)
+			}, collectors.Redact(t.Base))
+		},
+	}
+	w.add(cmd)
+	return cmd
+}
+
+// watch starts collection with start and prints the store once per
+// interval until the duration is over or the context ends. It fails only if
+// no sample at all was read.
+func watch(e *env, w watchFlags, start func(context.Context, *session.Store), targetName string) error {
+	ctx := e.ctx
+	if w.duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, w.duration)
+		defer cancel()
+	}
+	store := session.NewStore(session.DefaultCapacity)
+	start(ctx, store)
+
+	var p printer
+	if w.json {
+		p = &jsonPrinter{w: e.stdout, target: targetName}
+	} else {
+		p = &linePrinter{w: e.stdout, target: targetName}
+	}
+	var lastPrinted time.Time // sample time of the last printed point
+	got := 0
+	// A status-only line is printed when no sample arrived for 1.5
+	// intervals, so a stuck target shows up on time.
+	quiet := time.NewTimer(w.interval * 3 / 2)
+	defer quiet.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if errors.Is(e.ctx.Err(), context.Canceled) && got > 0 {
+				return nil // interrupted after a good run: a normal stop
+			}
+			if got == 0 {
+				return noSampleError(store.Snapshot(), targetName, w.duration)
+			}
+			return nil
+		case <-store.Changed():
+			snap := store.Snapshot()
+			pt := snap.Latest()
+			if pt == nil || !pt.Time.After(lastPrinted) {
+				continue
+			}
+			lastPrinted = pt.Time
+			got++
+			if err := p.point(snap, pt); err != nil {
+				return err
+			}
+			quiet.Reset(w.interval * 3 / 2)
+		case <-quiet.C:
+			if err := p.stale(store.Snapshot(), time.Now()); err != nil {
+				return err
+			}
+			quiet.Reset(w.interval)
+		}
+	}
+}
+
+func noSampleError(snap *session.Snapshot, target string, d time.Duration) error {
+	st, ok := snap.StatusOf("metrics")
+	if ok && st.LastErr != "" {
+		return fmt.Errorf("no sample read from %s: %s", target, st.LastErr)
+	}
+	if d > 0 {
+		return fmt.Errorf("no sample read from %s within %s", target, d)
+	}
+	return fmt.Errorf("no sample read from %s", target)
+}

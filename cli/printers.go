@@ -1,0 +1,218 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/gotune/gotune/measurement"
+	"github.com/gotune/gotune/session"
+)
+
+// printer writes what watch sees: a fresh point, or a status when no sample
+// arrived in time.
+type printer interface {
+	point(snap *session.Snapshot, p *session.Point) error
+	stale(snap *session.Snapshot, now time.Time) error
+}
+
+// linePrinter prints one aligned text line per interval (--plain).
+type linePrinter struct {
+	w       io.Writer
+	target  string
+	lines   int
+	lastVia string
+}
+
+const lineHeader = "TIME      HEAP LIVE / GOAL        GC CPU   GC/s  PAUSE p99  GOROUTINES  SCHED p99    CPU      RSS"
+
+func (l *linePrinter) point(snap *session.Snapshot, p *session.Point) error {
+	if p.Source != l.lastVia {
+		l.lastVia = p.Source
+		fmt.Fprintf(l.w, "# %s · metrics via %s", l.target, p.Source)
+		if len(p.Missing) > 0 {
+			fmt.Fprintf(l.w, " · missing: %s", strings.Join(shortNames(p.Missing), ", "))
+		}
+		fmt.Fprintln(l.w)
+		l.lines = 0
+	}
+	if l.lines%20 == 0 {
+		fmt.Fprintln(l.w, lineHeader)
+	}
+	l.lines++
+	_, err := fmt.Fprintln(l.w, FormatLine(p))
+	return err
+}
+
+// FormatLine renders one point as an aligned text line; a figure the source
+// cannot give, or cannot give yet (rates need two samples), is "-".
+func FormatLine(p *session.Point) string {
+	v := func(name string) float64 {
+		if x, ok := p.Values[name]; ok {
+			return x
+		}
+		return math.NaN()
+	}
+	d := func(name string) float64 {
+		if x, ok := p.Derived[name]; ok {
+			return x
+		}
+		return math.NaN()
+	}
+	live, ok := p.HeapLiveBytes()
+	if !ok {
+		live = math.NaN()
+	}
+	heap := measurement.Bytes(live) + " / " + measurement.Bytes(v(session.HeapGoal))
+	cpu := "-"
+	if c := d(session.ProcessCPUFrac); !math.IsNaN(c) {
+		cpu = measurement.Percent(c)
+	}
+	gcs := "-"
+	if r := d(session.GCRate); !math.IsNaN(r) {
+		gcs = fmt.Sprintf("%.1f", r)
+	}
+	line := fmt.Sprintf("%-8s  %-22s  %6s  %5s  %9s  %10s  %9s  %6s  %9s",
+		p.Time.Local().Format("15:04:05"), heap,
+		measurement.Percent(d(session.GCCPU)), gcs,
+		measurement.Seconds(d(session.PauseP99)),
+		measurement.Count(v(session.Goroutines)),
+		measurement.Seconds(d(session.SchedLatP99)),
+		cpu, measurement.Bytes(v(session.ProcessRSS)))
+	return strings.TrimRight(line, " ")
+}
+
+func (l *linePrinter) stale(snap *session.Snapshot, now time.Time) error {
+	st, _ := snap.StatusOf("metrics")
+	_, err := fmt.Fprintln(l.w, staleText(snap, st, now))
+	return err
+}
+
+func staleText(snap *session.Snapshot, st session.Status, now time.Time) string {
+	var b strings.Builder
+	b.WriteString(now.Local().Format("15:04:05"))
+	b.WriteString("  ")
+	switch {
+	case st.Lost:
+		fmt.Fprintf(&b, "target lost at %s", st.LostAt.Local().Format("15:04:05"))
+	case st.LastErr != "":
+		b.WriteString("no sample")
+	default:
+		b.WriteString("waiting for the first sample")
+	}
+	if st.LastErr != "" {
+		b.WriteString(": ")
+		b.WriteString(st.LastErr)
+	}
+	if p := snap.Latest(); p != nil {
+		fmt.Fprintf(&b, " (last sample %s, %d kept)", p.Time.Local().Format("15:04:05"), len(snap.Points))
+	}
+	if st.Backoff > 0 {
+		fmt.Fprintf(&b, "; retrying every %s", st.Backoff)
+	}
+	return b.String()
+}
+
+// shortNames strips the unit from metric names for compact messages.
+func shortNames(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i], _, _ = strings.Cut(n, ":")
+	}
+	return out
+}
+
+// jsonPrinter prints one JSON object per line (NDJSON).
+type jsonPrinter struct {
+	w      io.Writer
+	target string
+}
+
+// Record is one NDJSON line of `gotune attach --json`.
+type Record struct {
+	Time       time.Time          `json:"time"`
+	Target     string             `json:"target"`
+	PID        int                `json:"pid,omitempty"`
+	Fresh      bool               `json:"fresh"` // false: no new sample this interval
+	SampleTime *time.Time         `json:"sample_time,omitempty"`
+	Source     SourceRecord       `json:"source"`
+	Missing    []string           `json:"missing,omitempty"`
+	Metrics    map[string]float64 `json:"metrics,omitempty"`
+	Derived    map[string]float64 `json:"derived,omitempty"`
+}
+
+// SourceRecord is the status of the metrics collector in a Record.
+type SourceRecord struct {
+	Via       string     `json:"via,omitempty"`
+	OK        bool       `json:"ok"`
+	LastOK    *time.Time `json:"last_ok,omitempty"`
+	LatencyMS float64    `json:"latency_ms,omitempty"`
+	Error     string     `json:"error,omitempty"`
+	Failures  int        `json:"failures,omitempty"`
+	Dropped   int        `json:"dropped,omitempty"`
+	Lost      bool       `json:"lost,omitempty"`
+	LostAt    *time.Time `json:"lost_at,omitempty"`
+}
+
+func sourceRecord(st session.Status) SourceRecord {
+	r := SourceRecord{Via: st.Via, OK: st.Failures == 0 && !st.LastOK.IsZero(), Failures: st.Failures,
+		Dropped: st.Dropped, Lost: st.Lost, LatencyMS: float64(st.Latency.Microseconds()) / 1000}
+	if !st.LastOK.IsZero() {
+		t := st.LastOK
+		r.LastOK = &t
+	}
+	if st.Failures > 0 {
+		r.Error = st.LastErr
+	}
+	if st.Lost {
+		t := st.LostAt
+		r.LostAt = &t
+	}
+	return r
+}
+
+func (j *jsonPrinter) point(snap *session.Snapshot, p *session.Point) error {
+	st, _ := snap.StatusOf("metrics")
+	t := p.Time
+	rec := Record{Time: time.Now(), Target: j.target, PID: snap.Target.PID, Fresh: true, SampleTime: &t,
+		Source: sourceRecord(st), Missing: p.Missing, Metrics: finite(p.Values), Derived: finite(p.Derived)}
+	if rec.Source.Via == "" {
+		rec.Source.Via = p.Source
+	}
+	rec.Source.OK = true
+	return j.write(rec)
+}
+
+func (j *jsonPrinter) stale(snap *session.Snapshot, now time.Time) error {
+	st, _ := snap.StatusOf("metrics")
+	rec := Record{Time: now, Target: j.target, PID: snap.Target.PID, Source: sourceRecord(st)}
+	if rec.Source.Error == "" && st.LastErr != "" {
+		rec.Source.Error = st.LastErr
+	}
+	return j.write(rec)
+}
+
+func (j *jsonPrinter) write(rec Record) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	_, err = j.w.Write(b)
+	return err
+}
+
+// finite drops NaN and ±Inf, which JSON cannot carry (GOGC=off is +Inf
+// nowhere: runtime/metrics reports it as the maximum uint64, a finite number).
+func finite(m map[string]float64) map[string]float64 {
+	out := make(map[string]float64, len(m))
+	for k, v := range m {
+		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			out[k] = v
+		}
+	}
+	return out
+}

@@ -1,0 +1,79 @@
+package collectors
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gotune/gotune/session"
+)
+
+// URLTarget collects from a Go service over HTTP: metrics from the best
+// source it offers (detected on the first call, again after the source
+// stops making sense) and profiles through its pprof endpoints.
+type URLTarget struct {
+	Base  string
+	Pprof *PprofClient
+	opts  HTTPSourceOptions
+
+	source MetricsSource // touched only by the runner's single in-flight call
+}
+
+// NewURLTarget accepts "http://host:port", "host:port" or a /debug/pprof URL.
+func NewURLTarget(target string, opts HTTPSourceOptions) (*URLTarget, error) {
+	base, err := NormalizeBase(target)
+	if err != nil {
+		return nil, err
+	}
+	opts = opts.withDefaults()
+	p := NewPprofClient(base)
+	p.HTTP = opts.HTTP
+	return &URLTarget{Base: base, Pprof: p, opts: opts}, nil
+}
+
+// CollectMetrics reads one sample into store. It is a Runner's Collect.
+func (t *URLTarget) CollectMetrics(store *session.Store) func(ctx context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		if t.source == nil {
+			src, s, err := DetectMetrics(ctx, t.Base, t.opts)
+			if err != nil {
+				return "", err
+			}
+			t.source = src
+			t.describe(store, src)
+			store.Append(s)
+			return src.Via(), nil
+		}
+		s, err := t.source.Read(ctx)
+		if err != nil {
+			via := t.source.Via()
+			var fe *FetchError
+			if !IsUnreachable(err) && (errors.As(err, &fe) && fe.Status != 0 || !errors.As(err, &fe)) {
+				// Reachable but the source went away or returns nonsense
+				// (a restart into another build, a proxy page): detect again.
+				t.source = nil
+			}
+			return via, err
+		}
+		store.Append(s)
+		return t.source.Via(), nil
+	}
+}
+
+func (t *URLTarget) describe(store *session.Store, src MetricsSource) {
+	tg := session.Target{URL: Redact(t.Base)}
+	if a, ok := src.(*AgentSource); ok {
+		tg.PID = a.Last.PID
+		tg.GoVersion = a.Last.GoVersion
+		tg.StartTime = a.Last.StartTime
+	}
+	store.SetTarget(tg)
+}
+
+// Watch starts a metrics runner for t on store and returns it; it stops when
+// ctx is done.
+func (t *URLTarget) Watch(ctx context.Context, store *session.Store, interval time.Duration) *Runner {
+	r := NewRunner("metrics", interval, store, t.CollectMetrics(store))
+	go r.Run(ctx)
+	return r
+}
