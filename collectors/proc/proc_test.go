@@ -1,0 +1,299 @@
+package proc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gotune/gotune/collectors/cpulist"
+)
+
+const hostDir = "../../testdata/host"
+
+func fixture(name string) FS { return FS{Root: filepath.Join(hostDir, name)} }
+
+func TestProcessFixture(t *testing.T) {
+	p, err := fixture("cgroupv2").Process(context.Background(), 4242)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Missing) != 0 {
+		t.Errorf("Missing = %v, want none", p.Missing)
+	}
+	want := ProcessStat{
+		PID: 4242, PPID: 1, Comm: "gotune-demo", State: "S",
+		Cmdline:       []string{"/usr/local/bin/gotune-demo", "-listen", "127.0.0.1:6060"},
+		UID:           1000,
+		User:          "svc",
+		StartTime:     time.Unix(1767225600+123456, 0),
+		UserSeconds:   26.05,
+		SystemSeconds: 3.91,
+		CPUSeconds:    29.96,
+		RSS:           183412 * 1024,
+		PeakRSS:       241876 * 1024,
+		NumThreads:    3,
+		FDs:           7,
+		// Summed over task/*/status: 1200+8812+77 and 31+412+3. The
+		// main thread's status alone says 1200 and 31.
+		VoluntaryCtxSwitches:   10089,
+		InvoluntaryCtxSwitches: 446,
+		CPUsAllowed:            []int{0, 1, 2, 3, 4, 5, 6, 7},
+		MemsAllowed:            []int{0},
+	}
+	got := p
+	got.Threads, got.ReadAt, got.Missing = nil, time.Time{}, nil
+	if diff := compare(got, want); diff != "" {
+		t.Error(diff)
+	}
+	wantThreads := []ThreadStat{
+		{TID: 4242, Name: "gotune-demo", State: "S", LastCPU: 3, CPUSeconds: 18, VoluntaryCtxSwitches: 1200, InvoluntaryCtxSwitches: 31},
+		{TID: 4243, Name: "gotune-demo", State: "S", LastCPU: 5, CPUSeconds: 11.9, VoluntaryCtxSwitches: 8812, InvoluntaryCtxSwitches: 412},
+		{TID: 4244, Name: "gotune-demo", State: "S", LastCPU: 2, CPUSeconds: 0.06, VoluntaryCtxSwitches: 77, InvoluntaryCtxSwitches: 3},
+	}
+	if !slices.EqualFunc(p.Threads, wantThreads, func(a, b ThreadStat) bool {
+		return a.TID == b.TID && a.Name == b.Name && a.State == b.State && a.LastCPU == b.LastCPU &&
+			approx(a.CPUSeconds, b.CPUSeconds) && a.VoluntaryCtxSwitches == b.VoluntaryCtxSwitches &&
+			a.InvoluntaryCtxSwitches == b.InvoluntaryCtxSwitches
+	}) {
+		t.Errorf("Threads = %+v\nwant %+v", p.Threads, wantThreads)
+	}
+	if p.ReadAt.IsZero() {
+		t.Error("ReadAt not set")
+	}
+}
+
+func TestProcessSummaryReadsNoThreads(t *testing.T) {
+	p, err := fixture("numa-2node").ProcessSummary(context.Background(), 4242)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Threads != nil || p.FDs != -1 {
+		t.Errorf("summary read threads %v or fds %d", p.Threads, p.FDs)
+	}
+	// Without threads, the main thread's counters are all there is.
+	if p.VoluntaryCtxSwitches != 1200 || p.InvoluntaryCtxSwitches != 31 {
+		t.Errorf("ctx switches = %d/%d, want the main thread's 1200/31", p.VoluntaryCtxSwitches, p.InvoluntaryCtxSwitches)
+	}
+	if !slices.Equal(p.MemsAllowed, []int{0, 1}) || len(p.CPUsAllowed) != 64 {
+		t.Errorf("affinity = %v / %v", p.CPUsAllowed, p.MemsAllowed)
+	}
+}
+
+func TestThreadLastCPU(t *testing.T) {
+	threads, err := fixture("numa-4node").Threads(context.Background(), 4242)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cpus []int
+	for _, th := range threads {
+		cpus = append(cpus, th.LastCPU)
+	}
+	if want := []int{1, 17, 18, 30, 5}; !slices.Equal(cpus, want) {
+		t.Errorf("last CPUs = %v, want %v", cpus, want)
+	}
+}
+
+func TestNoProcess(t *testing.T) {
+	_, err := fixture("cgroupv2").Process(context.Background(), 999999)
+	if !errors.Is(err, ErrNoProcess) || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("err = %v, want ErrNoProcess", err)
+	}
+	if _, err := fixture("cgroupv2").Process(context.Background(), -1); !errors.Is(err, ErrNoProcess) {
+		t.Errorf("negative PID: err = %v", err)
+	}
+}
+
+func TestCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := fixture("cgroupv2").Process(ctx, 4242); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
+
+// TestPermissionDenied plays another user's process read by a non-root
+// gotune: stat is world-readable, fd/ and environ are not.
+func TestPermissionDenied(t *testing.T) {
+	fsys := fixture("cgroupv2")
+	denied := func(name string) error {
+		if strings.HasSuffix(name, "/fd") || strings.HasSuffix(name, "/environ") || strings.HasSuffix(name, "/cmdline") {
+			return &fs.PathError{Op: "open", Path: name, Err: fs.ErrPermission}
+		}
+		return nil
+	}
+	fsys.readFile = func(name string) ([]byte, error) {
+		if err := denied(name); err != nil {
+			return nil, err
+		}
+		return os.ReadFile(name)
+	}
+	fsys.readDirNames = func(name string) ([]string, error) {
+		if err := denied(name); err != nil {
+			return nil, err
+		}
+		return FS{}.dirNames(name)
+	}
+	p, err := fsys.Process(context.Background(), 4242)
+	if err != nil {
+		t.Fatalf("Process: %v, want partial result", err)
+	}
+	if p.FDs != -1 || p.Cmdline != nil {
+		t.Errorf("FDs = %d, Cmdline = %v; want -1 and nil", p.FDs, p.Cmdline)
+	}
+	if p.RSS != 183412*1024 || p.VoluntaryCtxSwitches != 10089 {
+		t.Errorf("readable facts lost: RSS %d, ctx %d", p.RSS, p.VoluntaryCtxSwitches)
+	}
+	var whats []string
+	for _, m := range p.Missing {
+		if !m.PermissionDenied() {
+			t.Errorf("%v: PermissionDenied() = false", m)
+		}
+		whats = append(whats, m.What)
+	}
+	if want := []string{"cmdline", "fd"}; !slices.Equal(whats, want) {
+		t.Errorf("Missing = %v, want %v", whats, want)
+	}
+	if _, err := fsys.Environ(context.Background(), 4242); !errors.Is(err, fs.ErrPermission) {
+		t.Errorf("Environ err = %v, want permission denied", err)
+	}
+}
+
+func TestEnvironOnlyGO(t *testing.T) {
+	env, err := fixture("cgroupv2").Environ(context.Background(), 4242)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"GOGC":       "50",
+		"GOMEMLIMIT": "400MiB",
+		"GODEBUG":    "gctrace=1,madvdontneed=1",
+		"GOMAXPROCS": "4",
+		"GOPATH_NOT": "x", // the rule is the name prefix, nothing smarter
+	}
+	if !maps.Equal(env, want) {
+		t.Errorf("Environ = %v, want %v", env, want)
+	}
+}
+
+func TestCPUPercent(t *testing.T) {
+	start := time.Unix(1767349056, 0)
+	t0 := time.Unix(1767400000, 0)
+	prev := ProcessStat{PID: 7, StartTime: start, CPUSeconds: 10, ReadAt: t0}
+	tests := []struct {
+		name   string
+		cur    ProcessStat
+		want   float64
+		wantOK bool
+	}{
+		{"one core", ProcessStat{PID: 7, StartTime: start, CPUSeconds: 12, ReadAt: t0.Add(2 * time.Second)}, 100, true},
+		{"two and a half cores", ProcessStat{PID: 7, StartTime: start, CPUSeconds: 15, ReadAt: t0.Add(2 * time.Second)}, 250, true},
+		{"idle", ProcessStat{PID: 7, StartTime: start, CPUSeconds: 10, ReadAt: t0.Add(time.Second)}, 0, true},
+		{"pid reused", ProcessStat{PID: 7, StartTime: start.Add(time.Hour), CPUSeconds: 1, ReadAt: t0.Add(time.Second)}, 0, false},
+		{"other pid", ProcessStat{PID: 8, StartTime: start, CPUSeconds: 11, ReadAt: t0.Add(time.Second)}, 0, false},
+		{"no time passed", ProcessStat{PID: 7, StartTime: start, CPUSeconds: 11, ReadAt: t0}, 0, false},
+		{"went backwards", ProcessStat{PID: 7, StartTime: start, CPUSeconds: 9, ReadAt: t0.Add(time.Second)}, 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := CPUPercent(prev, tt.cur)
+		if ok != tt.wantOK || !approx(got, tt.want) {
+			t.Errorf("%s: CPUPercent = %v, %v; want %v, %v", tt.name, got, ok, tt.want, tt.wantOK)
+		}
+	}
+}
+
+func TestPIDs(t *testing.T) {
+	pids, err := fixture("numa-2node").PIDs(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(pids, []int{4242}) { // "self" and "sys" are skipped
+		t.Errorf("PIDs = %v", pids)
+	}
+}
+
+// TestLiveSelf reads the test process itself from the real /proc.
+func TestLiveSelf(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads the live /proc")
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() { // a busy thread, so CPU time advances
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+		}
+	}()
+	ctx := context.Background()
+	pid := os.Getpid()
+	p1, err := Host.Process(ctx, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p1.Missing) != 0 {
+		t.Errorf("Missing = %v", p1.Missing)
+	}
+	exe, _ := os.Executable()
+	if p1.PPID != os.Getppid() || p1.UID != os.Geteuid() || !strings.HasPrefix(filepath.Base(exe), p1.Comm) {
+		t.Errorf("identity: %+v (want ppid %d, uid %d, exe %s)", p1, os.Getppid(), os.Geteuid(), exe)
+	}
+	if p1.NumThreads < 1 || len(p1.Threads) != p1.NumThreads && len(p1.Threads) < 1 {
+		t.Errorf("threads = %d, listed %d", p1.NumThreads, len(p1.Threads))
+	}
+	if p1.RSS == 0 || p1.PeakRSS < p1.RSS || p1.FDs < 3 {
+		t.Errorf("RSS %d, peak %d, fds %d", p1.RSS, p1.PeakRSS, p1.FDs)
+	}
+	if age := time.Since(p1.StartTime); age < 0 || age > time.Hour {
+		t.Errorf("start time %v is %v ago", p1.StartTime, age)
+	}
+	if len(p1.Cmdline) == 0 || p1.Cmdline[0] != os.Args[0] {
+		t.Errorf("cmdline = %q, want %q first", p1.Cmdline, os.Args[0])
+	}
+	live, err := SchedAffinity(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(live, p1.CPUsAllowed) {
+		t.Errorf("sched_getaffinity %v != Cpus_allowed_list %v", live, p1.CPUsAllowed)
+	}
+	for _, th := range p1.Threads {
+		if !cpulist.Contains(p1.CPUsAllowed, th.LastCPU) {
+			t.Errorf("thread %d last ran on CPU %d, outside %v", th.TID, th.LastCPU, p1.CPUsAllowed)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	p2, err := Host.Process(ctx, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pct, ok := CPUPercent(p1, p2)
+	if !ok || pct <= 10 || pct > 100*float64(runtime.NumCPU())+20 {
+		t.Errorf("CPUPercent with a busy goroutine = %v, %v", pct, ok)
+	}
+	if p2.VoluntaryCtxSwitches+p2.InvoluntaryCtxSwitches == 0 {
+		t.Error("no context switches after a sleep")
+	}
+}
+
+func approx(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
+
+// compare reports the first differing field of two ProcessStats.
+func compare(got, want ProcessStat) string {
+	g, w := fmt.Sprintf("%+v", got), fmt.Sprintf("%+v", want)
+	if g == w {
+		return ""
+	}
+	return fmt.Sprintf("got  %s\nwant %s", g, w)
+}
