@@ -29,6 +29,8 @@ func commands(e *env) []*cobra.Command {
 	return []*cobra.Command{
 		versionCmd(e),
 		attachCmd(e),
+		topCmd(e),
+		foldedCmd(e),
 	}
 }
 

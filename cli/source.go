@@ -1,0 +1,91 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/gotune/gotune/collectors"
+	"github.com/gotune/gotune/profile"
+)
+
+// profileSource is where a headless command reads a profile from: a file
+// (gzipped or raw pprof proto, or a goroutine debug=2 text dump) or an
+// http(s) URL, either a base ("http://host:6060", the command's default kind
+// or --kind) or a full pprof endpoint ("http://host:6060/debug/pprof/heap").
+type profileSource struct {
+	kind    string // --kind override for base URLs
+	seconds int    // CPU profile duration for URLs
+}
+
+func isURL(s string) bool {
+	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
+}
+
+// fetchRequest turns a URL into a client base and a request. defaultKind
+// applies to base URLs without --kind.
+func (ps profileSource) fetchRequest(src, defaultKind string, debug int) (string, collectors.ProfileRequest, error) {
+	u, err := url.Parse(src)
+	if err != nil {
+		return "", collectors.ProfileRequest{}, fmt.Errorf("source %q is not a URL: %w", src, err)
+	}
+	req := collectors.ProfileRequest{Kind: defaultKind, Seconds: ps.seconds, Debug: debug}
+	if i := strings.Index(u.Path, "/debug/pprof/"); i >= 0 {
+		if k := path.Base(u.Path[i:]); k != "" && k != "pprof" {
+			req.Kind = k
+		}
+		q := u.Query()
+		if s, err := strconv.Atoi(q.Get("seconds")); err == nil && s > 0 && ps.seconds == 0 {
+			req.Seconds = s
+		}
+		if d, err := strconv.Atoi(q.Get("debug")); err == nil {
+			req.Debug = d
+		}
+	}
+	if ps.kind != "" {
+		req.Kind = ps.kind
+	}
+	if req.Kind == "cpu" {
+		req.Kind = "profile"
+	}
+	return src, req, nil
+}
+
+// readSource returns the raw bytes of src and a short name for messages.
+func (ps profileSource) readSource(ctx context.Context, src, defaultKind string, debug int) ([]byte, string, error) {
+	if !isURL(src) {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			return nil, src, err
+		}
+		return data, src, nil
+	}
+	base, req, err := ps.fetchRequest(src, defaultKind, debug)
+	if err != nil {
+		return nil, src, err
+	}
+	client := collectors.NewPprofClient(base)
+	data, err := client.Fetch(ctx, req)
+	if err != nil {
+		return nil, client.URL(req), err
+	}
+	return data, client.URL(req), nil
+}
+
+// loadProfile reads and parses a pprof profile from src.
+func (ps profileSource) loadProfile(ctx context.Context, src, defaultKind string) (*profile.Profile, string, error) {
+	data, name, err := ps.readSource(ctx, src, defaultKind, 0)
+	if err != nil {
+		// Already says which file or URL ("open x: no such file ...").
+		return nil, name, err
+	}
+	p, err := profile.ParseBytes(data)
+	if err != nil {
+		return nil, name, fmt.Errorf("read %s: %w", name, err)
+	}
+	return p, name, nil
+}
