@@ -281,14 +281,17 @@ func WatchParent(ctx context.Context) context.Context {
 		defer f.Close()
 		_, _ = io.Copy(io.Discard, f) // the parent never writes: this returns on EOF
 		cancel()
-		time.AfterFunc(parentGoneGrace, func() { os.Exit(1) })
+		time.AfterFunc(parentGoneGrace, func() { exitProcess(1) })
 	}()
 	return ctx
 }
 
 // parentGoneGrace is how long a child whose parent died has to shut down
 // cleanly before WatchParent exits the process.
-const parentGoneGrace = 5 * time.Second
+var parentGoneGrace = 5 * time.Second
+
+// exitProcess is os.Exit; tests of WatchParent replace it.
+var exitProcess = os.Exit
 
 // withoutVar returns env without entries for name.
 func withoutVar(env []string, name string) []string {

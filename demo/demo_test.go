@@ -1,0 +1,164 @@
+package demo
+
+import (
+	"context"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"testing"
+	"time"
+)
+
+// readMetrics reads the named runtime/metrics values (uint64 or float64).
+func readMetrics(names ...string) map[string]float64 {
+	s := make([]metrics.Sample, len(names))
+	for i, n := range names {
+		s[i].Name = n
+	}
+	metrics.Read(s)
+	out := make(map[string]float64, len(names))
+	for _, x := range s {
+		switch x.Value.Kind() {
+		case metrics.KindUint64:
+			out[x.Name] = float64(x.Value.Uint64())
+		case metrics.KindFloat64:
+			out[x.Name] = x.Value.Float64()
+		}
+	}
+	return out
+}
+
+// startWorkload builds the workload and runs it until the test ends.
+func startWorkload(t *testing.T, cfg Config) *workload {
+	t.Helper()
+	w, err := newWorkload(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { w.run(ctx) })
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+	})
+	return w
+}
+
+func TestCacheHoldsItsSize(t *testing.T) {
+	const size = 16 << 20
+	runtime.GC()
+	before := readMetrics("/gc/heap/live:bytes")["/gc/heap/live:bytes"]
+	c := NewCache(size)
+	runtime.GC()
+	after := readMetrics("/gc/heap/live:bytes")["/gc/heap/live:bytes"]
+	runtime.KeepAlive(c)
+	live := after - before
+	t.Logf("cache of %d bytes: %d entries, Bytes() = %d, live heap grew by %.0f", size, c.Len(), c.Bytes(), live)
+	if live < 0.95*size || live > 1.05*size {
+		t.Errorf("cache of %d bytes added %.0f bytes of live heap, want within 5%%", size, live)
+	}
+	if b := float64(c.Bytes()); b < 0.95*size || b > 1.05*size {
+		t.Errorf("Cache.Bytes() = %.0f, want within 5%% of %d", b, size)
+	}
+	if c.Len() < 1000 {
+		t.Errorf("cache has %d entries, want thousands of small entries", c.Len())
+	}
+	v, ok := c.Lookup(c.key(7))
+	if !ok || len(v) != cacheValueBytes {
+		t.Errorf("Lookup(existing key) = %d bytes, %v; want %d bytes, true", len(v), ok, cacheValueBytes)
+	}
+	if _, ok := c.Lookup("no-such-key"); ok {
+		t.Error("Lookup(missing key) = true")
+	}
+}
+
+func TestRequestBytes(t *testing.T) {
+	c := NewCache(1 << 20)
+	got := measureRequestBytes(c)
+	// The buffers a request allocates explicitly; headers, structs and
+	// strings add a few hundred bytes on top.
+	minimum := float64(requestBodyBytes + responseBytes)
+	if got < minimum || got > minimum*1.2 {
+		t.Errorf("one request allocates %.0f bytes, want between %.0f and %.0f", got, minimum, minimum*1.2)
+	}
+}
+
+func TestAllocRateHolds(t *testing.T) {
+	// Small enough to hold under -race on 2 CPUs.
+	const rate = 20 << 20
+	startWorkload(t, Config{AllocRate: rate, Workers: 2, CacheBytes: 4 << 20})
+	time.Sleep(300 * time.Millisecond) // let the pacers reach steady state
+	const name = "/gc/heap/allocs:bytes"
+	a, t0 := readMetrics(name)[name], time.Now()
+	time.Sleep(3 * time.Second)
+	b, t1 := readMetrics(name)[name], time.Now()
+	got := (b - a) / t1.Sub(t0).Seconds()
+	t.Logf("allocation rate %.1f MiB/s, target %.1f MiB/s", got/(1<<20), float64(rate)/(1<<20))
+	if got < 0.75*rate || got > 1.25*rate {
+		t.Errorf("allocation rate %.1f MiB/s, want %.1f MiB/s ±25%%", got/(1<<20), float64(rate)/(1<<20))
+	}
+}
+
+func TestQuietIsHealthy(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Quiet = true
+	cfg.CacheBytes = 16 << 20
+	startWorkload(t, cfg)
+	time.Sleep(300 * time.Millisecond)
+	// The /cpu/classes metrics move only at the end of a GC cycle: bracket
+	// the window with forced cycles so both readings are current.
+	names := []string{"/cpu/classes/gc/total:cpu-seconds", "/cpu/classes/total:cpu-seconds"}
+	runtime.GC()
+	a, g0 := readMetrics(names...), runtime.NumGoroutine()
+	time.Sleep(3 * time.Second)
+	runtime.GC()
+	b, g1 := readMetrics(names...), runtime.NumGoroutine()
+	gc := b[names[0]] - a[names[0]]
+	total := b[names[1]] - a[names[1]]
+	if total <= 0 {
+		t.Fatalf("total CPU did not advance (%v → %v)", a, b)
+	}
+	t.Logf("GC CPU %.2f%% of %.1f CPU-seconds", 100*gc/total, total)
+	if gc/total >= 0.02 {
+		t.Errorf("GC CPU fraction %.2f%% in quiet mode, want < 2%%", 100*gc/total)
+	}
+	if g0 != g1 {
+		t.Errorf("goroutines went from %d to %d in quiet mode, want constant", g0, g1)
+	}
+}
+
+func TestRunStopsEverything(t *testing.T) {
+	base := runtime.NumGoroutine()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Config{AllocRate: 1 << 20, Workers: 2, CacheBytes: 1 << 20, LeakEvery: 5 * time.Millisecond, MutexWorkers: 2, CPUBurn: 0.2})
+	}()
+	time.Sleep(200 * time.Millisecond)
+	if n := runtime.NumGoroutine(); n < base+10 {
+		t.Errorf("%d goroutines while running (base %d), want workers, mutex workers, burners and leaked goroutines", n, base)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v, want nil after cancel", err)
+	}
+	if n := runtime.NumGoroutine(); n > base {
+		t.Errorf("%d goroutines after Run returned, want at most %d", n, base)
+	}
+	if err := Run(context.Background(), Config{AllocRate: 1, Workers: 0}); err == nil {
+		t.Error("Run with an invalid config = nil, want an error")
+	}
+}
+
+func BenchmarkHandleRequest(b *testing.B) {
+	c := NewCache(16 << 20)
+	var sink *response
+	id := uint64(0)
+	b.ReportAllocs()
+	for b.Loop() {
+		sink = handleRequest(c, id)
+		id++
+	}
+	_ = sink
+}
