@@ -136,7 +136,7 @@ func statusError(rawURL string, status int, body string) error {
 	e := &FetchError{URL: rawURL, Status: status, Reason: fmt.Sprintf("status %d %s", status, http.StatusText(status))}
 	path := pathOf(rawURL)
 	switch {
-	case status == http.StatusNotFound && strings.HasPrefix(path, "/debug/pprof"):
+	case status == http.StatusNotFound && strings.Contains(path, "/debug/pprof"):
 		e.Reason = fmt.Sprintf("404 from %s", path)
 		e.Hint = `this server does not register net/http/pprof; add import _ "net/http/pprof" and serve http.DefaultServeMux`
 	case status == http.StatusNotFound:

@@ -70,10 +70,13 @@ func (t *URLTarget) describe(store *session.Store, src MetricsSource) {
 	store.SetTarget(tg)
 }
 
-// Watch starts a metrics runner for t on store and returns it; it stops when
-// ctx is done.
-func (t *URLTarget) Watch(ctx context.Context, store *session.Store, interval time.Duration) *Runner {
-	r := NewRunner("metrics", interval, store, t.CollectMetrics(store))
-	go r.Run(ctx)
-	return r
+// MetricsRunner returns a runner that reads t's metrics into store; set its
+// fields, then start it with go r.Run(ctx).
+func (t *URLTarget) MetricsRunner(store *session.Store, interval time.Duration) *Runner {
+	return NewRunner("metrics", interval, store, t.CollectMetrics(store))
+}
+
+// Watch starts a metrics runner for t on store; it stops when ctx is done.
+func (t *URLTarget) Watch(ctx context.Context, store *session.Store, interval time.Duration) {
+	go t.MetricsRunner(store, interval).Run(ctx)
 }

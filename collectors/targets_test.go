@@ -1,0 +1,199 @@
+package collectors
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/gotune/gotune/internal/testproc"
+	"github.com/gotune/gotune/session"
+)
+
+// selfReport is what the metricsserver target says about itself at /self.
+type selfReport struct {
+	HeapLive   float64 `json:"heap_live"`
+	HeapAlloc  float64 `json:"heap_alloc"`
+	Goroutines float64 `json:"goroutines"`
+}
+
+func readSelf(t *testing.T, base string) selfReport {
+	t.Helper()
+	resp, err := http.Get(base + "/self")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r selfReport
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func startMetricsServer(t *testing.T, mode string) string {
+	t.Helper()
+	bin := testproc.Build(t, "./testdata/targets/metricsserver")
+	p := testproc.Start(t, bin, []string{"GOMAXPROCS=2", "GOGC=100"}, "-mode", mode, "-live", "32")
+	return p.FirstLine
+}
+
+// Each real target is read through the source detection picks for it, and
+// the figures agree with what the target reports about itself.
+func TestMetricsSourcesAgainstRealTargets(t *testing.T) {
+	cases := []struct {
+		mode, via  string
+		histograms []string
+		mustHave   []string
+		mustMiss   []string
+	}{
+		{"agent", "agent", []string{session.SchedLatencies, session.PausesGC},
+			[]string{session.HeapLive, session.HeapGoal, session.GOGC, session.GOMAXPROCS, session.Goroutines, session.ProcessCPU, session.ProcessRSS, session.CPUGCTotal}, nil},
+		{"promdefault", "prometheus", nil,
+			[]string{session.HeapObjects, session.HeapGoal, session.GOGC, session.GOMAXPROCS, session.Goroutines, session.ProcessCPU, session.ProcessRSS, session.GCCycles},
+			[]string{session.SchedLatencies}},
+		{"promall", "prometheus", []string{session.SchedLatencies, session.PausesGC},
+			[]string{session.HeapLive, session.HeapGoal, session.GOGC, session.GOMAXPROCS, session.Goroutines, session.CPUGCTotal, session.GCCycles}, nil},
+		{"expvar", "expvar", []string{session.PausesGCOld},
+			[]string{session.HeapObjects, session.HeapGoal, session.GCCycles, session.HeapAllocsBytes},
+			[]string{session.Goroutines, session.SchedLatencies, session.GOGC}},
+	}
+	for _, c := range cases {
+		t.Run(c.mode, func(t *testing.T) {
+			t.Parallel()
+			base := startMetricsServer(t, c.mode)
+			before := readSelf(t, base)
+			src, s, err := DetectMetrics(t.Context(), base, HTTPSourceOptions{})
+			if err != nil {
+				t.Fatalf("detect: %v", err)
+			}
+			after := readSelf(t, base)
+			if src.Via() != c.via || s.Source != c.via {
+				t.Fatalf("via %q (sample %q), want %q", src.Via(), s.Source, c.via)
+			}
+			for _, name := range c.mustHave {
+				if _, ok := s.Values[name]; !ok {
+					t.Errorf("missing %s", name)
+				}
+			}
+			for _, name := range c.histograms {
+				h := s.Histograms[name]
+				if h == nil || len(h.Buckets) != len(h.Counts)+1 {
+					t.Errorf("histogram %s absent or malformed", name)
+				}
+			}
+			for _, name := range c.mustMiss {
+				found := false
+				for _, m := range s.Missing {
+					found = found || m == name
+				}
+				if !found {
+					t.Errorf("%s not listed as missing: %v", name, s.Missing)
+				}
+			}
+			// Heap figures against the target's own readings taken just
+			// before and after ours.
+			if live, ok := s.Values[session.HeapLive]; ok {
+				lo, hi := min(before.HeapLive, after.HeapLive), max(before.HeapLive, after.HeapLive)
+				if live < lo*0.9 || live > hi*1.1 {
+					t.Errorf("heap live %.0f outside the target's own [%.0f, %.0f]", live, lo, hi)
+				}
+			}
+			if alloc, ok := s.Values[session.HeapObjects]; ok {
+				if alloc < 32<<20 || alloc > s.Values[session.HeapGoal]*1.2 {
+					t.Errorf("heap alloc %.0f: want ≥ the 32 MiB held and ≤ the goal %.0f", alloc, s.Values[session.HeapGoal])
+				}
+			}
+			if v, ok := s.Values[session.GOGC]; ok && v != 100 {
+				t.Errorf("GOGC = %v, want 100", v)
+			}
+			if v, ok := s.Values[session.GOMAXPROCS]; ok && v != 2 {
+				t.Errorf("GOMAXPROCS = %v, want 2", v)
+			}
+			if v, ok := s.Values[session.Goroutines]; ok && (v < 2 || v > after.Goroutines+10) {
+				t.Errorf("goroutines = %v, target says %v", v, after.Goroutines)
+			}
+			// A second read a little later gives rates.
+			time.Sleep(600 * time.Millisecond)
+			s2, err := src.Read(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := session.Derive(&s, &s2, nil)
+			// The target allocates about 20 MiB/s.
+			if r := d[session.AllocRate]; r < 5<<20 || r > 60<<20 {
+				t.Errorf("alloc rate %.0f B/s, want about 20 MiB/s", r)
+			}
+		})
+	}
+}
+
+func TestDetectFailsClearlyWithoutMetrics(t *testing.T) {
+	base := startMetricsServer(t, "pprof")
+	_, _, err := DetectMetrics(t.Context(), base, HTTPSourceOptions{})
+	if err == nil {
+		t.Fatal("detected metrics on a pprof-only server")
+	}
+	var nm *NoMetricsError
+	if !asError(err, &nm) || len(nm.Tried) != 3 {
+		t.Fatalf("error %v is not a NoMetricsError with 3 attempts", err)
+	}
+	for _, want := range []string{"serves no runtime metrics", "gotune/agent"} {
+		if !contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	// Profiles still work on such a server.
+	c := NewPprofClient(base)
+	body, err := c.Fetch(t.Context(), ProfileRequest{Kind: "heap"})
+	if err != nil || len(body) < 100 {
+		t.Fatalf("heap profile: %d bytes, %v", len(body), err)
+	}
+}
+
+// Every profile kind gotune fetches comes back as a complete profile.
+func TestFetchEveryProfileKind(t *testing.T) {
+	base := startMetricsServer(t, "agent")
+	c := NewPprofClient(base)
+	for _, kind := range ProfileKinds {
+		req := ProfileRequest{Kind: kind}
+		if kind == "profile" {
+			req.Seconds = 1
+		}
+		body, err := c.Fetch(t.Context(), req)
+		if err != nil {
+			t.Errorf("%s: %v", kind, err)
+			continue
+		}
+		if err := CheckProfile(body); err != nil {
+			t.Errorf("%s: %v", kind, err)
+		}
+	}
+	dump, err := c.Fetch(t.Context(), ProfileRequest{Kind: "goroutine", Debug: 2})
+	if err != nil || !contains(string(dump), "goroutine 1 [") {
+		t.Errorf("goroutine debug=2: %v, starts %q", err, string(dump[:min(len(dump), 40)]))
+	}
+}
+
+// Two CPU profiles at once through one client: the second is refused at
+// once, without touching the target.
+func TestOneCPUProfileAtATime(t *testing.T) {
+	base := startMetricsServer(t, "agent")
+	c := NewPprofClient(base)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	first := make(chan error, 1)
+	go func() {
+		_, err := c.Fetch(ctx, ProfileRequest{Kind: "profile", Seconds: 2})
+		first <- err
+	}()
+	testproc.Eventually(t, 5*time.Second, func() bool { return !c.cpu.TryLock() || unlockAgain(&c.cpu) }, "first CPU profile never started")
+	_, err := c.Fetch(t.Context(), ProfileRequest{Kind: "profile", Seconds: 1})
+	if err != ErrCPUProfileBusy {
+		t.Fatalf("second CPU profile: %v, want ErrCPUProfileBusy", err)
+	}
+	if err := <-first; err != nil {
+		t.Fatalf("first CPU profile: %v", err)
+	}
+}
