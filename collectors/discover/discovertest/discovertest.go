@@ -85,6 +85,9 @@ type Options struct {
 	// WaitReady waits for a line starting with "ready"; false for programs
 	// such as sleep(1) that print nothing.
 	WaitReady bool
+	// Argv0 replaces the program name the target sees (and /proc/PID/cmdline
+	// shows) when not "".
+	Argv0 string
 }
 
 // Start runs path with args and, when opts.WaitReady, waits up to 30 s for
@@ -93,6 +96,9 @@ func Start(t testing.TB, path string, opts Options, args ...string) *Proc {
 	t.Helper()
 	cmd := exec.Command(path, args...)
 	cmd.Env = append(os.Environ(), opts.Env...)
+	if opts.Argv0 != "" {
+		cmd.Args[0] = opts.Argv0
+	}
 	cmd.Stderr = os.Stderr
 	if opts.Credential != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: opts.Credential}

@@ -1,0 +1,301 @@
+package discover_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gotune/gotune/collectors/discover"
+	"github.com/gotune/gotune/collectors/discover/discovertest"
+)
+
+// targets are one of each kind of process `gotune ps` must tell apart.
+type targets struct {
+	pprof, agent, gops, plain, notGo *discovertest.Proc
+	gopsDir                          string
+}
+
+func startTargets(t *testing.T) targets {
+	t.Helper()
+	dir := t.TempDir()
+	var ts targets
+	ts.gopsDir = t.TempDir()
+	ts.pprof = discovertest.Start(t, discovertest.Build(t, discovertest.PprofServer, dir), discovertest.Options{WaitReady: true})
+	ts.agent = discovertest.Start(t, discovertest.Build(t, discovertest.GotuneAgent, dir), discovertest.Options{WaitReady: true})
+	ts.gops = discovertest.Start(t, discovertest.Build(t, discovertest.GopsAgent, dir), discovertest.Options{WaitReady: true, Env: []string{"GOPS_CONFIG_DIR=" + ts.gopsDir}})
+	ts.plain = discovertest.Start(t, discovertest.Build(t, discovertest.PlainSleep, dir), discovertest.Options{WaitReady: true})
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.notGo = discovertest.Start(t, sleep, discovertest.Options{}, "60")
+	return ts
+}
+
+// checkReach asserts the reachability of each target, as Scan or Resolve
+// found it.
+func checkReach(t *testing.T, ts targets, byPID map[int]discover.Process) {
+	t.Helper()
+	get := func(name string, p *discovertest.Proc) discover.Process {
+		t.Helper()
+		row, ok := byPID[p.PID]
+		if !ok {
+			t.Fatalf("%s (PID %d) not listed", name, p.PID)
+		}
+		if row.GoVersion != runtime.Version() || row.Build == nil || row.Partial {
+			t.Errorf("%s: go %q, build %+v, partial %v %v; want %s, readable", name, row.GoVersion, row.Build, row.Partial, row.Reasons, runtime.Version())
+		}
+		if row.RSSBytes == 0 || row.Threads == 0 || row.StartTime.IsZero() || row.User == "" {
+			t.Errorf("%s: OS figures missing: %+v", name, row)
+		}
+		return row
+	}
+
+	r := get("pprof target", ts.pprof).Reach
+	base := "http://" + ts.pprof.Addr()
+	if r.PprofURL != base+"/debug/pprof/" || r.AgentURL != "" || r.GopsAddr != "" || r.OSOnly || r.BaseURL != base || r.Metrics() != "os" {
+		t.Errorf("pprof target reach = %+v", r)
+	}
+	if !slices.Contains(r.Listening, ts.pprof.Addr()) {
+		t.Errorf("pprof target listening = %v, want %s", r.Listening, ts.pprof.Addr())
+	}
+
+	r = get("agent target", ts.agent).Reach
+	base = "http://" + ts.agent.Addr()
+	if r.AgentURL != base+"/debug/gotune/metrics" || r.PprofURL != "" || r.GopsAddr != "" || r.OSOnly || r.Metrics() != "agent" || r.BaseURL != base {
+		t.Errorf("agent target reach = %+v", r)
+	}
+
+	r = get("gops target", ts.gops).Reach
+	if r.GopsAddr != "127.0.0.1:"+ts.gops.Addr() || r.GopsPortFile != filepath.Join(ts.gopsDir, strconv.Itoa(ts.gops.PID)) || r.BaseURL != "" || r.OSOnly || r.Metrics() != "gops" {
+		t.Errorf("gops target reach = %+v", r)
+	}
+
+	r = get("plain target", ts.plain).Reach
+	if !r.OSOnly || r.Hint != discover.EnableHint || r.BaseURL != "" || r.GopsAddr != "" || len(r.Listening) != 0 || r.String() != "OS only" {
+		t.Errorf("plain target reach = %+v", r)
+	}
+}
+
+func TestScanRealProcesses(t *testing.T) {
+	ts := startTargets(t)
+	start := time.Now()
+	procs, err := discover.Scan(context.Background(), discover.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Scan listed %d Go processes in %v", len(procs), time.Since(start))
+	byPID := map[int]discover.Process{}
+	for _, p := range procs {
+		byPID[p.PID] = p
+	}
+	checkReach(t, ts, byPID)
+	if _, ok := byPID[ts.notGo.PID]; ok {
+		t.Errorf("sleep(1) (PID %d) is listed: %+v", ts.notGo.PID, byPID[ts.notGo.PID])
+	}
+	if _, ok := byPID[os.Getpid()]; ok {
+		t.Errorf("Scan lists itself")
+	}
+	for _, p := range []*discovertest.Proc{ts.pprof, ts.plain} {
+		row := byPID[p.PID]
+		if row.CPUPercent == nil || *row.CPUPercent < 0 || *row.CPUPercent > 100*float64(runtime.NumCPU()) {
+			t.Errorf("PID %d CPU %% = %v", p.PID, row.CPUPercent)
+		}
+	}
+	if !slices.IsSortedFunc(procs, func(a, b discover.Process) int { return a.PID - b.PID }) {
+		t.Error("not sorted by PID")
+	}
+}
+
+func TestResolveRealProcesses(t *testing.T) {
+	ts := startTargets(t)
+	ctx := context.Background()
+	byPID := map[int]discover.Process{}
+	for _, p := range []*discovertest.Proc{ts.pprof, ts.agent, ts.gops, ts.plain} {
+		row, err := discover.Resolve(ctx, p.PID, discover.Overrides{}, discover.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		byPID[p.PID] = row
+	}
+	checkReach(t, ts, byPID)
+	if env := byPID[ts.gops.PID].Env(); env["GOPS_CONFIG_DIR"] != ts.gopsDir {
+		t.Errorf("gops target GO* env = %v", env)
+	}
+	for k := range byPID[ts.gops.PID].Env() {
+		if !strings.HasPrefix(k, "GO") {
+			t.Errorf("Env holds %q, which is not a GO* variable", k)
+		}
+	}
+
+	_, err := discover.Resolve(ctx, ts.notGo.PID, discover.Overrides{}, discover.Options{})
+	if !errors.Is(err, discover.ErrNotGo) {
+		t.Errorf("Resolve(sleep) = %v, want ErrNotGo", err)
+	}
+
+	// --url and --gops-port replace detection: the plain binary, told to
+	// use the pprof target's server and the gops target's agent, takes them.
+	row, err := discover.Resolve(ctx, ts.plain.PID, discover.Overrides{URL: "http://" + ts.pprof.Addr() + "/", GopsPort: mustAtoi(t, ts.gops.Addr())}, discover.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := row.Reach; r.PprofURL != "http://"+ts.pprof.Addr()+"/debug/pprof/" || r.GopsAddr != "127.0.0.1:"+ts.gops.Addr() || r.OSOnly {
+		t.Errorf("with overrides: %+v", r)
+	}
+	if _, err := discover.Resolve(ctx, ts.plain.PID, discover.Overrides{URL: "http://" + ts.agent.Addr() + "/nothing-here"}, discover.Options{}); err == nil {
+		t.Error("--url where nothing answers: no error")
+	}
+}
+
+// A gops port file left by an earlier process with the same PID (older than
+// the process) or naming a port the process does not listen on is ignored.
+func TestStaleGopsPortFileIgnored(t *testing.T) {
+	bin := discovertest.Build(t, discovertest.PlainSleep, "")
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		age   time.Duration
+		port  string
+		wantR string
+	}{
+		{"older than the process", time.Hour, "1", ""},
+		{"port not listened on", 0, "1", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := discovertest.Start(t, bin, discovertest.Options{WaitReady: true, Env: []string{"GOPS_CONFIG_DIR=" + dir}})
+			path := filepath.Join(dir, strconv.Itoa(p.PID))
+			if err := os.WriteFile(path, []byte(tc.port), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			mt := time.Now().Add(-tc.age)
+			if err := os.Chtimes(path, mt, mt); err != nil {
+				t.Fatal(err)
+			}
+			row, err := discover.Resolve(ctx, p.PID, discover.Overrides{}, discover.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if row.Reach.GopsAddr != "" || !row.Reach.OSOnly {
+				t.Errorf("stale port file used: %+v", row.Reach)
+			}
+		})
+	}
+}
+
+// helperEnv makes the test binary, re-run as another user, scan and print
+// its rows as JSON (see TestPermissionDeniedRows).
+const helperEnv = "GOTUNE_DISCOVER_SCAN_HELPER"
+
+func TestHelperScan(t *testing.T) {
+	if os.Getenv(helperEnv) == "" {
+		return // only as the child of TestPermissionDeniedRows
+	}
+	procs, err := discover.Scan(context.Background(), discover.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	json.NewEncoder(os.Stdout).Encode(procs)
+	os.Exit(0)
+}
+
+// Run as root: targets owned by root are scanned by a process running as
+// nobody, which may not read their exe link, environment or fds. They are
+// listed with what could be read and why the rest could not.
+func TestPermissionDeniedRows(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run the scan as another user")
+	}
+	dir := t.TempDir()
+	discovertest.ShareDir(t, dir)
+	bin := discovertest.Build(t, discovertest.PlainSleep, dir)
+	// Its command line names its binary: the Go version comes from there.
+	named := discovertest.Start(t, bin, discovertest.Options{WaitReady: true})
+	// Its command line names nothing readable: Go or not is unknown.
+	hidden := discovertest.Start(t, bin, discovertest.Options{WaitReady: true, Argv0: "hidden-name"})
+
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	helper := filepath.Join(dir, "helper.test")
+	copyFile(t, self, helper)
+	cmd := exec.Command(helper, "-test.run=^TestHelperScan$")
+	cmd.Env = append(os.Environ(), helperEnv+"=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("scan as nobody: %v\n%s", err, out)
+	}
+	var procs []discover.Process
+	if err := json.Unmarshal(out, &procs); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	byPID := map[int]discover.Process{}
+	for _, p := range procs {
+		byPID[p.PID] = p
+	}
+
+	row, ok := byPID[named.PID]
+	if !ok {
+		t.Fatalf("root-owned Go process %d not listed by nobody's scan:\n%s", named.PID, out)
+	}
+	reasons := strings.Join(row.Reasons, "; ")
+	if row.GoVersion != runtime.Version() || !row.Partial || row.User != "root" || row.RSSBytes == 0 || row.Threads == 0 ||
+		!strings.Contains(reasons, "permission denied") || !strings.Contains(reasons, "command line") ||
+		!strings.Contains(row.Reach.Unknown, "permission denied") || row.Reach.OSOnly || row.Reach.String() != "unknown" {
+		t.Errorf("named row = %+v", row)
+	}
+	t.Logf("named row: go %s, reach %q, reasons: %s; reach unknown: %s", row.GoVersion, row.Reach, reasons, row.Reach.Unknown)
+
+	row, ok = byPID[hidden.PID]
+	if !ok {
+		t.Fatalf("root-owned process %d with an unreadable exe not listed:\n%s", hidden.PID, out)
+	}
+	reasons = strings.Join(row.Reasons, "; ")
+	if row.GoVersion != "" || !row.Partial || !strings.Contains(reasons, "cannot tell whether it is a Go program") || row.Command != "hidden-name" {
+		t.Errorf("hidden row = %+v", row)
+	}
+	t.Logf("hidden row: reasons: %s", reasons)
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	src, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dst, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
