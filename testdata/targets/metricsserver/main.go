@@ -38,6 +38,7 @@ var retained [][]byte
 func main() {
 	mode := flag.String("mode", "agent", "agent | promdefault | promall | expvar | pprof")
 	liveMiB := flag.Int("live", 32, "MiB of live heap to hold")
+	doChurn := flag.Bool("churn", true, "allocate about 20 MiB/s")
 	flag.Parse()
 
 	for i := 0; i < *liveMiB; i++ {
@@ -75,7 +76,9 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Printf("http://%s\n", ln.Addr())
-	go churn()
+	if *doChurn {
+		go churn()
+	}
 	http.Serve(ln, mux)
 }
 
