@@ -31,6 +31,7 @@ func commands(e *env) []*cobra.Command {
 		attachCmd(e),
 		topCmd(e),
 		foldedCmd(e),
+		goroutinesCmd(e),
 	}
 }
 
