@@ -26,7 +26,7 @@ type Goroutine struct {
 	Extra          string  `json:"extra,omitempty"`        // other bracket notes, comma separated
 	WaitMinutes    int     `json:"wait_minutes,omitempty"` // the runtime prints waits of a minute or more
 	LockedToThread bool    `json:"locked_to_thread,omitempty"`
-	Frames         []Frame `json:"frames"` // innermost first
+	Frames         []Frame `json:"frames"`           // innermost first
 	Elided         bool    `json:"elided,omitempty"` // the runtime left frames out of a long stack
 	CreatedBy      *Frame  `json:"created_by,omitempty"`
 	CreatorID      int64   `json:"creator_id,omitempty"` // 0 when the dump does not say (Go < 1.21)
