@@ -29,6 +29,7 @@ func commands(e *env) []*cobra.Command {
 	return []*cobra.Command{
 		versionCmd(e),
 		attachCmd(e),
+		demoCmd(e),
 		topCmd(e),
 		foldedCmd(e),
 		goroutinesCmd(e),

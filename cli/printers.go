@@ -98,12 +98,14 @@ func staleText(snap *session.Snapshot, st session.Status, now time.Time) string 
 	switch {
 	case st.Lost:
 		fmt.Fprintf(&b, "target lost at %s", st.LostAt.Local().Format("15:04:05"))
-	case st.LastErr != "":
+	case st.Failures > 0:
 		b.WriteString("no sample")
+	case snap.Latest() != nil:
+		fmt.Fprintf(&b, "no new sample for %s", now.Sub(snap.Latest().Time).Round(100*time.Millisecond))
 	default:
 		b.WriteString("waiting for the first sample")
 	}
-	if st.LastErr != "" {
+	if st.Failures > 0 && st.LastErr != "" {
 		b.WriteString(": ")
 		b.WriteString(st.LastErr)
 	}
