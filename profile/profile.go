@@ -189,12 +189,32 @@ func (p *Profile) Kind() string {
 		return "goroutine"
 	case has("threadcreate"):
 		return "threadcreate"
-	case has("contentions") && p.PeriodType.Type == "contentions":
-		return "mutex"
 	case has("contentions"):
+		// Mutex and block profiles share sample and period types. Mutex
+		// profiles record where a contended lock is released, so their
+		// leaves are Unlock functions; block profiles record where
+		// goroutines blocked (Lock, chanrecv, selectgo, Wait).
+		if p.leafMatches(func(name string) bool { return strings.Contains(name, "nlock") }) {
+			return "mutex"
+		}
 		return "block"
 	}
 	return ""
+}
+
+// leafMatches reports whether the innermost frame of some sample satisfies f.
+func (p *Profile) leafMatches(f func(name string) bool) bool {
+	for i := range p.NumSamples() {
+		st := p.Stack(i)
+		if len(st) == 0 {
+			continue
+		}
+		loc := &p.Locations[st[0]]
+		if len(loc.Lines) > 0 && loc.Lines[0].Function >= 0 && f(p.Functions[loc.Lines[0].Function].Name) {
+			return true
+		}
+	}
+	return false
 }
 
 func sortedKeys[V any](m map[string]V) []string {
