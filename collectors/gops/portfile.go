@@ -13,6 +13,13 @@ import (
 	"time"
 )
 
+// startSlack is how much earlier than the process's start time a port file
+// may be and still count. /proc gives start times to the second
+// (collectors/proc: btime + ticks), and a wall-clock step after start moves
+// that figure; a stale file from an earlier process with the same PID is
+// normally minutes or days older, and the socket check catches the rest.
+const startSlack = time.Second
+
 // ErrNoAgent means no valid port file was found for the process.
 var ErrNoAgent = errors.New("no gops agent found")
 
@@ -110,7 +117,7 @@ func checkPortFile(path string, t Target) (int, string) {
 	if !fi.Mode().IsRegular() || fi.Size() > 32 {
 		return 0, "not a port file"
 	}
-	if !t.StartTime.IsZero() && fi.ModTime().Before(t.StartTime) {
+	if !t.StartTime.IsZero() && fi.ModTime().Before(t.StartTime.Add(-startSlack)) {
 		return 0, fmt.Sprintf("stale: written %s, before the process started at %s", fi.ModTime().Format(time.RFC3339), t.StartTime.Format(time.RFC3339))
 	}
 	b, err := os.ReadFile(path)
