@@ -28,9 +28,10 @@ func TestBurnCPU(t *testing.T) {
 	cancel()
 	wg.Wait()
 	cores := (processCPU() - cpu0) / time.Since(start).Seconds()
-	// Half a core, plus whatever else the test process does; under -race the
-	// duty cycle is still set by the clock.
-	if cores < 0.3 || cores > 0.9 {
+	// Half a core plus whatever else the test process does. It idles half
+	// of every period, so it never takes a whole core; the lower bound is
+	// loose because other processes on a busy machine can starve it.
+	if cores < 0.1 || cores > 0.8 {
 		t.Errorf("burnCPU(0.5) used %.2f cores, want about 0.5", cores)
 	}
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 package demo
 
 import (
@@ -277,18 +279,5 @@ func TestWatchParent(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no forced exit after the grace period")
-	}
-}
-
-func TestTailBuffer(t *testing.T) {
-	b := newTailBuffer(8)
-	b.Write([]byte("hello "))
-	b.Write([]byte("world"))
-	if got := b.String(); got != "lo world" {
-		t.Errorf("tail = %q, want %q", got, "lo world")
-	}
-	b.Write([]byte("0123456789"))
-	if got := b.String(); got != "23456789" {
-		t.Errorf("tail = %q, want %q", got, "23456789")
 	}
 }

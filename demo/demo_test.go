@@ -151,6 +151,19 @@ func TestRunStopsEverything(t *testing.T) {
 	}
 }
 
+func TestTailBuffer(t *testing.T) {
+	b := newTailBuffer(8)
+	b.Write([]byte("hello "))
+	b.Write([]byte("world"))
+	if got := b.String(); got != "lo world" {
+		t.Errorf("tail = %q, want %q", got, "lo world")
+	}
+	b.Write([]byte("0123456789"))
+	if got := b.String(); got != "23456789" {
+		t.Errorf("tail = %q, want %q", got, "23456789")
+	}
+}
+
 func BenchmarkHandleRequest(b *testing.B) {
 	c := NewCache(16 << 20)
 	var sink *response
