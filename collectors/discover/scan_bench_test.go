@@ -1,0 +1,69 @@
+package discover_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/gotune/gotune/collectors/discover"
+	"github.com/gotune/gotune/collectors/discover/discovertest"
+)
+
+// startSleepers starts n real Go processes that only sleep.
+func startSleepers(tb testing.TB, n int) map[int]bool {
+	tb.Helper()
+	bin := discovertest.Build(tb, discovertest.PlainSleep, "")
+	pids := make(map[int]bool, n)
+	for range n {
+		pids[discovertest.Start(tb, bin, discovertest.Options{WaitReady: true}).PID] = true
+	}
+	return pids
+}
+
+// `gotune ps` on a box with a hundred (Go) processes returns in well under
+// a second: its wall time is the CPU-% window (250 ms) plus the scan.
+func TestScanHundredProcesses(t *testing.T) {
+	pids := startSleepers(t, 100)
+	start := time.Now()
+	procs, err := discover.Scan(context.Background(), discover.Options{})
+	elapsed := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, p := range procs {
+		if pids[p.PID] {
+			seen++
+			if !p.Reach.OSOnly || p.CPUPercent == nil {
+				t.Errorf("sleeper %d: %+v", p.PID, p)
+			}
+		}
+	}
+	if seen != len(pids) {
+		t.Errorf("listed %d of %d sleepers", seen, len(pids))
+	}
+	t.Logf("Scan of %d Go processes (%d sleepers) took %v", len(procs), len(pids), elapsed)
+	if elapsed > time.Second {
+		t.Errorf("Scan took %v, want well under a second", elapsed)
+	}
+}
+
+// BenchmarkScan100 measures a full scan (with its 250 ms CPU window) over
+// 100 sleeping Go processes; BenchmarkScan100NoWindow the inspection alone.
+func BenchmarkScan100(b *testing.B) {
+	startSleepers(b, 100)
+	for b.Loop() {
+		if _, err := discover.Scan(context.Background(), discover.Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkScan100NoWindow(b *testing.B) {
+	startSleepers(b, 100)
+	for b.Loop() {
+		if _, err := discover.Scan(context.Background(), discover.Options{CPUWindow: -1}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
