@@ -33,6 +33,7 @@ func commands(e *env) []*cobra.Command {
 		topCmd(e),
 		foldedCmd(e),
 		goroutinesCmd(e),
+		psCmd(e),
 	}
 }
 
