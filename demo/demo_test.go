@@ -2,8 +2,11 @@ package demo
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -86,18 +89,29 @@ func TestRequestBytes(t *testing.T) {
 
 func TestAllocRateHolds(t *testing.T) {
 	// Small enough to hold under -race on 2 CPUs.
-	const rate = 20 << 20
+	const rate = 10 << 20
 	startWorkload(t, Config{AllocRate: rate, Workers: 2, CacheBytes: 4 << 20})
 	time.Sleep(300 * time.Millisecond) // let the pacers reach steady state
+	// A machine busy with other work can starve the pacers for a while:
+	// measure up to five 3-second windows and pass on the first in range.
+	// Starvation only lowers the rate, so a pacer that overshoots still fails.
 	const name = "/gc/heap/allocs:bytes"
-	a, t0 := readMetrics(name)[name], time.Now()
-	time.Sleep(3 * time.Second)
-	b, t1 := readMetrics(name)[name], time.Now()
-	got := (b - a) / t1.Sub(t0).Seconds()
-	t.Logf("allocation rate %.1f MiB/s, target %.1f MiB/s", got/(1<<20), float64(rate)/(1<<20))
-	if got < 0.75*rate || got > 1.25*rate {
-		t.Errorf("allocation rate %.1f MiB/s, want %.1f MiB/s ±25%%", got/(1<<20), float64(rate)/(1<<20))
+	var rates []string
+	for range 5 {
+		a, t0 := readMetrics(name)[name], time.Now()
+		time.Sleep(3 * time.Second)
+		b, t1 := readMetrics(name)[name], time.Now()
+		got := (b - a) / t1.Sub(t0).Seconds()
+		rates = append(rates, fmt.Sprintf("%.1f", got/(1<<20)))
+		if got > 1.25*rate {
+			t.Fatalf("allocation rate %.1f MiB/s, want %.1f MiB/s ±25%%", got/(1<<20), float64(rate)/(1<<20))
+		}
+		if got >= 0.75*rate {
+			t.Logf("allocation rate %.1f MiB/s, target %.1f MiB/s (windows: %s)", got/(1<<20), float64(rate)/(1<<20), strings.Join(rates, ", "))
+			return
+		}
 	}
+	t.Errorf("allocation rate in MiB/s per 3 s window: %s; want %.1f ±25%%", strings.Join(rates, ", "), float64(rate)/(1<<20))
 }
 
 func TestQuietIsHealthy(t *testing.T) {
@@ -135,16 +149,18 @@ func TestRunStopsEverything(t *testing.T) {
 	go func() {
 		done <- Run(ctx, Config{AllocRate: 1 << 20, Workers: 2, CacheBytes: 1 << 20, LeakEvery: 5 * time.Millisecond, MutexWorkers: 2, CPUBurn: 0.2})
 	}()
-	time.Sleep(200 * time.Millisecond)
-	if n := runtime.NumGoroutine(); n < base+10 {
-		t.Errorf("%d goroutines while running (base %d), want workers, mutex workers, burners and leaked goroutines", n, base)
-	}
+	// 2 request workers, the leak loop, 2 mutex workers, 1 burner, and
+	// leaked goroutines (one per 5 ms).
+	eventually(t, 30*time.Second, "workload goroutines start", func() (bool, string) {
+		n := runtime.NumGoroutine()
+		return n >= base+10, fmt.Sprintf("%d goroutines, base %d", n, base)
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run = %v, want nil after cancel", err)
 	}
-	if n := runtime.NumGoroutine(); n > base {
-		t.Errorf("%d goroutines after Run returned, want at most %d", n, base)
+	if left := workloadGoroutines(); left != "" {
+		t.Errorf("workload goroutines still running after Run returned:\n%s", left)
 	}
 	if err := Run(context.Background(), Config{AllocRate: 1, Workers: 0}); err == nil {
 		t.Error("Run with an invalid config = nil, want an error")
@@ -174,4 +190,21 @@ func BenchmarkHandleRequest(b *testing.B) {
 		id++
 	}
 	_ = sink
+}
+
+// workloadGoroutines returns the stacks of running goroutines that belong to
+// a workload, empty if there are none.
+func workloadGoroutines() string {
+	var dump strings.Builder
+	_ = pprof.Lookup("goroutine").WriteTo(&dump, 1)
+	var out []string
+	for _, g := range strings.Split(dump.String(), "\n\n") {
+		for _, fn := range []string{"demo.leakyWorker", "demo.leakLoop", "demo.contendedCounter", "demo.burnCPU", "demo.(*workload)."} {
+			if strings.Contains(g, fn) {
+				out = append(out, g)
+				break
+			}
+		}
+	}
+	return strings.Join(out, "\n\n")
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -150,12 +149,8 @@ func TestServe(t *testing.T) {
 	if _, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), time.Second); err == nil {
 		t.Errorf("%s still accepts connections after Serve returned", base)
 	}
-	var dump bytes.Buffer
-	_ = pprof.Lookup("goroutine").WriteTo(&dump, 1)
-	for _, fn := range []string{"demo.leakyWorker", "demo.contendedCounter", "demo.(*workload).requestLoop"} {
-		if strings.Contains(dump.String(), fn) {
-			t.Errorf("%s still running after Serve returned", fn)
-		}
+	if left := workloadGoroutines(); left != "" {
+		t.Errorf("workload goroutines still running after Serve returned:\n%s", left)
 	}
 }
 
