@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gotune/gotune/collectors"
+	"github.com/gotune/gotune/collectors/discover"
 	"github.com/gotune/gotune/session"
 )
 
@@ -43,21 +45,36 @@ func (w *watchFlags) validate() error {
 
 func attachCmd(e *env) *cobra.Command {
 	var w watchFlags
+	var ov discover.Overrides
 	cmd := &cobra.Command{
 		Use:   "attach TARGET",
 		Short: "Attach to a Go service and stream its runtime figures",
 		Long: `Attach to a Go service that serves net/http/pprof (and ideally the gotune
 agent) and print its runtime figures once per interval.
 
-TARGET is a base URL such as http://127.0.0.1:6060 (or host:port). Metrics
-come from the gotune agent if the service has it, else from a Prometheus
-/metrics page with go_* series, else from expvar /debug/vars.`,
-		Example: `  gotune attach http://127.0.0.1:6060
+TARGET is a process ID or a base URL such as http://127.0.0.1:6060 (or
+host:port). Metrics come from the gotune agent if the service has it, else
+from a Prometheus /metrics page with go_* series, else from expvar
+/debug/vars, else (PID only) from a gops agent. For a PID, gotune finds the
+process's listening sockets and gops port file by itself, always adds what the
+OS knows (CPU, RSS, threads, cgroup limits and throttling, NUMA placement),
+and explains the effective GOGC, GOMEMLIMIT and GOMAXPROCS. A Go process
+with no endpoint at all is watched through the OS only, with a line saying
+how to enable profiles.`,
+		Example: `  gotune attach 4242
+  gotune attach 4242 --url http://127.0.0.1:6060 --json --duration 30s
+  gotune attach http://127.0.0.1:6060
   gotune attach 127.0.0.1:6060 --json --duration 30s --interval 2s`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := w.validate(); err != nil {
 				return err
+			}
+			if pid, err := strconv.Atoi(args[0]); err == nil {
+				return attachPID(e, w, pid, ov)
+			}
+			if cmd.Flags().Changed("url") || cmd.Flags().Changed("gops-port") {
+				return fmt.Errorf("--url and --gops-port go with a PID target; for a URL target, name the URL as TARGET")
 			}
 			t, err := collectors.NewURLTarget(args[0], collectors.HTTPSourceOptions{})
 			if err != nil {
@@ -69,7 +86,26 @@ come from the gotune agent if the service has it, else from a Prometheus
 		},
 	}
 	w.add(cmd)
+	cmd.Flags().StringVar(&ov.URL, "url", "", "PID target: read metrics and profiles from this base URL instead of detecting it")
+	cmd.Flags().IntVar(&ov.GopsPort, "gops-port", 0, "PID target: use the gops agent on this 127.0.0.1 port instead of its port file")
 	return cmd
+}
+
+func attachPID(e *env, w watchFlags, pid int, ov discover.Overrides) error {
+	if pid <= 0 {
+		return fmt.Errorf("%d is not a process ID", pid)
+	}
+	t, err := collectors.NewPIDTarget(e.ctx, pid, ov, discover.Options{CPUWindow: -1})
+	if err != nil {
+		return fmt.Errorf("attach to pid %d: %w", pid, err)
+	}
+	name := fmt.Sprintf("pid %d (%s)", pid, t.Process.Command)
+	if t.Via() == "os" && !w.json {
+		fmt.Fprintf(e.stderr, "gotune: %s is reachable through the OS only: %s\n", name, t.Process.Reach.Hint)
+	}
+	return watch(e, w, func(ctx context.Context, store *session.Store) {
+		t.Watch(ctx, store, w.interval)
+	}, name)
 }
 
 // watch starts collection with start and prints the store once per

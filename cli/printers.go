@@ -8,6 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gotune/gotune/collectors"
+	"github.com/gotune/gotune/collectors/discover"
+	"github.com/gotune/gotune/collectors/effective"
 	"github.com/gotune/gotune/measurement"
 	"github.com/gotune/gotune/session"
 )
@@ -21,10 +24,11 @@ type printer interface {
 
 // linePrinter prints one aligned text line per interval (--plain).
 type linePrinter struct {
-	w       io.Writer
-	target  string
-	lines   int
-	lastVia string
+	w            io.Writer
+	target       string
+	lines        int
+	lastVia      string
+	lastSettings string
 }
 
 const lineHeader = "TIME      HEAP LIVE / GOAL        GC CPU   GC/s  PAUSE p99  GOROUTINES  SCHED p99    CPU      RSS"
@@ -38,6 +42,13 @@ func (l *linePrinter) point(snap *session.Snapshot, p *session.Point) error {
 		}
 		fmt.Fprintln(l.w)
 		l.lines = 0
+	}
+	if ex, ok := session.Fact[effective.Explanation](snap, collectors.FactSettings); ok {
+		if text := settingsText(ex); text != l.lastSettings {
+			l.lastSettings = text
+			fmt.Fprint(l.w, text)
+			l.lines = 0
+		}
 	}
 	if l.lines%20 == 0 {
 		fmt.Fprintln(l.w, lineHeader)
@@ -118,6 +129,15 @@ func staleText(snap *session.Snapshot, st session.Status, now time.Time) string 
 	return b.String()
 }
 
+// settingsText renders the effective settings as header lines.
+func settingsText(ex effective.Explanation) string {
+	var b strings.Builder
+	for _, s := range ex.Settings() {
+		fmt.Fprintf(&b, "# %-10s %-9s %s\n", s.Name, s.Value, s.Reason)
+	}
+	return b.String()
+}
+
 // shortNames strips the unit from metric names for compact messages.
 func shortNames(names []string) []string {
 	out := make([]string, len(names))
@@ -135,15 +155,17 @@ type jsonPrinter struct {
 
 // Record is one NDJSON line of `gotune attach --json`.
 type Record struct {
-	Time       time.Time          `json:"time"`
-	Target     string             `json:"target"`
-	PID        int                `json:"pid,omitempty"`
-	Fresh      bool               `json:"fresh"` // false: no new sample this interval
-	SampleTime *time.Time         `json:"sample_time,omitempty"`
-	Source     SourceRecord       `json:"source"`
-	Missing    []string           `json:"missing,omitempty"`
-	Metrics    map[string]float64 `json:"metrics,omitempty"`
-	Derived    map[string]float64 `json:"derived,omitempty"`
+	Time       time.Time              `json:"time"`
+	Target     string                 `json:"target"`
+	PID        int                    `json:"pid,omitempty"`
+	Fresh      bool                   `json:"fresh"` // false: no new sample this interval
+	SampleTime *time.Time             `json:"sample_time,omitempty"`
+	Source     SourceRecord           `json:"source"`
+	Missing    []string               `json:"missing,omitempty"`
+	Hint       string                 `json:"hint,omitempty"` // how to enable profiles, for an OS-only target
+	Settings   *effective.Explanation `json:"settings,omitempty"`
+	Metrics    map[string]float64     `json:"metrics,omitempty"`
+	Derived    map[string]float64     `json:"derived,omitempty"`
 }
 
 // SourceRecord is the status of the metrics collector in a Record.
@@ -181,6 +203,7 @@ func (j *jsonPrinter) point(snap *session.Snapshot, p *session.Point) error {
 	t := p.Time
 	rec := Record{Time: time.Now(), Target: j.target, PID: snap.Target.PID, Fresh: true, SampleTime: &t,
 		Source: sourceRecord(st), Missing: p.Missing, Metrics: finite(p.Values), Derived: finite(p.Derived)}
+	addFacts(&rec, snap)
 	if rec.Source.Via == "" {
 		rec.Source.Via = p.Source
 	}
@@ -191,10 +214,20 @@ func (j *jsonPrinter) point(snap *session.Snapshot, p *session.Point) error {
 func (j *jsonPrinter) stale(snap *session.Snapshot, now time.Time) error {
 	st, _ := snap.StatusOf("metrics")
 	rec := Record{Time: now, Target: j.target, PID: snap.Target.PID, Source: sourceRecord(st)}
+	addFacts(&rec, snap)
 	if rec.Source.Error == "" && st.LastErr != "" {
 		rec.Source.Error = st.LastErr
 	}
 	return j.write(rec)
+}
+
+func addFacts(rec *Record, snap *session.Snapshot) {
+	if ex, ok := session.Fact[effective.Explanation](snap, collectors.FactSettings); ok {
+		rec.Settings = &ex
+	}
+	if r, ok := session.Fact[discover.Reach](snap, collectors.FactReach); ok && r.OSOnly {
+		rec.Hint = r.Hint
+	}
 }
 
 func (j *jsonPrinter) write(rec Record) error {

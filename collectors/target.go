@@ -3,6 +3,7 @@ package collectors
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/gotune/gotune/session"
@@ -34,31 +35,45 @@ func NewURLTarget(target string, opts HTTPSourceOptions) (*URLTarget, error) {
 // CollectMetrics reads one sample into store. It is a Runner's Collect.
 func (t *URLTarget) CollectMetrics(store *session.Store) func(ctx context.Context) (string, error) {
 	return func(ctx context.Context) (string, error) {
-		if t.source == nil {
-			src, s, err := DetectMetrics(ctx, t.Base, t.opts)
-			if err != nil {
-				return "", err
-			}
-			t.source = src
-			t.describe(store, src)
-			store.Append(s)
-			return src.Via(), nil
-		}
-		s, err := t.source.Read(ctx)
+		fresh := t.source == nil
+		s, via, err := t.readOnce(ctx)
 		if err != nil {
-			via := t.source.Via()
-			var fe *FetchError
-			if !IsUnreachable(err) && (errors.As(err, &fe) && fe.Status != 0 || !errors.As(err, &fe)) {
-				// Reachable but the source went away or returns nonsense
-				// (a restart into another build, a proxy page): detect again.
-				t.source = nil
-			}
 			return via, err
 		}
+		if fresh {
+			t.describe(store, t.source)
+		}
 		store.Append(s)
-		return t.source.Via(), nil
+		return via, nil
 	}
 }
+
+// readOnce reads one sample, detecting the source on first use and again
+// after a reachable target stops answering sensibly (a restart into another
+// build, a proxy page): a refused connection keeps the source.
+func (t *URLTarget) readOnce(ctx context.Context) (session.Sample, string, error) {
+	if t.source == nil {
+		src, s, err := DetectMetrics(ctx, t.Base, t.opts)
+		if err != nil {
+			return session.Sample{}, "", err
+		}
+		t.source = src
+		return s, src.Via(), nil
+	}
+	via := t.source.Via()
+	s, err := t.source.Read(ctx)
+	if err != nil {
+		var fe *FetchError
+		timedOut := errors.As(err, &fe) && isTimeout(fe)
+		if !IsUnreachable(err) && !timedOut {
+			t.source = nil
+		}
+		return s, via, err
+	}
+	return s, via, nil
+}
+
+func isTimeout(fe *FetchError) bool { return strings.HasPrefix(fe.Reason, "no answer within") }
 
 func (t *URLTarget) describe(store *session.Store, src MetricsSource) {
 	tg := session.Target{URL: Redact(t.Base)}

@@ -51,6 +51,24 @@ type Snapshot struct {
 	Target Target
 	Points []Point  // oldest first
 	Status []Status // sorted by Source
+	// Facts are slow-changing facts about the target and its host (OS
+	// process figures, cgroup limits, NUMA placement, build info, effective
+	// settings), keyed by name; the collector that owns a key documents its
+	// value's type. Values are never modified after they are published.
+	Facts map[string]any
+}
+
+// Fact returns the fact under key as a T.
+func Fact[T any](s *Snapshot, key string) (T, bool) {
+	var zero T
+	if s == nil {
+		return zero, false
+	}
+	v, ok := s.Facts[key].(T)
+	if !ok {
+		return zero, false
+	}
+	return v, true
 }
 
 // Latest returns the newest point, or nil.
@@ -83,6 +101,7 @@ type Store struct {
 	n       int
 	target  Target
 	status  map[string]Status
+	facts   map[string]any
 	seq     uint64
 	snap    atomic.Pointer[Snapshot]
 	changed chan struct{}
@@ -96,6 +115,7 @@ func NewStore(capacity int) *Store {
 	s := &Store{
 		ring:    make([]Point, capacity),
 		status:  map[string]Status{},
+		facts:   map[string]any{},
 		changed: make(chan struct{}, 1),
 	}
 	s.snap.Store(&Snapshot{})
@@ -156,6 +176,14 @@ func (s *Store) SetStatus(st Status) {
 	s.publishLocked()
 }
 
+// SetFact publishes a fact under key; v must not be modified afterwards.
+func (s *Store) SetFact(key string, v any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.facts[key] = v
+	s.publishLocked()
+}
+
 func (s *Store) publishLocked() {
 	s.seq++
 	snap := &Snapshot{Seq: s.seq, Target: s.target, Points: make([]Point, s.n)}
@@ -167,6 +195,10 @@ func (s *Store) publishLocked() {
 		snap.Status = append(snap.Status, st)
 	}
 	sort.Slice(snap.Status, func(i, j int) bool { return snap.Status[i].Source < snap.Status[j].Source })
+	snap.Facts = make(map[string]any, len(s.facts))
+	for k, v := range s.facts {
+		snap.Facts[k] = v
+	}
 	s.snap.Store(snap)
 	select {
 	case s.changed <- struct{}{}:

@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gotune/gotune/collectors"
+	"github.com/gotune/gotune/collectors/discover/discovertest"
+	"github.com/gotune/gotune/collectors/effective"
+	"github.com/gotune/gotune/session"
+)
+
+// gotune attach PID --json reaches each kind of real process the right way;
+// the plain binary gives OS-only samples with the hint.
+func TestAttachPIDJSON(t *testing.T) {
+	gopsDir := t.TempDir()
+	t.Setenv("GOPS_CONFIG_DIR", gopsDir)
+	cases := []struct {
+		target   string
+		via      string
+		env      []string
+		mustHave []string
+		osOnly   bool
+	}{
+		{discovertest.GotuneAgent, "agent", nil, []string{session.HeapLive, session.Goroutines}, false},
+		{discovertest.PprofServer, "os", nil, []string{session.ProcessRSS}, false},
+		{discovertest.GopsAgent, "gops", []string{"GOPS_CONFIG_DIR=" + gopsDir}, []string{session.HeapObjects, session.Goroutines, session.GOMAXPROCS}, false},
+		{discovertest.PlainSleep, "os", nil, []string{session.ProcessRSS, session.ProcessCPU, collectors.ProcessThreads}, true},
+	}
+	for _, c := range cases {
+		t.Run(c.target, func(t *testing.T) {
+			bin := discovertest.Build(t, c.target, "")
+			p := discovertest.Start(t, bin, discovertest.Options{Env: append([]string{"GOMAXPROCS=2"}, c.env...), WaitReady: c.target != discovertest.PlainSleep})
+			out, _, err := runGotune(t, t.Context(), "attach", strconv.Itoa(p.PID), "--json", "--duration", "2500ms", "--interval", "500ms")
+			if err != nil {
+				t.Fatalf("attach %d: %v\n%s", p.PID, err, out)
+			}
+			recs := decodeRecords(t, out)
+			var fresh []Record
+			for _, r := range recs {
+				if r.Fresh {
+					fresh = append(fresh, r)
+				}
+			}
+			if len(fresh) < 3 {
+				t.Fatalf("%d fresh records, want ≥ 3:\n%s", len(fresh), out)
+			}
+			last := fresh[len(fresh)-1]
+			if last.Source.Via != c.via || last.PID != p.PID {
+				t.Errorf("via %q pid %d, want %q and %d", last.Source.Via, last.PID, c.via, p.PID)
+			}
+			for _, name := range c.mustHave {
+				if _, ok := last.Metrics[name]; !ok {
+					t.Errorf("metric %s missing: %v", name, keys(last.Metrics))
+				}
+			}
+			if rss := last.Metrics[session.ProcessRSS]; rss < 1<<20 {
+				t.Errorf("RSS from /proc = %v", rss)
+			}
+			if (last.Hint != "") != c.osOnly || c.osOnly && !strings.Contains(last.Hint, `net/http/pprof`) {
+				t.Errorf("hint %q, want one for OS-only targets only", last.Hint)
+			}
+			if last.Settings == nil || last.Settings.GOMAXPROCS.Value != "2" || last.Settings.GOMAXPROCS.Source != effective.FromEnv {
+				t.Errorf("settings %+v, want GOMAXPROCS 2 from the environment", last.Settings)
+			}
+			if _, ok := last.Derived[session.ProcessCPUFrac]; !ok {
+				t.Errorf("no CPU figure from /proc deltas: %v", last.Derived)
+			}
+		})
+	}
+}
+
+func TestAttachPIDErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"attach", "0"}, "not a process ID"},
+		{[]string{"attach", "999999999"}, "attach to pid 999999999"},
+		{[]string{"attach", "1", "--gops-port", "70000"}, "not a TCP port"},
+		{[]string{"attach", "http://127.0.0.1:1", "--url", "http://x"}, "go with a PID target"},
+	} {
+		_, _, err := runGotune(t, t.Context(), c.args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: error %v, want %q", c.args, err, c.want)
+		}
+	}
+}
+
+func keys(m map[string]float64) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
