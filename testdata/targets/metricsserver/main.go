@@ -66,9 +66,10 @@ func main() {
 		os.Exit(2)
 	}
 	mux.HandleFunc("/self", func(w http.ResponseWriter, r *http.Request) {
-		s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}, {Name: "/sched/goroutines:goroutines"}}
+		s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}, {Name: "/sched/goroutines:goroutines"}, {Name: "/gc/heap/allocs:bytes"}}
 		metrics.Read(s)
-		json.NewEncoder(w).Encode(map[string]uint64{"heap_live": s[0].Value.Uint64(), "heap_alloc": s[1].Value.Uint64(), "goroutines": s[2].Value.Uint64()})
+		json.NewEncoder(w).Encode(map[string]uint64{"heap_live": s[0].Value.Uint64(), "heap_alloc": s[1].Value.Uint64(),
+			"goroutines": s[2].Value.Uint64(), "heap_allocs": s[3].Value.Uint64()})
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
