@@ -47,6 +47,18 @@ func profgen(t testing.TB) string {
 	return profgenBin
 }
 
+// buildAndRun builds the main package in dir and runs it with args.
+func buildAndRun(t testing.TB, dir string, args ...string) {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), filepath.Base(dir))
+	if out, err := exec.Command("go", "build", "-o", bin, dir).CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", dir, err, out)
+	}
+	if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", bin, err, out)
+	}
+}
+
 // generate runs profgen and returns the written file.
 func generate(t testing.TB, kind string, args ...string) string {
 	t.Helper()

@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
@@ -36,27 +37,51 @@ func ParseBytes(data []byte) (*Profile, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%w: empty input", ErrNotProfile)
 	}
-	raw := data
-	if len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b {
-		var err error
-		raw, err = gunzip(data)
-		if err != nil {
-			return nil, fmt.Errorf("%w: gzip: %v", ErrNotProfile, err)
+	var p *Profile
+	var err error
+	switch {
+	case len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b:
+		// Inflate twice, streaming, rather than holding the inflated
+		// bytes: the first pass sizes the sample arrays. On a big profile
+		// this halves the memory touched, which costs more than inflating.
+		var counts sampleCounts
+		if zr, zerr := gzip.NewReader(bytes.NewReader(data)); zerr == nil {
+			counts = countSamples(newStreamFields(zr))
 		}
-	} else if data[0] == 0x1f {
+		zr, zerr := gzip.NewReader(bytes.NewReader(data))
+		if zerr != nil {
+			return nil, fmt.Errorf("%w: gzip: %v", ErrNotProfile, zerr)
+		}
+		p, err = decodeFields(newStreamFields(zr), counts)
+		if err == nil {
+			return p, nil
+		}
+		var gerr gzipError
+		if errors.As(err, &gerr) {
+			return nil, fmt.Errorf("%w: %v", ErrNotProfile, err)
+		}
+		raw, gzerr := gunzip(data)
+		if gzerr != nil {
+			return nil, fmt.Errorf("%w: gzip: %v", ErrNotProfile, gzerr)
+		}
+		return fallback(raw, err)
+	case data[0] == 0x1f:
 		// Looks like a damaged gzip header; say so rather than trying proto.
 		return nil, fmt.Errorf("%w: gzip: invalid header", ErrNotProfile)
 	}
-	p, err := decodeProto(raw)
+	p, err = decodeFields(&bytesFields{w: wire{b: data}}, countSamples(&bytesFields{w: wire{b: data}}))
 	if err == nil {
 		return p, nil
 	}
+	return fallback(data, err)
+}
+
+// fallback hands raw to google/pprof's parser when the lean decoder could
+// not take it: legacy text formats, or protos it does not support.
+func fallback(raw []byte, err error) (*Profile, error) {
 	if errors.Is(err, errNeedsFallback) || looksLikeText(raw) {
 		pp, perr := pprof.ParseData(raw)
 		if perr != nil {
-			if errors.Is(err, errNeedsFallback) {
-				return nil, fmt.Errorf("%w: %v", ErrNotProfile, perr)
-			}
 			return nil, fmt.Errorf("%w: %v", ErrNotProfile, perr)
 		}
 		return FromPprof(pp), nil
@@ -255,22 +280,141 @@ type decoder struct {
 	lineBuf     []rawLine
 }
 
-// decodeProto decodes an uncompressed profile.proto message.
-func decodeProto(b []byte) (*Profile, error) {
+// fieldReader yields the top-level fields of a profile message, from bytes
+// or from a stream. msg is only valid until the next call; io.EOF ends.
+type fieldReader interface {
+	next() (field, typ int, v uint64, msg []byte, err error)
+}
+
+type bytesFields struct{ w wire }
+
+func (f *bytesFields) next() (int, int, uint64, []byte, error) {
+	if f.w.pos >= len(f.w.b) {
+		return 0, 0, 0, nil, io.EOF
+	}
+	field, typ, err := f.w.key()
+	if err != nil {
+		return 0, 0, 0, nil, err
+	}
+	switch typ {
+	case 0:
+		v, err := f.w.varint()
+		return field, typ, v, nil, err
+	case 2:
+		msg, err := f.w.bytes()
+		return field, typ, 0, msg, err
+	}
+	return field, typ, 0, nil, f.w.skip(typ)
+}
+
+// gzipError marks errors of the decompressor under a stream.
+type gzipError struct{ err error }
+
+func (e gzipError) Error() string { return "gzip: " + e.err.Error() }
+func (e gzipError) Unwrap() error { return e.err }
+
+type streamFields struct {
+	r    *bufio.Reader
+	buf  []byte
+	read int64
+}
+
+func newStreamFields(r io.Reader) *streamFields {
+	return &streamFields{r: bufio.NewReaderSize(r, 64<<10)}
+}
+
+func (f *streamFields) varint(first bool) (uint64, error) {
+	var v uint64
+	for shift := uint(0); ; shift += 7 {
+		c, err := f.r.ReadByte()
+		if err != nil {
+			if err == io.EOF && first && shift == 0 {
+				return 0, io.EOF
+			}
+			if err == io.EOF {
+				return 0, errTruncated
+			}
+			return 0, gzipError{err}
+		}
+		f.read++
+		if shift == 63 && c > 1 {
+			return 0, errors.New("varint overflows 64 bits")
+		}
+		v |= uint64(c&0x7f) << shift
+		if c < 0x80 {
+			return v, nil
+		}
+	}
+}
+
+func (f *streamFields) next() (int, int, uint64, []byte, error) {
+	k, err := f.varint(true)
+	if err != nil {
+		return 0, 0, 0, nil, err
+	}
+	if k>>3 == 0 || k>>3 > math.MaxInt32 {
+		return 0, 0, 0, nil, fmt.Errorf("invalid field number %d", k>>3)
+	}
+	field, typ := int(k>>3), int(k&7)
+	var n uint64
+	switch typ {
+	case 0:
+		v, err := f.varint(false)
+		return field, typ, v, nil, err
+	case 1:
+		n = 8
+	case 5:
+		n = 4
+	case 2:
+		if n, err = f.varint(false); err != nil {
+			return 0, 0, 0, nil, err
+		}
+	default:
+		return 0, 0, 0, nil, fmt.Errorf("unsupported wire type %d", typ)
+	}
+	if n > uint64(MaxDecompressed-f.read) {
+		return 0, 0, 0, nil, fmt.Errorf("field of %d bytes exceeds the %d-byte limit", n, MaxDecompressed)
+	}
+	if uint64(cap(f.buf)) < n {
+		// Grow geometrically, but a bogus length only costs what the
+		// stream really holds: ReadFull fails first on short input.
+		f.buf = make([]byte, 0, max(n, uint64(2*cap(f.buf))))
+	}
+	f.buf = f.buf[:n]
+	if _, err := io.ReadFull(f.r, f.buf); err != nil {
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			return 0, 0, 0, nil, errTruncated
+		}
+		return 0, 0, 0, nil, gzipError{err}
+	}
+	f.read += int64(n)
+	return field, typ, 0, f.buf, nil
+}
+
+// sampleCounts sizes the sample arrays.
+type sampleCounts struct{ samples, locs, values int }
+
+// decodeFields decodes a profile.proto message.
+func decodeFields(fr fieldReader, counts sampleCounts) (*Profile, error) {
 	d := &decoder{p: &Profile{stackOff: []uint32{0}}}
-	w := wire{b: b}
-	for w.pos < len(b) {
-		field, typ, err := w.key()
+	// Size the sample arrays exactly: growing them by doubling would touch
+	// (and page-fault) about twice the memory on a big profile.
+	if counts.samples > 0 {
+		d.p.stackOff = make([]uint32, 1, counts.samples+1)
+		d.p.stack = make([]uint32, 0, counts.locs)
+		d.p.values = make([]int64, 0, counts.values)
+	}
+	for {
+		field, typ, v, msg, err := fr.next()
+		if err == io.EOF {
+			break
+		}
 		if err != nil {
 			return nil, err
 		}
 		if typ == 2 && field <= 6 || field == 11 {
 			if typ != 2 {
 				return nil, fmt.Errorf("field %d: wire type %d, want 2", field, typ)
-			}
-			msg, err := w.bytes()
-			if err != nil {
-				return nil, err
 			}
 			switch field {
 			case 1:
@@ -298,10 +442,9 @@ func decodeProto(b []byte) (*Profile, error) {
 			continue
 		}
 		switch field {
-		case 9, 10, 12, 14, 7, 8:
-			v, err := w.int(typ)
-			if err != nil {
-				return nil, err
+		case 7, 8, 9, 10, 12, 14:
+			if typ != 0 {
+				return nil, fmt.Errorf("field %d: wire type %d, want 0", field, typ)
 			}
 			switch field {
 			case 9:
@@ -320,15 +463,68 @@ func decodeProto(b []byte) (*Profile, error) {
 				}
 			}
 		case 13:
-			err = w.repeatedVarint(typ, func(v uint64) { d.comments = append(d.comments, int64(v)) })
-		default:
-			err = w.skip(typ)
-		}
-		if err != nil {
-			return nil, err
+			if typ == 0 {
+				d.comments = append(d.comments, int64(v))
+			} else if typ == 2 {
+				w := wire{b: msg}
+				if err := w.repeatedVarint(2, func(c uint64) { d.comments = append(d.comments, int64(c)) }); err != nil {
+					return nil, err
+				}
+			}
 		}
 	}
 	return d.finish()
+}
+
+// countSamples counts samples, location IDs and values by scanning the
+// samples' packed fields without decoding them. Errors end the count early;
+// the decoder reports them.
+func countSamples(fr fieldReader) (c sampleCounts) {
+	for {
+		field, typ, _, msg, err := fr.next()
+		if err != nil {
+			return c
+		}
+		if field != 2 || typ != 2 {
+			continue
+		}
+		c.samples++
+		sw := wire{b: msg}
+		for sw.pos < len(msg) {
+			f, t, err := sw.key()
+			if err != nil {
+				return c
+			}
+			if (f == 1 || f == 2) && t == 2 {
+				packed, err := sw.bytes()
+				if err != nil {
+					return c
+				}
+				n := 0
+				for _, b := range packed {
+					if b < 0x80 {
+						n++
+					}
+				}
+				if f == 1 {
+					c.locs += n
+				} else {
+					c.values += n
+				}
+				continue
+			}
+			if (f == 1 || f == 2) && t == 0 {
+				if f == 1 {
+					c.locs++
+				} else {
+					c.values++
+				}
+			}
+			if sw.skip(t) != nil {
+				return c
+			}
+		}
+	}
 }
 
 func decodeValueType(b []byte) ([2]int64, error) {
