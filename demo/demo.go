@@ -130,7 +130,7 @@ func (c Config) effective() Config {
 	if c.AllocRate < 0 || c.AllocRate > HealthyAllocRate {
 		c.AllocRate = HealthyAllocRate
 	}
-	c.Workers = min(max(c.Workers, 1), 1)
+	c.Workers = 1
 	return c
 }
 
