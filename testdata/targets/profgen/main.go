@@ -17,6 +17,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -113,13 +114,23 @@ func hashLoop(k int) int {
 	return int(h)
 }
 
+// burnCPU runs until the process has used d of CPU time (not wall time), so
+// a loaded machine still yields a profile with enough samples.
 func burnCPU(d time.Duration) {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
+	start := cpuTime()
+	for cpuTime()-start < d {
 		sink += fib(22)
 		sink += spin(200000)
 		sink += hashLoop(100000)
 	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		panic(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 type node struct {
