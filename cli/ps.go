@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -94,7 +95,11 @@ func writePsTable(w io.Writer, procs []discover.Process) error {
 		if len(unchecked) == 1 {
 			noun = "process"
 		}
-		fmt.Fprintf(&b, "\n%d more %s could not be checked for Go (their executables are not readable by this user; run gotune as root):\n", len(unchecked), noun)
+		why := "by this user; run gotune as root"
+		if os.Geteuid() == 0 {
+			why = "even by root: non-dumpable processes, or another user namespace"
+		}
+		fmt.Fprintf(&b, "\n%d more %s could not be checked for Go (their executables are not readable %s):\n", len(unchecked), noun, why)
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  PID\tUSER\tRSS\tTHR\tCOMMAND")
 		for _, p := range unchecked {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"runtime"
 	"strconv"
@@ -164,7 +165,7 @@ func TestPsTablePartialRows(t *testing.T) {
 20   root   1.24.3  59s     -     80.0M   30   unknown *                   /usr/bin/dockerd
 40   bob    1.26.1  1h01m   -     10.0M   5    OS only                     ./worker
 
-1 more process could not be checked for Go (their executables are not readable by this user; run gotune as root):
+1 more process could not be checked for Go (their executables are not readable ` + readableBy() + `):
   PID  USER  RSS   THR  COMMAND
   30   root  4.0M  3    /opt/x
 
@@ -183,4 +184,11 @@ OS only: ` + discover.EnableHint + "\n"
 	if err := writePsJSON(&b, nil); err != nil || b.String() != "[]\n" {
 		t.Errorf("empty JSON = %q, %v", b.String(), err)
 	}
+}
+
+func readableBy() string {
+	if os.Geteuid() == 0 {
+		return "even by root: non-dumpable processes, or another user namespace"
+	}
+	return "by this user; run gotune as root"
 }

@@ -218,6 +218,11 @@ func Scan(ctx context.Context, opts Options) ([]Process, error) {
 		defer close(done)
 		sem := make(chan struct{}, opts.Workers)
 		parallel(ctx, len(procs), opts.Workers, func(i int) {
+			if procs[i].GoVersion == "" {
+				// Not known to be Go: its sockets are none of our business.
+				procs[i].Reach = Reach{Unknown: "not known to be a Go program"}
+				return
+			}
 			procs[i].Reach = in.reach(ctx, procs[i], sem, Overrides{})
 		})
 	}()

@@ -266,10 +266,34 @@ func TestPermissionDeniedRows(t *testing.T) {
 		t.Fatalf("root-owned process %d with an unreadable exe not listed:\n%s", hidden.PID, out)
 	}
 	reasons = strings.Join(row.Reasons, "; ")
-	if row.GoVersion != "" || !row.Partial || !strings.Contains(reasons, "cannot tell whether it is a Go program") || row.Command != "hidden-name" {
+	if row.GoVersion != "" || !row.Partial || !strings.Contains(reasons, "cannot tell whether it is a Go program") || row.Command != "hidden-name" || row.Reach.Unknown != "not known to be a Go program" {
 		t.Errorf("hidden row = %+v", row)
 	}
 	t.Logf("hidden row: reasons: %s", reasons)
+}
+
+// Run as root: a target owned by another user is read in full, and its
+// row says whose it is.
+func TestOtherUsersTargetAsRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to start a target as another user")
+	}
+	dir := t.TempDir()
+	discovertest.ShareDir(t, dir)
+	bin := discovertest.Build(t, discovertest.PprofServer, dir)
+	p := discovertest.Start(t, bin, discovertest.Options{WaitReady: true, Credential: &syscall.Credential{Uid: 65534, Gid: 65534}})
+	procs, err := discover.Scan(context.Background(), discover.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(procs, func(r discover.Process) bool { return r.PID == p.PID })
+	if i < 0 {
+		t.Fatalf("nobody's pprof target %d not listed", p.PID)
+	}
+	row := procs[i]
+	if row.User != "nobody" || row.UID != 65534 || row.Partial || row.GoVersion != runtime.Version() || row.Reach.PprofURL != "http://"+p.Addr()+"/debug/pprof/" {
+		t.Errorf("row = %+v", row)
+	}
 }
 
 func copyFile(t *testing.T, from, to string) {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -110,6 +111,9 @@ func socketInodes(procRoot string, pid int) (map[uint64]bool, error) {
 	inodes := make(map[uint64]bool)
 	for _, n := range names {
 		link, err := os.Readlink(filepath.Join(dir, n))
+		if errors.Is(err, fs.ErrPermission) {
+			return nil, err // the directory lists, but its links are not ours to read
+		}
 		if err != nil {
 			continue // closed meanwhile
 		}
