@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -70,42 +69,22 @@ how to enable profiles.`,
 			if err := w.validate(); err != nil {
 				return err
 			}
-			if pid, err := strconv.Atoi(args[0]); err == nil {
-				return attachPID(e, w, pid, ov)
-			}
-			if cmd.Flags().Changed("url") || cmd.Flags().Changed("gops-port") {
-				return fmt.Errorf("--url and --gops-port go with a PID target; for a URL target, name the URL as TARGET")
-			}
-			t, err := collectors.NewURLTarget(args[0], collectors.HTTPSourceOptions{})
+			t, err := collectors.Open(e.ctx, args[0], ov)
 			if err != nil {
 				return err
 			}
+			if pt, ok := t.(*collectors.PIDTarget); ok && pt.Via() == "os" && !w.json {
+				fmt.Fprintf(e.stderr, "gotune: %s is reachable through the OS only: %s\n", t.Name(), pt.Process.Reach.Hint)
+			}
 			return watch(e, w, func(ctx context.Context, store *session.Store) {
 				t.Watch(ctx, store, w.interval)
-			}, collectors.Redact(t.Base))
+			}, t.Name())
 		},
 	}
 	w.add(cmd)
 	cmd.Flags().StringVar(&ov.URL, "url", "", "PID target: read metrics and profiles from this base URL instead of detecting it")
 	cmd.Flags().IntVar(&ov.GopsPort, "gops-port", 0, "PID target: use the gops agent on this 127.0.0.1 port instead of its port file")
 	return cmd
-}
-
-func attachPID(e *env, w watchFlags, pid int, ov discover.Overrides) error {
-	if pid <= 0 {
-		return fmt.Errorf("%d is not a process ID", pid)
-	}
-	t, err := collectors.NewPIDTarget(e.ctx, pid, ov, discover.Options{CPUWindow: -1})
-	if err != nil {
-		return fmt.Errorf("attach to pid %d: %w", pid, err)
-	}
-	name := fmt.Sprintf("pid %d (%s)", pid, t.Process.Command)
-	if t.Via() == "os" && !w.json {
-		fmt.Fprintf(e.stderr, "gotune: %s is reachable through the OS only: %s\n", name, t.Process.Reach.Hint)
-	}
-	return watch(e, w, func(ctx context.Context, store *session.Store) {
-		t.Watch(ctx, store, w.interval)
-	}, name)
 }
 
 // watch starts collection with start and prints the store once per

@@ -1,0 +1,53 @@
+package collectors
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/gotune/gotune/collectors/discover"
+	"github.com/gotune/gotune/session"
+)
+
+// Target is anything gotune can attach to: a URL or a local PID.
+type Target interface {
+	// Name says what is watched, for people: "pid 4242 (/srv/api)" or a URL.
+	Name() string
+	// Watch starts the target's runners writing into store until ctx ends.
+	Watch(ctx context.Context, store *session.Store, interval time.Duration)
+	// Profiles returns the pprof client, or nil when the target serves no
+	// net/http/pprof endpoint.
+	Profiles() *PprofClient
+}
+
+// Name implements Target.
+func (t *URLTarget) Name() string { return Redact(t.Base) }
+
+// Profiles implements Target.
+func (t *URLTarget) Profiles() *PprofClient { return t.Pprof }
+
+// Name implements Target.
+func (t *PIDTarget) Name() string { return fmt.Sprintf("pid %d (%s)", t.PID, t.Process.Command) }
+
+// Profiles implements Target.
+func (t *PIDTarget) Profiles() *PprofClient { return t.Pprof }
+
+// Open resolves target, a PID or a URL, into a Target. Overrides apply to
+// PIDs only (attach --url, --gops-port).
+func Open(ctx context.Context, target string, ov discover.Overrides) (Target, error) {
+	if pid, err := strconv.Atoi(target); err == nil {
+		if pid <= 0 {
+			return nil, fmt.Errorf("%d is not a process ID", pid)
+		}
+		t, err := NewPIDTarget(ctx, pid, ov, discover.Options{CPUWindow: -1})
+		if err != nil {
+			return nil, fmt.Errorf("attach to pid %d: %w", pid, err)
+		}
+		return t, nil
+	}
+	if ov.URL != "" || ov.GopsPort != 0 {
+		return nil, fmt.Errorf("--url and --gops-port go with a PID target; for a URL target, name the URL as TARGET")
+	}
+	return NewURLTarget(target, HTTPSourceOptions{})
+}
