@@ -2,6 +2,8 @@ package numa
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -253,6 +255,16 @@ func TestLive(t *testing.T) {
 	}
 	if p.Memory == nil || p.Memory.Bytes == 0 || p.Memory.Mappings < 10 {
 		t.Errorf("numa_maps of self: %+v", p.Memory)
+	}
+	// PID 1's numa_maps is closed to non-root users (and, in sandboxes,
+	// to a root lacking ptrace rights over it): that is a flag, not an error.
+	_, direct := os.ReadFile("/proc/1/numa_maps")
+	p1, err := host.Process(ctx, top, 1, true)
+	if err != nil {
+		t.Fatalf("Process(1): %v", err)
+	}
+	if denied := errors.Is(direct, fs.ErrPermission); p1.MemoryDenied != denied || (p1.Memory == nil) != denied {
+		t.Errorf("PID 1: MemoryDenied %v, Memory %v; direct read err %v", p1.MemoryDenied, p1.Memory != nil, direct)
 	}
 	var threads int
 	for _, tn := range p.ThreadNodes {

@@ -12,6 +12,11 @@
 // Readers never panic on another user's process: what cannot be read is
 // reported in ProcessStat.Missing and the rest is still returned.
 //
+// A read of /proc cannot be cancelled: cmdline and environ take the target's
+// mmap lock and block while another thread holds it (a process stuck in
+// uninterruptible sleep). Readers check their context between files; callers
+// that must not hang run them in a goroutine and stop waiting at a deadline.
+//
 // Formats: man 5 proc_pid_stat, man 5 proc_pid_status, and the kernel's
 // Documentation/filesystems/proc.rst (table 1-2 and 1-4).
 package proc

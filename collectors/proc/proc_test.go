@@ -167,6 +167,33 @@ func TestPermissionDenied(t *testing.T) {
 	}
 }
 
+// TestLiveOtherProcess reads PID 1. Where its environ is closed to us (any
+// non-root user; in sandboxes even root, for lack of ptrace rights over a
+// more privileged PID 1), Process must still succeed and Environ must say
+// "permission denied".
+func TestLiveOtherProcess(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads the live /proc")
+	}
+	p, err := Host.Process(context.Background(), 1)
+	if err != nil {
+		t.Fatalf("Process(1): %v", err)
+	}
+	if p.PID != 1 || p.NumThreads < 1 || p.StartTime.IsZero() {
+		t.Errorf("Process(1) = %+v", p)
+	}
+	_, direct := os.ReadFile("/proc/1/environ")
+	_, err = Host.Environ(context.Background(), 1)
+	if errors.Is(direct, fs.ErrPermission) != errors.Is(err, fs.ErrPermission) {
+		t.Errorf("Environ(1) err = %v, direct read err = %v", err, direct)
+	}
+	for _, m := range p.Missing {
+		if !m.PermissionDenied() {
+			t.Errorf("unexpected missing fact %v", m)
+		}
+	}
+}
+
 func TestEnvironOnlyGO(t *testing.T) {
 	env, err := fixture("cgroupv2").Environ(context.Background(), 4242)
 	if err != nil {
