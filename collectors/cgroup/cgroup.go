@@ -40,6 +40,9 @@ type FS struct {
 	Root string // "/" on a live system
 }
 
+// Host is the live system.
+var Host = FS{Root: "/"}
+
 // Version is a cgroup hierarchy version.
 type Version int
 

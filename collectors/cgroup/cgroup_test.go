@@ -222,6 +222,14 @@ func TestCgroupThrottled(t *testing.T) {
 	if !ok || r.PeriodsPerSecond != 10 || r.ThrottledFraction != 0.95 || math.Abs(r.ThrottledSeconds-0.475) > 1e-9 {
 		t.Errorf("Rates = %+v, %v", r, ok)
 	}
+	before := s
+	before.ReadAt = s.ReadAt.Add(-time.Minute)
+	before.CPU = &CPU{Levels: slices.Clone(s.CPU.Levels)}
+	before.CPU.Levels[0].Throttling = prev
+	all := CPURates(before, s)
+	if len(all) != 3 || all[leaf] != r || all["/"].PeriodsPerSecond != 0 {
+		t.Errorf("CPURates = %+v", all)
+	}
 	if _, ok := Rates(cur, prev, time.Minute); ok {
 		t.Error("Rates accepted counters going backwards")
 	}

@@ -32,3 +32,31 @@ func Rates(prev, cur Throttling, wall time.Duration) (r ThrottleRates, ok bool) 
 	r.ThrottledSeconds = (cur.Time - prev.Time).Seconds() / sec
 	return r, true
 }
+
+// CPURates returns the throttling rates of every level that reports
+// throttling in both readings, keyed by cgroup path. Throttling is counted
+// where the quota is enforced, so the level named by CPU.From is usually the
+// one to look at.
+func CPURates(prev, cur Stats) map[string]ThrottleRates {
+	out := map[string]ThrottleRates{}
+	if prev.CPU == nil || cur.CPU == nil || prev.PID != cur.PID {
+		return out
+	}
+	wall := cur.ReadAt.Sub(prev.ReadAt)
+	before := map[string]Throttling{}
+	for _, l := range prev.CPU.Levels {
+		if l.HasThrottling {
+			before[l.Path] = l.Throttling
+		}
+	}
+	for _, l := range cur.CPU.Levels {
+		p, ok := before[l.Path]
+		if !ok || !l.HasThrottling {
+			continue
+		}
+		if r, ok := Rates(p, l.Throttling, wall); ok {
+			out[l.Path] = r
+		}
+	}
+	return out
+}

@@ -39,6 +39,9 @@ type FS struct {
 	Root string // "/" on a live system
 }
 
+// Host is the live system.
+var Host = FS{Root: "/"}
+
 func (fsys FS) join(p ...string) string {
 	return filepath.Join(append([]string{fsys.Root}, p...)...)
 }
@@ -245,7 +248,8 @@ type Process struct {
 }
 
 // Process reads pid's affinity, threads and, when withMaps is set, its
-// numa_maps. A numa_maps that cannot be read for lack of rights is noted in
+// numa_maps. Callers that already hold a proc.ProcessStat can use
+// Topology.NodesOfCPUs and CountThreadNodes instead of reading /proc again. A numa_maps that cannot be read for lack of rights is noted in
 // MemoryDenied, not returned as an error.
 func (fsys FS) Process(ctx context.Context, t Topology, pid int, withMaps bool) (Process, error) {
 	pfs := proc.FS{Root: fsys.Root}

@@ -29,6 +29,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -115,8 +116,16 @@ func (fsys FS) PIDs(ctx context.Context) ([]int, error) {
 	return pids, nil
 }
 
+// bootTimes caches btime by Root: it is fixed while the machine is up, and
+// /proc/stat is large on many-CPU machines (a line per CPU and per IRQ), so
+// re-reading it for every process would dominate `gotune ps`.
+var bootTimes sync.Map // Root → time.Time
+
 // BootTime reads btime (seconds since the epoch) from /proc/stat.
 func (fsys FS) BootTime() (time.Time, error) {
+	if t, ok := bootTimes.Load(fsys.Root); ok && fsys.readFile == nil {
+		return t.(time.Time), nil
+	}
 	b, err := fsys.read(fsys.path("proc", "stat"))
 	if err != nil {
 		return time.Time{}, err
@@ -125,7 +134,11 @@ func (fsys FS) BootTime() (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	return time.Unix(sec, 0), nil
+	t := time.Unix(sec, 0)
+	if fsys.readFile == nil {
+		bootTimes.Store(fsys.Root, t)
+	}
+	return t, nil
 }
 
 func notExist(pid int, path string, err error) error {
