@@ -21,7 +21,7 @@ import (
 const (
 	FactProcess      = "process"       // proc.ProcessStat: the last OS reading, threads included
 	FactCgroup       = "cgroup"        // cgroup.Stats
-	FactThrottle     = "cgroup-rates"  // cgroup.ThrottleRates between the last two cgroup readings
+	FactThrottle     = "cgroup-rates"  // cgroup.ThrottleRates of the cgroup enforcing the effective quota, between the last two readings
 	FactTopology     = "numa-topology" // numa.Topology
 	FactNUMASettings = "numa-settings" // numa.Settings: numa_balancing and THP
 	FactNUMAProcess  = "numa-process"  // numa.Process: placement, numa_maps when read
@@ -200,8 +200,15 @@ func (t *PIDTarget) CollectHost(store *session.Store) func(ctx context.Context) 
 		} else {
 			store.SetFact(FactCgroup, cg)
 			t.mu.Lock()
-			if prev := t.lastCG; prev != nil && prev.CPU != nil && cg.CPU != nil && len(prev.CPU.Levels) > 0 && len(cg.CPU.Levels) > 0 {
-				if r, ok := cgroup.Rates(prev.CPU.Leaf().Throttling, cg.CPU.Leaf().Throttling, cg.ReadAt.Sub(prev.ReadAt)); ok {
+			if prev := t.lastCG; prev != nil && cg.CPU != nil {
+				// Throttling is counted where the quota is enforced: the
+				// level of the effective quota, which may be an ancestor.
+				rates := cgroup.CPURates(*prev, cg)
+				level := cg.CPU.From
+				if level == "" && len(cg.CPU.Levels) > 0 {
+					level = cg.CPU.Leaf().Path
+				}
+				if r, ok := rates[level]; ok {
 					store.SetFact(FactThrottle, r)
 				}
 			}
