@@ -1,0 +1,329 @@
+package snapshot
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// MaxFileSize bounds what Read accepts; a larger file is refused before it
+// is read. MaxEntrySize bounds one entry after decompression.
+const (
+	MaxFileSize  = 1 << 30
+	MaxEntrySize = 512 << 20
+)
+
+// entry is one archive member before writing.
+type entry struct {
+	file File
+	data []byte
+}
+
+func (s *Snapshot) entries() ([]entry, error) {
+	var es []entry
+	add := func(name, kind, prof string, data []byte) {
+		sum := sha256.Sum256(data)
+		es = append(es, entry{File{Name: name, Kind: kind, Profile: prof, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}, data})
+	}
+	series, err := json.Marshal(s.Series)
+	if err != nil {
+		return nil, fmt.Errorf("encode metric series: %w", err)
+	}
+	add(SeriesEntry, "series", "", series)
+	names := make([]string, 0, len(s.Profiles))
+	for n := range s.Profiles {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if !validProfileName(n) {
+			return nil, fmt.Errorf("profile name %q: only letters, digits and -", n)
+		}
+		add(ProfilesDir+n+".pb.gz", "profile", n, s.Profiles[n])
+	}
+	if len(s.GoroutineDump) > 0 {
+		add(GoroutineDump, "goroutine-dump", "goroutine", s.GoroutineDump)
+	}
+	if len(s.Goroutines) > 0 {
+		add(GoroutineEntry, "goroutines", "", s.Goroutines)
+	}
+	if len(s.Findings) > 0 {
+		add(FindingsEntry, "findings", "", s.Findings)
+	}
+	return es, nil
+}
+
+func validProfileName(n string) bool {
+	if n == "" || len(n) > 64 {
+		return false
+	}
+	for _, r := range n {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Encode writes s as a .gotune archive to w. The manifest's Format,
+// FormatVersion and Files are filled in here.
+func Encode(w io.Writer, s *Snapshot) error {
+	es, err := s.entries()
+	if err != nil {
+		return err
+	}
+	m := s.Manifest
+	m.Format, m.FormatVersion = Format, FormatVersion
+	m.Files = make([]File, len(es))
+	for i, e := range es {
+		m.Files[i] = e.file
+	}
+	mj, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode manifest: %w", err)
+	}
+	zw := zip.NewWriter(w)
+	write := func(name string, data []byte, compress bool) error {
+		h := &zip.FileHeader{Name: name, Method: zip.Deflate, Modified: m.Created}
+		if !compress {
+			h.Method = zip.Store // profiles are gzipped already
+		}
+		fw, err := zw.CreateHeader(h)
+		if err != nil {
+			return err
+		}
+		_, err = fw.Write(data)
+		return err
+	}
+	if err := write(ManifestEntry, mj, true); err != nil {
+		return err
+	}
+	for _, e := range es {
+		if err := write(e.file.Name, e.data, e.file.Kind != "profile"); err != nil {
+			return fmt.Errorf("write %s: %w", e.file.Name, err)
+		}
+	}
+	return zw.Close()
+}
+
+// Write saves s to path atomically: it writes a temporary file in the same
+// directory, fsyncs it, renames it over path and fsyncs the directory, so
+// path holds either the previous file or the complete new one, even if the
+// process is killed mid-write.
+func Write(path string, s *Snapshot) (err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("save snapshot: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := Encode(tmp, s); err != nil {
+		return fmt.Errorf("save snapshot %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("save snapshot %s: fsync: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("save snapshot %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("save snapshot %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("save snapshot %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync() // make the rename durable; not all filesystems support it
+		d.Close()
+	}
+	return nil
+}
+
+// FormatError says a file is not a readable snapshot, and why.
+type FormatError struct {
+	Path   string
+	Reason string
+	Err    error
+}
+
+func (e *FormatError) Error() string {
+	if e.Path == "" {
+		return e.Reason
+	}
+	return e.Path + ": " + e.Reason
+}
+
+func (e *FormatError) Unwrap() error { return e.Err }
+
+// ErrNewerFormat is wrapped by the error for a file written by a newer gotune.
+var ErrNewerFormat = errors.New("newer snapshot format")
+
+// Read loads and checks the snapshot at path.
+func Read(path string) (*Snapshot, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open snapshot: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("open snapshot: %w", err)
+	}
+	if fi.IsDir() {
+		return nil, &FormatError{Path: path, Reason: "is a directory, not a snapshot file"}
+	}
+	if fi.Size() > MaxFileSize {
+		return nil, &FormatError{Path: path, Reason: fmt.Sprintf("is %d bytes, larger than the %d a snapshot may be; not read", fi.Size(), int64(MaxFileSize))}
+	}
+	s, err := Decode(f, fi.Size())
+	if err != nil {
+		var fe *FormatError
+		if errors.As(err, &fe) {
+			fe.Path = path
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+// Decode reads a snapshot archive of the given size.
+func Decode(r io.ReaderAt, size int64) (*Snapshot, error) {
+	zr, err := zip.NewReader(r, size)
+	if err != nil {
+		reason := "not a gotune snapshot (not a zip archive)"
+		if errors.Is(err, zip.ErrFormat) && size > 0 {
+			reason = "not a gotune snapshot, or truncated (no zip directory at its end)"
+		}
+		return nil, &FormatError{Reason: reason, Err: err}
+	}
+	members := map[string]*zip.File{}
+	for _, f := range zr.File {
+		members[f.Name] = f
+	}
+	mf, ok := members[ManifestEntry]
+	if !ok {
+		return nil, &FormatError{Reason: "not a gotune snapshot: no " + ManifestEntry}
+	}
+	mj, err := readMember(mf, MaxEntrySize)
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(mj, &m); err != nil {
+		return nil, &FormatError{Reason: "corrupt manifest: " + err.Error(), Err: err}
+	}
+	if m.Format != Format {
+		return nil, &FormatError{Reason: fmt.Sprintf("not a gotune snapshot (format %q)", m.Format)}
+	}
+	if m.FormatVersion > FormatVersion {
+		return nil, &FormatError{Reason: fmt.Sprintf("written by a newer gotune (%s, snapshot format %d); this gotune reads format %d and older: upgrade gotune",
+			m.GotuneVersion, m.FormatVersion, FormatVersion), Err: ErrNewerFormat}
+	}
+	if m.FormatVersion < 1 {
+		return nil, &FormatError{Reason: fmt.Sprintf("invalid snapshot format version %d", m.FormatVersion)}
+	}
+	s := &Snapshot{Manifest: m, Profiles: map[string][]byte{}}
+	for _, file := range m.Files {
+		zf, ok := members[file.Name]
+		if !ok {
+			return nil, &FormatError{Reason: fmt.Sprintf("incomplete: %s is listed in the manifest but missing", file.Name)}
+		}
+		if file.Size < 0 || file.Size > MaxEntrySize {
+			return nil, &FormatError{Reason: fmt.Sprintf("corrupt manifest: %s has size %d", file.Name, file.Size)}
+		}
+		data, err := readMember(zf, file.Size)
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(data)
+		if int64(len(data)) != file.Size || hex.EncodeToString(sum[:]) != file.SHA256 {
+			return nil, &FormatError{Reason: fmt.Sprintf("corrupt: %s does not match its checksum in the manifest", file.Name)}
+		}
+		switch file.Kind {
+		case "series":
+			if err := json.Unmarshal(data, &s.Series); err != nil {
+				return nil, &FormatError{Reason: "corrupt metric series: " + err.Error(), Err: err}
+			}
+		case "profile":
+			s.Profiles[file.Profile] = data
+		case "goroutine-dump":
+			s.GoroutineDump = data
+		case "goroutines":
+			s.Goroutines = data
+		case "findings":
+			s.Findings = data
+		}
+	}
+	return s, nil
+}
+
+// readMember reads one entry, refusing more than limit bytes; zip checks
+// the entry's CRC-32 when it reaches the end.
+func readMember(f *zip.File, limit int64) ([]byte, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return nil, &FormatError{Reason: fmt.Sprintf("corrupt: cannot open %s: %v", f.Name, err), Err: err}
+	}
+	defer rc.Close()
+	var buf bytes.Buffer
+	n, err := io.Copy(&buf, io.LimitReader(rc, limit+1))
+	if err != nil {
+		reason := fmt.Sprintf("corrupt: %s: %v", f.Name, err)
+		if errors.Is(err, zip.ErrChecksum) {
+			reason = fmt.Sprintf("corrupt: %s fails its CRC check", f.Name)
+		} else if errors.Is(err, io.ErrUnexpectedEOF) {
+			reason = fmt.Sprintf("truncated: %s ends early", f.Name)
+		}
+		return nil, &FormatError{Reason: reason, Err: err}
+	}
+	if n > limit {
+		return nil, &FormatError{Reason: fmt.Sprintf("corrupt: %s is larger than its manifest says", f.Name)}
+	}
+	return buf.Bytes(), nil
+}
+
+// Extract writes the snapshot's profiles to dir as <name>.pb.gz files (and
+// the goroutine dump as goroutine-debug2.txt) and returns their paths.
+func Extract(s *Snapshot, dir string) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("extract: %w", err)
+	}
+	var out []string
+	names := make([]string, 0, len(s.Profiles))
+	for n := range s.Profiles {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if !validProfileName(n) { // a hostile manifest cannot escape dir
+			return out, fmt.Errorf("extract: bad profile name %q", n)
+		}
+		p := filepath.Join(dir, n+".pb.gz")
+		if err := os.WriteFile(p, s.Profiles[n], 0o644); err != nil {
+			return out, fmt.Errorf("extract: %w", err)
+		}
+		out = append(out, p)
+	}
+	if len(s.GoroutineDump) > 0 {
+		p := filepath.Join(dir, strings.TrimPrefix(GoroutineDump, ProfilesDir))
+		if err := os.WriteFile(p, s.GoroutineDump, 0o644); err != nil {
+			return out, fmt.Errorf("extract: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}

@@ -1,0 +1,56 @@
+package snapshot
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRedactArgs(t *testing.T) {
+	in := []string{"/srv/api", "--password=hunter2", "-token", "abc123", "--api-key", "k-999", "--port=8080",
+		"--db=postgres://app:s3cret@db:5432/x?sslmode=disable", "AWS_SECRET_ACCESS_KEY=zzz", "--verbose",
+		"https://u:pw@example.com/hook?access_token=t0k&x=1", "--client-secret=cs", "--auth", "--next"}
+	got := RedactArgs(in)
+	joined := strings.Join(got, " ")
+	for _, secret := range []string{"hunter2", "abc123", "k-999", "s3cret", "zzz", ":pw@", "t0k", "=cs"} {
+		if strings.Contains(joined, secret) {
+			t.Errorf("secret %q survived: %s", secret, joined)
+		}
+	}
+	for _, keep := range []string{"/srv/api", "--port=8080", "--verbose", "sslmode=disable", "x=1", "--auth", "--next", "postgres://app:" + Mask + "@db:5432"} {
+		if !strings.Contains(joined, keep) {
+			t.Errorf("lost %q: %s", keep, joined)
+		}
+	}
+	if got[2] != "-token" || got[3] != Mask {
+		t.Errorf("flag with separate value: %q %q", got[2], got[3])
+	}
+}
+
+func TestGoEnvKeepsOnlyGoVariables(t *testing.T) {
+	env := map[string]string{"GOGC": "200", "GOMEMLIMIT": "1GiB", "GODEBUG": "madvdontneed=1", "DATABASE_PASSWORD": "x", "HOME": "/root",
+		"GOPROXY": "https://user:pw@proxy.example/", "GOAUTH": "netrc"}
+	got := GoEnv(env)
+	if len(got) != 5 || got["GOGC"] != "200" || got["GOMEMLIMIT"] != "1GiB" || got["GODEBUG"] != "madvdontneed=1" {
+		t.Errorf("GoEnv = %v", got)
+	}
+	if _, ok := got["DATABASE_PASSWORD"]; ok {
+		t.Error("a non-GO variable survived")
+	}
+	if strings.Contains(got["GOPROXY"], "pw") || got["GOAUTH"] != Mask {
+		t.Errorf("GO* secrets: GOPROXY %q GOAUTH %q", got["GOPROXY"], got["GOAUTH"])
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://127.0.0.1:6060":             "http://127.0.0.1:6060",
+		"http://admin:pw@10.0.0.1:6060/x":   "http://admin:" + Mask + "@10.0.0.1:6060/x",
+		"http://tok@host/":                  "http://" + Mask + "@host/",
+		"http://host/metrics?token=abc&a=b": "http://host/metrics?a=b&token=" + Mask,
+		"not a url":                         "not a url",
+	} {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
