@@ -30,6 +30,7 @@ func commands(e *env) []*cobra.Command {
 		versionCmd(e),
 		attachCmd(e),
 		demoCmd(e),
+		snapshotCmd(e),
 		topCmd(e),
 		foldedCmd(e),
 		goroutinesCmd(e),

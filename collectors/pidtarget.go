@@ -17,18 +17,19 @@ import (
 	"github.com/gotune/gotune/session"
 )
 
-// Keys of the facts a PIDTarget publishes (session.Snapshot.Facts).
+// Keys of the facts a PIDTarget publishes (session.Snapshot.Facts); the
+// names live in session so readers need not import collectors.
 const (
-	FactProcess      = "process"       // proc.ProcessStat: the last OS reading, threads included
-	FactCgroup       = "cgroup"        // cgroup.Stats
-	FactThrottle     = "cgroup-rates"  // cgroup.ThrottleRates of the cgroup enforcing the effective quota, between the last two readings
-	FactTopology     = "numa-topology" // numa.Topology
-	FactNUMASettings = "numa-settings" // numa.Settings: numa_balancing and THP
-	FactNUMAProcess  = "numa-process"  // numa.Process: placement, numa_maps when read
-	FactBuild        = "build"         // *discover.Build
-	FactEnv          = "env"           // map[string]string: GO* variables only
-	FactReach        = "reach"         // discover.Reach
-	FactSettings     = "settings"      // effective.Explanation
+	FactProcess      = session.FactProcess
+	FactCgroup       = session.FactCgroup
+	FactThrottle     = session.FactThrottle
+	FactTopology     = session.FactTopology
+	FactNUMASettings = session.FactNUMASettings
+	FactNUMAProcess  = session.FactNUMAProcess
+	FactBuild        = session.FactBuild
+	FactEnv          = session.FactEnv
+	FactReach        = session.FactReach
+	FactSettings     = session.FactSettings
 )
 
 // ProcessThreads is the OS thread count of the process, from /proc.

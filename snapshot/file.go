@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // MaxFileSize bounds what Read accepts; a larger file is refused before it
@@ -326,4 +327,28 @@ func Extract(s *Snapshot, dir string) ([]string, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// DefaultPath is where a snapshot of target goes when the user accepts the
+// default: $XDG_DATA_HOME/gotune/snapshots (else ~/.local/share/...), named
+// after the target and the time.
+func DefaultPath(target string, now time.Time) string {
+	dir := os.Getenv("XDG_DATA_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			home = os.TempDir()
+		}
+		dir = filepath.Join(home, ".local", "share")
+	}
+	safe := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' {
+			return r
+		}
+		return '-'
+	}, target)
+	if len(safe) > 60 {
+		safe = safe[:60]
+	}
+	return filepath.Join(dir, "gotune", "snapshots", fmt.Sprintf("%s-%s.gotune", strings.Trim(safe, "-."), now.Format("20060102-150405")))
 }

@@ -54,6 +54,9 @@ type Manifest struct {
 	NUMATopology json.RawMessage `json:"numa_topology,omitempty"`
 	NUMASettings json.RawMessage `json:"numa_settings,omitempty"`
 	NUMAProcess  json.RawMessage `json:"numa_process,omitempty"`
+	// Notes say what could not be captured and why (for example a profile
+	// the target does not serve).
+	Notes []string `json:"notes,omitempty"`
 	// Files lists every other entry of the archive.
 	Files []File `json:"files"`
 }

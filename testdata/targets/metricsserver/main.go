@@ -39,6 +39,9 @@ func main() {
 	mode := flag.String("mode", "agent", "agent | promdefault | promall | expvar | pprof")
 	liveMiB := flag.Int("live", 32, "MiB of live heap to hold")
 	doChurn := flag.Bool("churn", true, "allocate about 20 MiB/s")
+	// Ignored: secrets planted on the command line for redaction tests.
+	flag.String("password", "", "ignored")
+	flag.String("api-token", "", "ignored")
 	flag.Parse()
 
 	for i := 0; i < *liveMiB; i++ {

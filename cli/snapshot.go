@@ -1,0 +1,172 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gotune/gotune/collectors"
+	"github.com/gotune/gotune/collectors/discover"
+	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/session"
+	"github.com/gotune/gotune/snapshot"
+)
+
+func snapshotCmd(e *env) *cobra.Command {
+	var (
+		out    string
+		window time.Duration
+		cpu    time.Duration
+		name   string
+		ov     discover.Overrides
+	)
+	cmd := &cobra.Command{
+		Use:   "snapshot TARGET -o FILE",
+		Short: "Capture a target's metrics, profiles, settings and goroutines into a .gotune file",
+		Long: `Capture everything gotune knows about a target over a window into one
+.gotune file: the metric series, heap, allocs, goroutine, mutex and block
+profiles (and a CPU profile with --cpu), the goroutine groups, the effective
+settings and why, and the cgroup and NUMA facts. Two snapshots, before and
+after a change, compare as a whole.
+
+Secrets never enter a snapshot: only GO* environment variables are kept, and
+credentials in URLs and values of secret-looking flags (password, token,
+secret, key, ...) are masked. The file is written atomically.
+
+TARGET is a PID or a URL, as for attach.`,
+		Example: `  gotune snapshot 4242 -o before.gotune --window 30s --cpu 10s
+  gotune snapshot http://127.0.0.1:6060 -o after.gotune --name "GOGC=200"
+  gotune snapshot extract before.gotune ./profiles`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return fmt.Errorf("name the output file with -o FILE")
+			}
+			if window < time.Second {
+				return fmt.Errorf("--window %s is too short: at least 1s", window)
+			}
+			if cpu < 0 || cpu > window {
+				return fmt.Errorf("--cpu %s must lie between 0 and the window (%s)", cpu, window)
+			}
+			t, err := collectors.Open(e.ctx, args[0], ov)
+			if err != nil {
+				return err
+			}
+			s, err := captureSnapshot(e.ctx, t, window, cpu, name)
+			if err != nil {
+				return err
+			}
+			if err := snapshot.Write(out, s); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "saved %s: %d points over %s, %d profiles", out, len(s.Series.Points), s.Manifest.Window.Duration().Round(time.Second), len(s.Profiles))
+			if len(s.Manifest.Notes) > 0 {
+				fmt.Fprintf(e.stdout, " (%d not captured: see the manifest's notes)", len(s.Manifest.Notes))
+			}
+			fmt.Fprintln(e.stdout)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&out, "output", "o", "", "the .gotune file to write")
+	f.DurationVar(&window, "window", 30*time.Second, "how long to collect metrics")
+	f.DurationVar(&cpu, "cpu", 0, "also capture a CPU profile this long (0: none)")
+	f.StringVar(&name, "name", "", "a label stored in the snapshot, e.g. \"before GOGC=200\"")
+	f.StringVar(&ov.URL, "url", "", "PID target: read metrics and profiles from this base URL")
+	f.IntVar(&ov.GopsPort, "gops-port", 0, "PID target: use the gops agent on this 127.0.0.1 port")
+	cmd.AddCommand(snapshotExtractCmd(e))
+	return cmd
+}
+
+func snapshotExtractCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "extract FILE DIR",
+		Short: "Write a snapshot's profiles out as .pb.gz files that go tool pprof opens",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := snapshot.Read(args[0])
+			if err != nil {
+				return err
+			}
+			paths, err := snapshot.Extract(s, args[1])
+			for _, p := range paths {
+				fmt.Fprintln(e.stdout, p)
+			}
+			return err
+		},
+	}
+}
+
+// captureSnapshot watches t for window, fetching profiles at the end (a CPU
+// profile of cpu during the window), and builds the snapshot.
+func captureSnapshot(ctx context.Context, t collectors.Target, window, cpu time.Duration, name string) (*snapshot.Snapshot, error) {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	store := session.NewStore(session.DefaultCapacity)
+	start := time.Now()
+	t.Watch(wctx, store, time.Second)
+	var cpuProfile []byte
+	var notes []string
+	if cpu > 0 && t.Profiles() != nil {
+		// The CPU profile runs during the window, ending with it.
+		select {
+		case <-time.After(window - cpu):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		b, err := t.Profiles().Fetch(ctx, collectors.ProfileRequest{Kind: "profile", Seconds: max(1, int(cpu/time.Second))})
+		if err != nil {
+			notes = append(notes, "cpu profile: "+err.Error())
+		}
+		cpuProfile = b
+	}
+	if rest := window - time.Since(start); rest > 0 {
+		select {
+		case <-time.After(rest):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	end := time.Now()
+	var set collectors.ProfileSet
+	if t.Profiles() != nil {
+		var err error
+		set, err = collectors.FetchProfileSet(ctx, t.Profiles(), 0)
+		if err != nil {
+			notes = append(notes, "profiles: "+err.Error())
+		}
+		notes = append(notes, set.Notes...)
+	} else {
+		notes = append(notes, "profiles: the target serves no net/http/pprof endpoint")
+	}
+	cancel()
+	snap := store.Snapshot()
+	if len(snap.Points) == 0 {
+		st, _ := snap.StatusOf("metrics")
+		return nil, fmt.Errorf("no sample read from %s in %s: %s", t.Name(), window, st.LastErr)
+	}
+	s := snapshot.FromSession(snap, name, Version, start, end)
+	s.Manifest.Target.Name = t.Name()
+	s.Manifest.Target.Name = snapshot.RedactCommand(s.Manifest.Target.Name)
+	for k, v := range set.Profiles {
+		s.Profiles[k] = v
+	}
+	if cpuProfile != nil {
+		s.Profiles["cpu"] = cpuProfile
+	}
+	s.GoroutineDump = set.GoroutineDump
+	if len(set.GoroutineDump) > 0 {
+		if gs, err := profile.ParseGoroutineDumpBytes(set.GoroutineDump); err == nil {
+			if b, err := json.Marshal(profile.GroupGoroutines(gs, profile.GroupOptions{})); err == nil {
+				s.Goroutines = b
+			}
+		} else {
+			notes = append(notes, "goroutine groups: "+err.Error())
+		}
+	}
+	s.Manifest.Notes = notes
+	return s, nil
+}

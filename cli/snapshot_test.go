@@ -1,0 +1,143 @@
+package cli
+
+import (
+	"archive/zip"
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gotune/gotune/collectors"
+	"github.com/gotune/gotune/collectors/discover"
+	"github.com/gotune/gotune/internal/testproc"
+	"github.com/gotune/gotune/snapshot"
+)
+
+// Capture from the real demo, write, read back: every part equals what was
+// captured, and the extracted profiles open in go tool pprof.
+func TestSnapshotRoundTripFromDemo(t *testing.T) {
+	bin := testproc.Build(t, ".")
+	demo := testproc.Start(t, bin, nil, "demo", "--serve", "127.0.0.1:0", "--alloc-rate", "20MiB", "--cache", "16MiB")
+	target, err := collectors.Open(t.Context(), demo.FirstLine, discover.Overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	captured, err := captureSnapshot(t.Context(), target, 3*time.Second, time.Second, "before")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(captured.Series.Points) < 2 || len(captured.Profiles) != 6 || len(captured.GoroutineDump) == 0 || len(captured.Goroutines) == 0 {
+		t.Fatalf("captured %d points, profiles %v, dump %d bytes, groups %d bytes; notes %v",
+			len(captured.Series.Points), keysOf(captured.Profiles), len(captured.GoroutineDump), len(captured.Goroutines), captured.Manifest.Notes)
+	}
+	path := filepath.Join(t.TempDir(), "demo.gotune")
+	if err := snapshot.Write(path, captured); err != nil {
+		t.Fatal(err)
+	}
+	back, err := snapshot.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back.Manifest.Files, back.Manifest.Format, back.Manifest.FormatVersion = nil, "", 0
+	if !reflect.DeepEqual(back.Manifest, captured.Manifest) {
+		t.Errorf("manifest changed in the round trip:\n got %+v\nwant %+v", back.Manifest, captured.Manifest)
+	}
+	if !reflect.DeepEqual(back.Series, captured.Series) {
+		t.Error("series changed in the round trip")
+	}
+	for k, v := range captured.Profiles {
+		if !bytes.Equal(back.Profiles[k], v) {
+			t.Errorf("profile %s changed", k)
+		}
+	}
+	if !bytes.Equal(back.GoroutineDump, captured.GoroutineDump) || !bytes.Equal(back.Goroutines, captured.Goroutines) {
+		t.Error("goroutines changed")
+	}
+	if back.Manifest.Target.MetricsVia != "agent" || back.Manifest.Target.URL != demo.FirstLine {
+		t.Errorf("target %+v", back.Manifest.Target)
+	}
+	out, _, err := runGotune(t, t.Context(), "snapshot", "extract", path, filepath.Join(t.TempDir(), "x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := strings.Fields(out)
+	if len(files) != 7 {
+		t.Fatalf("extracted %v", files)
+	}
+	for _, f := range files {
+		if !strings.HasSuffix(f, ".pb.gz") {
+			continue
+		}
+		b, err := exec.Command("go", "tool", "pprof", "-top", f).CombinedOutput()
+		if err != nil || !strings.Contains(string(b), "Showing nodes accounting for") {
+			t.Errorf("go tool pprof -top %s: %v\n%s", filepath.Base(f), err, b)
+		}
+	}
+}
+
+// Secrets planted in the environment, the command line and the URL never
+// reach the file.
+func TestSnapshotRedactsSecrets(t *testing.T) {
+	bin := testproc.Build(t, "./testdata/targets/metricsserver")
+	p := testproc.Start(t, bin, []string{"DB_PASSWORD=env-s3cret", "AWS_SECRET_ACCESS_KEY=env-k3y", "GOGC=150"},
+		"-mode", "agent", "-live", "4", "--password=cmd-hunter2", "--api-token", "cmd-t0ken")
+	url := strings.Replace(p.FirstLine, "http://", "http://admin:url-pw@", 1)
+	path := filepath.Join(t.TempDir(), "s.gotune")
+	// By PID, so the environment and command line are read; --url with
+	// credentials in it.
+	_, _, err := runGotune(t, t.Context(), "snapshot", strconv.Itoa(p.PID()), "--url", url, "-o", path, "--window", "2s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := snapshot.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Manifest.Env["GOGC"] != "150" {
+		t.Errorf("GO* variables lost: %v", s.Manifest.Env)
+	}
+	if !strings.Contains(s.Manifest.Target.Command, "--password="+snapshot.Mask) {
+		t.Errorf("command %q: the flag name should stay, its value masked", s.Manifest.Target.Command)
+	}
+	all := archiveText(t, path)
+	for _, secret := range []string{"env-s3cret", "env-k3y", "DB_PASSWORD", "cmd-hunter2", "cmd-t0ken", "url-pw"} {
+		if strings.Contains(all, secret) {
+			t.Errorf("secret %q is in the snapshot file", secret)
+		}
+	}
+}
+
+// archiveText returns every entry of a snapshot, decompressed, as one string.
+func archiveText(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all strings.Builder
+	for _, f := range zr.File {
+		rc, _ := f.Open()
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		all.Write(b)
+	}
+	return all.String()
+}
+
+func keysOf(m map[string][]byte) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

@@ -1,0 +1,123 @@
+package snapshot
+
+import (
+	"encoding/json"
+	"maps"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/gotune/gotune/session"
+)
+
+// FromSession builds the manifest and series of a snapshot from a session
+// snapshot: the points of the window [start, end] (all points when start is
+// zero), the target, and the facts the collectors published. Everything
+// that could hold a secret is redacted here: only GO* environment variables
+// are kept, and credentials in URLs and secret-looking flag values in the
+// command line are masked. Profiles, goroutines and findings are added by
+// the caller.
+func FromSession(snap *session.Snapshot, name, gotuneVersion string, start, end time.Time) *Snapshot {
+	s := &Snapshot{Profiles: map[string][]byte{}}
+	start, end = wallUTC(start), wallUTC(end)
+	m := &s.Manifest
+	m.GotuneVersion = gotuneVersion
+	m.Created = end
+	m.Name = name
+	m.Window = Window{Start: start, End: end}
+	tg := snap.Target
+	m.Target = Target{URL: RedactURL(tg.URL), PID: tg.PID, Command: RedactCommand(tg.Command), GoVersion: tg.GoVersion, StartTime: wallUTC(tg.StartTime)}
+	m.Target.Name = targetName(m.Target)
+	if st, ok := snap.StatusOf("metrics"); ok {
+		m.Target.MetricsVia = st.Via
+	}
+	raw := func(key string) json.RawMessage {
+		v, ok := snap.Facts[key]
+		if !ok {
+			return nil
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil
+		}
+		return b
+	}
+	m.Target.Build = raw(session.FactBuild)
+	m.Settings = raw(session.FactSettings)
+	m.Cgroup = raw(session.FactCgroup)
+	m.Throttle = raw(session.FactThrottle)
+	m.NUMATopology = raw(session.FactTopology)
+	m.NUMASettings = raw(session.FactNUMASettings)
+	m.NUMAProcess = raw(session.FactNUMAProcess)
+	if env, ok := session.Fact[map[string]string](snap, session.FactEnv); ok {
+		m.Env = GoEnv(env)
+	}
+	var last *session.Point
+	for i := range snap.Points {
+		p := &snap.Points[i]
+		if !start.IsZero() && p.Time.Before(start) || !end.IsZero() && p.Time.After(end) {
+			continue
+		}
+		s.Series.Points = append(s.Series.Points, Point{Time: wallUTC(p.Time), Source: p.Source,
+			Values: finite(p.Values), Derived: finite(p.Derived), Missing: nonEmpty(p.Missing)})
+		last = p
+	}
+	if last != nil && len(last.Histograms) > 0 {
+		s.Series.Histograms = map[string]Histogram{}
+		for name, h := range last.Histograms {
+			hb := Histogram{Buckets: make([]Float, len(h.Buckets)), Counts: append([]uint64(nil), h.Counts...)}
+			for i, b := range h.Buckets {
+				hb.Buckets[i] = Float(b)
+			}
+			s.Series.Histograms[name] = hb
+		}
+	}
+	if s.Manifest.Window.Start.IsZero() && len(s.Series.Points) > 0 {
+		s.Manifest.Window.Start = s.Series.Points[0].Time
+	}
+	return s
+}
+
+// wallUTC drops the monotonic clock reading and the zone, so a time reads
+// back from JSON exactly as it was written.
+func wallUTC(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.Round(0).UTC()
+}
+
+func targetName(t Target) string {
+	switch {
+	case t.PID != 0 && t.Command != "":
+		return "pid " + itoa(t.PID) + " (" + t.Command + ")"
+	case t.URL != "":
+		return t.URL
+	case t.PID != 0:
+		return "pid " + itoa(t.PID)
+	}
+	return "unknown target"
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// finite copies m without NaN and ±Inf, which JSON numbers cannot hold.
+func finite(m map[string]float64) map[string]float64 {
+	if len(m) == 0 {
+		return nil // as JSON's omitempty reads back
+	}
+	out := maps.Clone(m)
+	for k, v := range out {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			delete(out, k)
+		}
+	}
+	return out
+}
+
+func nonEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
