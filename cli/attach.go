@@ -19,14 +19,16 @@ type watchFlags struct {
 	plain    bool
 	duration time.Duration
 	interval time.Duration
+	theme    string
 }
 
 func (w *watchFlags) add(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.BoolVar(&w.json, "json", false, "print one JSON object per interval (NDJSON) instead of text")
-	f.BoolVar(&w.plain, "plain", false, "print one aligned text line per interval (the default until the dashboard exists)")
+	f.BoolVar(&w.plain, "plain", false, "print one aligned text line per interval instead of the dashboard (the default when stdout is not a terminal)")
 	f.DurationVar(&w.duration, "duration", 0, "stop after this long (0: until interrupted)")
 	f.DurationVar(&w.interval, "interval", time.Second, "sampling interval")
+	f.StringVar(&w.theme, "theme", "auto", "dashboard colours: auto (from the terminal background), dark, light, high-contrast, mono; NO_COLOR forces mono")
 }
 
 func (w *watchFlags) validate() error {
@@ -39,7 +41,7 @@ func (w *watchFlags) validate() error {
 	if w.json && w.plain {
 		return fmt.Errorf("--json and --plain exclude each other")
 	}
-	return nil
+	return validTheme(w.theme)
 }
 
 func attachCmd(e *env) *cobra.Command {
@@ -47,9 +49,12 @@ func attachCmd(e *env) *cobra.Command {
 	var ov discover.Overrides
 	cmd := &cobra.Command{
 		Use:   "attach TARGET",
-		Short: "Attach to a Go service and stream its runtime figures",
+		Short: "Attach to a Go service and watch it live",
 		Long: `Attach to a Go service that serves net/http/pprof (and ideally the gotune
-agent) and print its runtime figures once per interval.
+agent) and watch it in the full-screen dashboard: live curves, flame views
+of its profiles, grouped goroutines and advice (press ? for the keys). With
+--plain or --json, or when stdout is not a terminal, print its runtime
+figures once per interval instead.
 
 TARGET is a process ID or a base URL such as http://127.0.0.1:6060 (or
 host:port). Metrics come from the gotune agent if the service has it, else
@@ -61,6 +66,8 @@ and explains the effective GOGC, GOMEMLIMIT and GOMAXPROCS. A Go process
 with no endpoint at all is watched through the OS only, with a line saying
 how to enable profiles.`,
 		Example: `  gotune attach 4242
+  gotune attach 4242 --theme light
+  gotune attach 4242 --plain
   gotune attach 4242 --url http://127.0.0.1:6060 --json --duration 30s
   gotune attach http://127.0.0.1:6060
   gotune attach 127.0.0.1:6060 --json --duration 30s --interval 2s`,
@@ -72,6 +79,9 @@ how to enable profiles.`,
 			t, err := collectors.Open(e.ctx, args[0], ov)
 			if err != nil {
 				return err
+			}
+			if w.wantDashboard(e) {
+				return dashboard(e, w, t, "")
 			}
 			if pt, ok := t.(*collectors.PIDTarget); ok && pt.Via() == "os" && !w.json {
 				fmt.Fprintf(e.stderr, "gotune: %s is reachable through the OS only: %s\n", t.Name(), pt.Process.Reach.Hint)

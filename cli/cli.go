@@ -41,12 +41,26 @@ func commands(e *env) []*cobra.Command {
 // Run executes gotune with args (without the program name).
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	e := &env{ctx: ctx, stdout: stdout, stderr: stderr}
+	var theme string
 	root := &cobra.Command{
 		Use:   "gotune",
 		Short: "Profile and tune Go processes from the terminal",
 		Long: `gotune attaches to a running Go process (by URL or PID), streams its
 runtime metrics live, fetches pprof profiles on demand, and explains how to
-tune GOGC, GOMEMLIMIT and GOMAXPROCS.`,
+tune GOGC, GOMEMLIMIT and GOMAXPROCS.
+
+With no command, on a terminal, gotune opens a process picker: the Go
+processes of this host (as gotune ps lists them); type / to filter and Enter
+to attach.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !isTerminal(stdout) {
+				return cmd.Help()
+			}
+			if err := validTheme(theme); err != nil {
+				return err
+			}
+			return picker(e, theme)
+		},
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -54,6 +68,7 @@ tune GOGC, GOMEMLIMIT and GOMAXPROCS.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.CompletionOptions.DisableDefaultCmd = true
+	root.Flags().StringVar(&theme, "theme", "auto", "picker and dashboard colours: auto, dark, light, high-contrast, mono")
 	root.AddCommand(commands(e)...)
 	return root.ExecuteContext(ctx)
 }

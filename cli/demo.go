@@ -24,7 +24,9 @@ func demoCmd(e *env) *cobra.Command {
 		Short: "Run the built-in demo workload and watch it live",
 		Long: `Run the built-in demo workload, a Go service with real tuning problems
 (an allocation-heavy request loop that keeps the GC busy, a large cache, a
-slow goroutine leak and a contended mutex), and watch it live.
+slow goroutine leak and a contended mutex), and watch it live in the
+dashboard (or, with --plain or --json or when stdout is not a terminal, as
+one line per interval).
 
 The workload runs as a child process (the same binary) serving
 net/http/pprof and the gotune agent on loopback; it never outlives gotune.
@@ -34,6 +36,7 @@ you can try a setting and watch its effect.
 With --serve ADDR gotune runs only the workload, serving on ADDR, prints its
 base URL as the first line of output and runs until SIGINT or SIGTERM.`,
 		Example: `  gotune demo
+  gotune demo --theme high-contrast
   GOGC=400 gotune demo --plain --duration 30s
   gotune demo --serve 127.0.0.1:6060 --alloc-rate 100MiB --leak-every 500ms
   gotune demo --healthy --json --duration 10s`,
@@ -91,10 +94,14 @@ func runDemo(e *env, w watchFlags, args []string) error {
 	if err != nil {
 		return err
 	}
+	name := fmt.Sprintf("demo (pid %d) %s", child.PID, child.URL)
+	if w.wantDashboard(e) {
+		return dashboard(e, w, t, name)
+	}
 	if !w.json {
 		fmt.Fprintf(e.stderr, "demo workload: pid %d, serving %s (pprof and the gotune agent)\n", child.PID, child.URL)
 	}
 	return watch(e, w, func(ctx context.Context, store *session.Store) {
 		t.Watch(ctx, store, w.interval)
-	}, fmt.Sprintf("demo (pid %d) %s", child.PID, child.URL))
+	}, name)
 }

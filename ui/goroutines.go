@@ -1,0 +1,286 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/gotune/gotune/profile"
+)
+
+// goroutineRefresh is how often the goroutine dump is read again while the
+// screen is visible. A debug=2 dump stops the world briefly; it is never
+// polled while the screen is hidden.
+const goroutineRefresh = 5 * time.Second
+
+// goroutinesScreen lists goroutine groups, marking those that grew since
+// attach.
+type goroutinesScreen struct {
+	s    *shared
+	w, h int
+
+	groups   []profile.GoroutineGroup
+	total    int
+	at       time.Time
+	err      error
+	loading  bool
+	baseline map[string]int // group key → count at the first dump
+	baseAt   time.Time
+
+	cursor, offset int
+	expanded       map[string]bool
+}
+
+func newGoroutinesScreen(s *shared) *goroutinesScreen {
+	return &goroutinesScreen{s: s, expanded: map[string]bool{}}
+}
+
+func (g *goroutinesScreen) title() string { return "Goroutines" }
+func (g *goroutinesScreen) typing() bool  { return false }
+
+func (g *goroutinesScreen) helpKeys() []key.Binding {
+	k := g.s.keys
+	return []key.Binding{k.Nav.Up, k.Nav.Down, k.Nav.PageUp, k.Nav.PageDown, k.Goroutines.Expand, k.Goroutines.Refresh}
+}
+
+func (g *goroutinesScreen) setSize(w, h int) { g.w, g.h = w, h }
+
+// groupKey identifies a group across dumps: state and stack functions.
+func groupKey(gr *profile.GoroutineGroup) string {
+	var b strings.Builder
+	b.WriteString(gr.State)
+	for _, f := range gr.Frames {
+		b.WriteByte('\x00')
+		b.WriteString(f.Func)
+	}
+	if gr.CreatedBy != nil {
+		b.WriteString("\x00<")
+		b.WriteString(gr.CreatedBy.Func)
+	}
+	return b.String()
+}
+
+// fetch reads the dump unless a read is running or the target has no
+// profiles.
+func (g *goroutinesScreen) fetch() tea.Cmd {
+	if g.loading || g.s.att.Profiles == nil {
+		return nil
+	}
+	g.loading = true
+	return fetchGoroutines(g.s.ctx, g.s.att.Profiles)
+}
+
+func (g *goroutinesScreen) update(msg tea.Msg) tea.Cmd {
+	k := g.s.keys
+	switch msg := msg.(type) {
+	case activatedMsg:
+		if g.at.IsZero() || g.s.now.Sub(g.at) >= goroutineRefresh {
+			return g.fetch()
+		}
+	case goroutinesMsg:
+		g.loading = false
+		g.at = msg.at
+		if msg.err != nil {
+			g.err = msg.err
+			return nil
+		}
+		g.err = nil
+		g.groups, g.total = msg.groups, msg.total
+		if g.baseline == nil {
+			g.baseline = map[string]int{}
+			for i := range g.groups {
+				g.baseline[groupKey(&g.groups[i])] += g.groups[i].Count
+			}
+			g.baseAt = msg.at
+		}
+	case tickMsg:
+		if g.s.active == scrGoroutines && !g.at.IsZero() && g.s.now.Sub(g.at) >= goroutineRefresh {
+			return g.fetch()
+		}
+	case tea.MouseClickMsg:
+		if i, ok := g.rowAt(msg.Mouse().Y); ok {
+			if i == g.cursor {
+				g.toggle()
+			}
+			g.cursor = i
+		}
+	case tea.MouseWheelMsg:
+		if msg.Mouse().Button == tea.MouseWheelUp {
+			g.cursor--
+		} else {
+			g.cursor++
+		}
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, k.Nav.Up):
+			g.cursor--
+		case key.Matches(msg, k.Nav.Down):
+			g.cursor++
+		case key.Matches(msg, k.Nav.PageUp):
+			g.cursor -= max(1, g.h/2)
+		case key.Matches(msg, k.Nav.PageDown):
+			g.cursor += max(1, g.h/2)
+		case key.Matches(msg, k.Nav.Home):
+			g.cursor = 0
+		case key.Matches(msg, k.Nav.End):
+			g.cursor = len(g.groups) - 1
+		case key.Matches(msg, k.Goroutines.Expand):
+			g.toggle()
+		case key.Matches(msg, k.Goroutines.Refresh):
+			return g.fetch()
+		}
+	}
+	g.cursor = max(0, min(g.cursor, len(g.groups)-1))
+	return nil
+}
+
+func (g *goroutinesScreen) toggle() {
+	if g.cursor < len(g.groups) {
+		k := groupKey(&g.groups[g.cursor])
+		g.expanded[k] = !g.expanded[k]
+	}
+}
+
+// lines renders every group (and expanded stacks) and returns, for each
+// line, the group it belongs to.
+func (g *goroutinesScreen) lines() ([]string, []int) {
+	t := g.s.theme
+	var out []string
+	var owner []int
+	funcW := max(10, g.w-44)
+	for i := range g.groups {
+		gr := &g.groups[i]
+		k := groupKey(gr)
+		grew := ""
+		if g.baseline != nil {
+			base, seen := g.baseline[k]
+			switch {
+			case !seen:
+				grew = t.Warn.S("new   ")
+			case gr.Count > base:
+				grew = t.Warn.S(fmt.Sprintf("▲%-5d", gr.Count-base))
+			default:
+				grew = "      "
+			}
+		}
+		state := gr.State
+		if state == "" {
+			state = "?"
+		}
+		wait := ""
+		if gr.MaxWait > 0 {
+			wait = fmt.Sprintf("%d", gr.MinWait)
+			if gr.MaxWait != gr.MinWait {
+				wait += fmt.Sprintf("-%d", gr.MaxWait)
+			}
+			wait += "m"
+		}
+		fn := "?"
+		if len(gr.Frames) > 0 {
+			fn = shortName(userFrame(gr.Frames).Func)
+		}
+		creator := ""
+		if gr.CreatedBy != nil {
+			creator = " ← " + shortName(gr.CreatedBy.Func)
+		}
+		mark := "▸"
+		if g.expanded[k] {
+			mark = "▾"
+		}
+		row := fmt.Sprintf("%s %s%6d  %-16s %6s  %s", mark, grew, gr.Count, ansi.Truncate(state, 16, "…"), wait,
+			ansi.Truncate(fn+t.Muted.S(creator), funcW, "…"))
+		if i == g.cursor {
+			plain := ansi.Strip(row)
+			row = t.Selected.S(plain + strings.Repeat(" ", max(0, g.w-ansi.StringWidth(plain))))
+		}
+		out = append(out, row)
+		owner = append(owner, i)
+		if g.expanded[k] {
+			for _, f := range gr.Frames {
+				out = append(out, "      "+f.Func)
+				owner = append(owner, i)
+				out = append(out, t.Muted.S(fmt.Sprintf("          %s:%d", f.File, f.Line)))
+				owner = append(owner, i)
+			}
+			if gr.CreatedBy != nil {
+				out = append(out, t.Muted.S("      created by "+gr.CreatedBy.Func))
+				owner = append(owner, i)
+			}
+		}
+	}
+	return out, owner
+}
+
+// userFrame is the innermost frame outside the runtime, which names what
+// the goroutine is doing better than gopark.
+func userFrame(fs []profile.Frame) profile.Frame {
+	for _, f := range fs {
+		if !strings.HasPrefix(f.Func, "runtime.") && !strings.HasPrefix(f.Func, "sync.") &&
+			!strings.HasPrefix(f.Func, "internal/") && !strings.HasPrefix(f.Func, "time.Sleep") {
+			return f
+		}
+	}
+	return fs[0]
+}
+
+func (g *goroutinesScreen) listTop() int { return 2 }
+
+func (g *goroutinesScreen) rowAt(y int) (int, bool) {
+	lines, owner := g.lines()
+	start := g.scroll(owner, len(lines))
+	i := start + y - g.listTop()
+	if y < g.listTop() || i >= len(owner) {
+		return 0, false
+	}
+	return owner[i], true
+}
+
+// scroll returns the first line shown so the cursor's group is visible.
+func (g *goroutinesScreen) scroll(owner []int, n int) int {
+	lh := max(1, g.h-g.listTop())
+	first := 0
+	for i, o := range owner {
+		if o == g.cursor {
+			first = i
+			break
+		}
+	}
+	start := 0
+	if first >= lh {
+		start = first - lh/3
+	}
+	return max(0, min(start, max(0, n-lh)))
+}
+
+func (g *goroutinesScreen) view() string {
+	t := g.s.theme
+	if g.s.att.Profiles == nil {
+		return t.Warn.S("this target serves no goroutine profile: ") + g.s.att.Hint
+	}
+	var head string
+	switch {
+	case g.groups == nil && g.err == nil:
+		return t.Muted.S("reading the goroutine dump…")
+	case g.groups == nil:
+		return t.Crit.S(g.err.Error())
+	}
+	head = t.Bold.S(fmt.Sprintf("%d goroutines in %d groups", g.total, len(g.groups)))
+	if !g.at.IsZero() {
+		head += t.Muted.S(" · read " + g.at.Local().Format("15:04:05"))
+	}
+	if !g.baseAt.IsZero() {
+		head += t.Muted.S(" · ▲ grew since attach (" + g.baseAt.Local().Format("15:04:05") + ")")
+	}
+	if g.err != nil {
+		head += "  " + t.Crit.S(g.err.Error())
+	}
+	hdr := t.Muted.S(fmt.Sprintf("  %-6s%6s  %-16s %6s  %s", "grew", "count", "state", "wait", "function ← creator"))
+	lines, owner := g.lines()
+	start := g.scroll(owner, len(lines))
+	end := min(len(lines), start+max(1, g.h-g.listTop()))
+	return strings.Join(append([]string{head, hdr}, lines[start:end]...), "\n")
+}

@@ -1,0 +1,87 @@
+package ui
+
+import "charm.land/bubbles/v2/key"
+
+// keyMap holds every binding, grouped by where it applies. Screens read
+// their group; the help overlay lists the global group and the active
+// screen's.
+type keyMap struct {
+	Global struct {
+		Screens, Next, Prev, Help, Quit, Window  key.Binding
+		Overview, Flame, Top, Goroutines, Advice key.Binding
+	}
+	Nav struct {
+		Up, Down, Left, Right, PageUp, PageDown, Home, End key.Binding
+	}
+	Flame struct {
+		Capture, Heap, Allocs, Mutex, Block, SampleType, Longer, Shorter, Refresh key.Binding
+		Zoom, ZoomOut, Search, NextMatch                                          key.Binding
+	}
+	Top struct {
+		Sort, Filter, Jump key.Binding
+	}
+	Goroutines struct {
+		Expand, Refresh key.Binding
+	}
+	Picker struct {
+		Filter, Attach, Refresh key.Binding
+	}
+}
+
+func newKeyMap() *keyMap {
+	b := key.NewBinding
+	k, h := key.WithKeys, key.WithHelp
+	m := &keyMap{}
+	g := &m.Global
+	g.Screens = b(k("1", "2", "3", "4", "5"), h("1-5", "switch screen"))
+	g.Overview = b(k("1"), h("1", "overview"))
+	g.Flame = b(k("2"), h("2", "flame"))
+	g.Top = b(k("3"), h("3", "top"))
+	g.Goroutines = b(k("4"), h("4", "goroutines"))
+	g.Advice = b(k("5"), h("5", "advice"))
+	g.Next = b(k("tab"), h("tab", "next screen"))
+	g.Prev = b(k("shift+tab"), h("shift+tab", "previous screen"))
+	g.Help = b(k("?"), h("?", "help"))
+	g.Quit = b(k("q", "ctrl+c"), h("q", "quit"))
+	g.Window = b(k("w"), h("w", "window 1m/5m/15m"))
+
+	n := &m.Nav
+	n.Up = b(k("up", "k"), h("↑/k", "up"))
+	n.Down = b(k("down", "j"), h("↓/j", "down"))
+	n.Left = b(k("left", "h"), h("←/h", "left"))
+	n.Right = b(k("right", "l"), h("→/l", "right"))
+	n.PageUp = b(k("pgup"), h("pgup", "page up"))
+	n.PageDown = b(k("pgdown"), h("pgdn", "page down"))
+	n.Home = b(k("home", "g"), h("g", "first"))
+	n.End = b(k("end", "G"), h("G", "last"))
+
+	f := &m.Flame
+	f.Capture = b(k("c"), h("c", "capture CPU (esc cancels)"))
+	f.Heap = b(k("m"), h("m", "heap profile"))
+	f.Allocs = b(k("a"), h("a", "allocs profile"))
+	f.Mutex = b(k("x"), h("x", "mutex profile"))
+	f.Block = b(k("b"), h("b", "block profile"))
+	f.SampleType = b(k("s"), h("s", "next sample type"))
+	f.Longer = b(k("+", "="), h("+/-", "CPU capture length"))
+	f.Shorter = b(k("-"), h("-", "shorter capture"))
+	f.Refresh = b(k("r"), h("r", "fetch again"))
+	f.Zoom = b(k("enter"), h("enter", "zoom into frame"))
+	f.ZoomOut = b(k("esc", "backspace"), h("esc/bksp", "zoom out"))
+	f.Search = b(k("/"), h("/", "search"))
+	f.NextMatch = b(k("n"), h("n", "next match"))
+
+	t := &m.Top
+	t.Sort = b(k("s"), h("s", "sort flat/cum/name"))
+	t.Filter = b(k("/"), h("/", "filter"))
+	t.Jump = b(k("enter"), h("enter", "show in flame"))
+
+	gr := &m.Goroutines
+	gr.Expand = b(k("enter", "space"), h("enter", "expand stack"))
+	gr.Refresh = b(k("r"), h("r", "fetch again"))
+
+	p := &m.Picker
+	p.Filter = b(k("/"), h("/", "filter"))
+	p.Attach = b(k("enter"), h("enter", "attach"))
+	p.Refresh = b(k("r"), h("r", "scan again"))
+	return m
+}

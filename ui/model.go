@@ -1,0 +1,588 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/gotune/gotune/collectors"
+	"github.com/gotune/gotune/collectors/effective"
+	"github.com/gotune/gotune/measurement"
+	"github.com/gotune/gotune/session"
+	"github.com/gotune/gotune/themes"
+)
+
+// screen is the contract every screen meets.
+type screen interface {
+	title() string
+	// setSize gives the body's size; layout is computed here, once.
+	setSize(w, h int)
+	// update gets key and mouse messages while the screen is active and
+	// every data message always.
+	update(msg tea.Msg) tea.Cmd
+	// view renders exactly the size last set.
+	view() string
+	helpKeys() []key.Binding
+	// typing is true while a text field takes every key, so digits and q
+	// reach it instead of switching screens or quitting.
+	typing() bool
+}
+
+// shared is the state every screen reads: the theme, the latest snapshot,
+// the clock, the chart window and the current profile. Only the root model
+// and the screens (in Update) write it.
+type shared struct {
+	ctx        context.Context
+	theme      *themes.Theme
+	keys       *keyMap
+	snap       *session.Snapshot
+	now        time.Time
+	window     time.Duration
+	att        Attachment
+	attached   bool
+	attachedAt time.Time
+	profile    *flameData // what the flame and top screens show
+	cpuSeconds int
+	interval   time.Duration
+	active     int // the visible screen
+	clock      func() time.Time
+}
+
+// Screen indexes.
+const (
+	scrOverview = iota
+	scrFlame
+	scrTop
+	scrGoroutines
+	scrAdvice
+)
+
+// Model is the root model.
+type Model struct {
+	opts    Options
+	s       *shared
+	clock   func() time.Time
+	screens []screen
+	picker  *pickerScreen
+	active  int
+	help    bool
+	width   int
+	height  int
+	tabs    [][2]int // x ranges of the tab labels, for clicks
+	themeOK bool     // the theme is final (not waiting for the background)
+
+	flame      *flameScreen
+	goroutines *goroutinesScreen
+}
+
+// Chrome lines around the body: header, settings, tabs above; status
+// below.
+const chromeTop, chromeBottom = 3, 1
+
+var windows = []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute}
+
+// New returns the root model. ctx bounds every command it starts.
+func New(ctx context.Context, opts Options) *Model {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.CPUSeconds <= 0 {
+		opts.CPUSeconds = 10
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = time.Second
+	}
+	s := &shared{ctx: ctx, keys: newKeyMap(), window: windows[0], cpuSeconds: opts.CPUSeconds,
+		interval: opts.Interval, now: opts.Now(), clock: opts.Now}
+	// Dark until the terminal says otherwise: most terminals are dark, and
+	// the answer (if any) arrives within milliseconds.
+	s.theme = themes.Choose(opts.Theme, opts.NoColor, true)
+	m := &Model{opts: opts, s: s, clock: opts.Now, width: 80, height: 24}
+	m.themeOK = opts.NoColor || (opts.Theme != "" && opts.Theme != themes.Auto)
+	m.flame = newFlameScreen(s)
+	m.goroutines = newGoroutinesScreen(s)
+	m.screens = []screen{newOverviewScreen(s), m.flame, newTopScreen(s), m.goroutines, newAdviceScreen(s)}
+	if opts.Attachment != nil {
+		m.s.att = *opts.Attachment
+		m.s.attached = true
+		m.s.attachedAt = m.s.now
+		m.s.snap = m.s.att.Feed.Snapshot()
+	} else {
+		m.picker = newPickerScreen(s)
+		m.picker.scanFn, m.picker.attachFn = opts.Scan, opts.Attach
+	}
+	m.layout()
+	return m
+}
+
+// Init starts the feed, the clock and, with no target yet, the scan.
+func (m *Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{tick(time.Second)}
+	if !m.themeOK {
+		cmds = append(cmds, tea.RequestBackgroundColor)
+	}
+	if m.s.attached {
+		cmds = append(cmds, m.startWatching())
+	} else if m.opts.Scan != nil {
+		cmds = append(cmds, scanProcesses(m.s.ctx, m.opts.Scan))
+	}
+	return tea.Batch(cmds...)
+}
+
+// startWatching arms the snapshot feed and takes the goroutine baseline.
+func (m *Model) startWatching() tea.Cmd {
+	cmds := []tea.Cmd{waitForSnapshot(m.s.ctx, m.s.att.Feed)}
+	if c := m.goroutines.fetch(); c != nil {
+		cmds = append(cmds, c)
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m *Model) layout() {
+	bw, bh := m.bodySize()
+	m.tabs = m.tabs[:0]
+	x := 0
+	for _, l := range m.tabLabels(m.width) {
+		m.tabs = append(m.tabs, [2]int{x, x + ansi.StringWidth(l)})
+		x += ansi.StringWidth(l)
+	}
+	for _, sc := range m.screens {
+		sc.setSize(bw, bh)
+	}
+	if m.picker != nil {
+		m.picker.setSize(bw, bh)
+	}
+}
+
+func (m *Model) bodySize() (int, int) {
+	return max(0, m.width), max(0, m.height-chromeTop-chromeBottom)
+}
+
+// Update routes a message.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.layout()
+		return m, nil
+	case tea.BackgroundColorMsg:
+		if !m.themeOK {
+			m.s.theme = themes.Choose(m.opts.Theme, m.opts.NoColor, msg.IsDark())
+			m.themeOK = true
+		}
+		return m, nil
+	case snapshotMsg:
+		m.s.snap = msg.snap
+		m.s.now = m.clock()
+		return m, tea.Batch(m.broadcast(msg), waitForSnapshot(m.s.ctx, m.s.att.Feed))
+	case tickMsg:
+		m.s.now = m.clock()
+		return m, tea.Batch(m.broadcast(msg), tick(time.Second))
+	case scanMsg, attachedMsg:
+		if am, ok := msg.(attachedMsg); ok && am.err == nil {
+			m.s.att = am.att
+			m.s.attached = true
+			m.s.attachedAt = m.clock()
+			m.s.snap = am.att.Feed.Snapshot()
+			m.picker = nil
+			m.active, m.s.active = scrOverview, scrOverview
+			m.layout()
+			return m, m.startWatching()
+		}
+		if m.picker != nil {
+			return m, m.picker.update(msg)
+		}
+		return m, nil
+	case jumpToFrameMsg:
+		m.active, m.s.active = scrFlame, scrFlame
+		return m, m.flame.update(msg)
+	case tea.KeyPressMsg:
+		return m, m.key(msg)
+	case tea.MouseClickMsg:
+		return m, m.click(msg)
+	case tea.MouseWheelMsg:
+		if sc := m.current(); sc != nil {
+			return m, sc.update(msg)
+		}
+		return m, nil
+	}
+	return m, m.broadcast(msg)
+}
+
+func (m *Model) current() screen {
+	if m.picker != nil {
+		return m.picker
+	}
+	return m.screens[m.active]
+}
+
+func (m *Model) broadcast(msg tea.Msg) tea.Cmd {
+	var cmds []tea.Cmd
+	for _, sc := range m.screens {
+		if c := sc.update(msg); c != nil {
+			cmds = append(cmds, c)
+		}
+	}
+	if m.picker != nil {
+		if c := m.picker.update(msg); c != nil {
+			cmds = append(cmds, c)
+		}
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
+	k := m.s.keys
+	if msg.String() == "ctrl+c" {
+		return tea.Quit
+	}
+	sc := m.current()
+	if sc.typing() {
+		return sc.update(msg)
+	}
+	if m.help {
+		// Any key closes the overlay; q still quits.
+		m.help = false
+		if key.Matches(msg, k.Global.Quit) {
+			return tea.Quit
+		}
+		return nil
+	}
+	switch {
+	case key.Matches(msg, k.Global.Quit):
+		return tea.Quit
+	case key.Matches(msg, k.Global.Help):
+		m.help = true
+		return nil
+	}
+	if m.picker != nil {
+		return sc.update(msg)
+	}
+	switch {
+	case key.Matches(msg, k.Global.Screens):
+		return m.switchTo(int(msg.String()[0] - '1'))
+	case key.Matches(msg, k.Global.Next):
+		return m.switchTo((m.active + 1) % len(m.screens))
+	case key.Matches(msg, k.Global.Prev):
+		return m.switchTo((m.active + len(m.screens) - 1) % len(m.screens))
+	case key.Matches(msg, k.Global.Window) && m.active == scrOverview:
+		for i, w := range windows {
+			if w == m.s.window {
+				m.s.window = windows[(i+1)%len(windows)]
+				break
+			}
+		}
+		return nil
+	}
+	return sc.update(msg)
+}
+
+// activated is sent to a screen when it becomes visible, so it can fetch
+// what it shows.
+type activatedMsg struct{}
+
+func (m *Model) switchTo(i int) tea.Cmd {
+	if i < 0 || i >= len(m.screens) {
+		return nil
+	}
+	m.active = i
+	m.s.active = i
+	return m.screens[i].update(activatedMsg{})
+}
+
+func (m *Model) click(msg tea.MouseClickMsg) tea.Cmd {
+	mo := msg.Mouse()
+	if m.picker == nil && mo.Y == chromeTop-1 {
+		for i, r := range m.tabs {
+			if mo.X >= r[0] && mo.X < r[1] {
+				return m.switchTo(i)
+			}
+		}
+		return nil
+	}
+	_, bh := m.bodySize()
+	if mo.Y < chromeTop || mo.Y >= chromeTop+bh {
+		return nil
+	}
+	mo.Y -= chromeTop
+	return m.current().update(tea.MouseClickMsg(mo))
+}
+
+// View renders the whole screen.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.MouseMode = tea.MouseModeCellMotion
+	v.WindowTitle = "gotune"
+	if m.s.attached {
+		v.WindowTitle = "gotune · " + m.s.att.Name
+	}
+	return v
+}
+
+// render builds the screen's text: exactly height lines, none wider than
+// width, trailing spaces trimmed.
+func (m *Model) render() string {
+	w, h := m.width, m.height
+	if w < 20 || h < 6 {
+		return fit("gotune: the terminal is too small ("+fmt.Sprint(w, "×", h)+"); 20×6 at least", w, h)
+	}
+	t := m.s.theme
+	var lines []string
+	lines = append(lines, m.headerLines(w)...)
+	lines = append(lines, m.tabLine(w))
+	_, bh := m.bodySize()
+	var body string
+	switch {
+	case m.help:
+		body = m.helpView(w, bh)
+	default:
+		body = m.current().view()
+	}
+	lines = append(lines, fitLines(body, w, bh)...)
+	lines = append(lines, m.statusLine(w))
+	_ = t
+	return strings.Join(lines, "\n")
+}
+
+// fit cuts s to w×h.
+func fit(s string, w, h int) string { return strings.Join(fitLines(s, w, h), "\n") }
+
+// fitLines splits s into exactly h lines, each truncated to w cells with
+// trailing spaces trimmed.
+func fitLines(s string, w, h int) []string {
+	src := strings.Split(s, "\n")
+	out := make([]string, h)
+	for i := 0; i < h && i < len(src); i++ {
+		l := src[i]
+		if ansi.StringWidth(l) > w {
+			l = ansi.Truncate(l, w, "")
+		}
+		out[i] = trimRight(l)
+	}
+	return out
+}
+
+// trimRight trims trailing spaces that carry no style. Spaces inside an
+// escape-closed run (a selected row's background) are kept.
+func trimRight(s string) string { return strings.TrimRight(s, " ") }
+
+func (m *Model) headerLines(w int) []string {
+	t := m.s.theme
+	if !m.s.attached {
+		l1 := t.Title.S("gotune") + t.Muted.S(" · pick a Go process to attach to")
+		return []string{l1, t.Muted.S("the Go processes on this host, as `gotune ps` lists them")}
+	}
+	snap := m.s.snap
+	var parts []string
+	parts = append(parts, t.Title.S("gotune")+" "+t.Bold.S(m.s.att.Name))
+	if snap != nil {
+		tg := snap.Target
+		if tg.Command != "" && !strings.Contains(m.s.att.Name, tg.Command) {
+			parts = append(parts, tg.Command)
+		}
+		if tg.PID != 0 && !strings.Contains(m.s.att.Name, fmt.Sprint("pid ", tg.PID)) {
+			parts = append(parts, fmt.Sprintf("pid %d", tg.PID))
+		}
+		if tg.URL != "" && !strings.Contains(m.s.att.Name, tg.URL) {
+			parts = append(parts, tg.URL)
+		}
+		if tg.GoVersion != "" {
+			parts = append(parts, tg.GoVersion)
+		}
+		if !tg.StartTime.IsZero() {
+			parts = append(parts, "up "+shortDuration(m.s.now.Sub(tg.StartTime)))
+		}
+	}
+	l1 := strings.Join(parts, t.Faint.S(" · "))
+	if st, ok := snap.StatusOf("metrics"); ok && st.Lost {
+		lost := t.Crit.S("target lost at " + st.LostAt.Local().Format("15:04:05"))
+		l1 = joinRight(l1, lost, w)
+	}
+	return []string{l1, m.settingsLine(w)}
+}
+
+// settingsLine shows GOGC, GOMEMLIMIT and GOMAXPROCS with why each has its
+// value: the full reasons when they fit, else where each comes from.
+func (m *Model) settingsLine(w int) string {
+	t := m.s.theme
+	ex, ok := session.Fact[effective.Explanation](m.s.snap, collectors.FactSettings)
+	if !ok {
+		p := m.s.snap.Latest()
+		if p == nil {
+			return t.Muted.S("waiting for the first sample…")
+		}
+		ex = effective.Explain(effective.Input{Live: p.Values, GoVersion: m.s.snap.Target.GoVersion})
+	}
+	set := ex.Settings()
+	render := func(full bool) string {
+		var b strings.Builder
+		for i, s := range set {
+			if i > 0 {
+				b.WriteString(t.Faint.S(" · "))
+			}
+			b.WriteString(t.Muted.S(s.Name+" ") + t.Bold.S(s.Value))
+			why := string(s.Source)
+			if s.Source == effective.Unknown && s.Live {
+				why = "live; origin unknown"
+			}
+			if full {
+				why = s.Reason
+			}
+			if why != "" {
+				b.WriteString(t.Muted.S(" (" + why + ")"))
+			}
+		}
+		return b.String()
+	}
+	if l := render(true); ansi.StringWidth(l) <= w {
+		return l
+	}
+	return render(false)
+}
+
+// tabLabels are the screen tabs, shortened on narrow terminals.
+func (m *Model) tabLabels(w int) []string {
+	labels := make([]string, len(m.screens))
+	for i, sc := range m.screens {
+		labels[i] = fmt.Sprintf(" %d %s ", i+1, sc.title())
+		if w < 70 {
+			labels[i] = fmt.Sprintf(" %d %s ", i+1, sc.title()[:2])
+		}
+	}
+	return labels
+}
+
+func (m *Model) tabLine(w int) string {
+	t := m.s.theme
+	if m.picker != nil {
+		return t.TabActive.S(" Processes ")
+	}
+	var b strings.Builder
+	for i, label := range m.tabLabels(w) {
+		if i == m.active {
+			b.WriteString(t.TabActive.S(label))
+		} else {
+			b.WriteString(t.TabInactive.S(label))
+		}
+	}
+	right := ""
+	switch {
+	case m.flame.capturing():
+		right = t.Warn.S(m.flame.progressText())
+	case m.active == scrOverview:
+		right = t.Muted.S("window " + shortDuration(m.s.window) + " (w)")
+	}
+	return joinRight(b.String(), right, w)
+}
+
+func (m *Model) statusLine(w int) string {
+	t := m.s.theme
+	hint := t.Key.S("?") + t.Muted.S(" help ") + t.Key.S("q") + t.Muted.S(" quit")
+	if !m.s.attached {
+		return joinRight(m.picker.statusText(), hint, w)
+	}
+	var parts []string
+	snap := m.s.snap
+	for _, st := range snap.Status {
+		parts = append(parts, m.statusText(st))
+	}
+	if len(parts) == 0 {
+		parts = append(parts, t.Muted.S("connecting…"))
+	}
+	return joinRight(strings.Join(parts, t.Faint.S(" │ ")), hint, w)
+}
+
+// statusText says what one source last did: "metrics via agent · 1s · ok
+// 0.4s ago", or its error, or that the target is lost.
+func (m *Model) statusText(st session.Status) string {
+	t := m.s.theme
+	name := st.Source
+	if st.Via != "" {
+		name += " via " + st.Via
+	}
+	if st.Interval > 0 {
+		name += " · " + shortDuration(st.Interval)
+	}
+	switch {
+	case st.Lost:
+		s := fmt.Sprintf("%s · target lost at %s, retrying", name, st.LostAt.Local().Format("15:04:05"))
+		if st.Backoff > 0 {
+			s += " every " + shortDuration(st.Backoff)
+		}
+		return t.Crit.S(s)
+	case st.Failures > 0:
+		return t.Warn.S(fmt.Sprintf("%s · failing (%d×): %s", name, st.Failures, st.LastErr))
+	case st.LastOK.IsZero():
+		return t.Muted.S(name + " · waiting")
+	}
+	age := m.s.now.Sub(st.LastOK)
+	if age < 0 {
+		age = 0
+	}
+	return t.Muted.S(name+" · ") + t.OK.S("ok") + t.Muted.S(" "+measurement.Seconds(age.Seconds())+" ago")
+}
+
+func (m *Model) helpView(w, h int) string {
+	t := m.s.theme
+	k := m.s.keys
+	global := []key.Binding{k.Global.Screens, k.Global.Next, k.Global.Prev, k.Global.Window, k.Global.Help, k.Global.Quit}
+	var b strings.Builder
+	b.WriteString(t.Title.S("Keys") + t.Muted.S(" — any key closes this help") + "\n\n")
+	section := func(title string, bs []key.Binding) {
+		b.WriteString(t.Bold.S(title) + "\n")
+		for _, kb := range bs {
+			hp := kb.Help()
+			fmt.Fprintf(&b, "  %s %s\n", t.Key.S(fmt.Sprintf("%-10s", hp.Key)), hp.Desc)
+		}
+		b.WriteString("\n")
+	}
+	section("Everywhere", global)
+	sc := m.current()
+	section(sc.title(), sc.helpKeys())
+	b.WriteString(t.Muted.S("Mouse: click a tab, a row or a frame; the wheel scrolls lists."))
+	return b.String()
+}
+
+// joinRight puts right at the right edge of a w-wide line after left,
+// dropping right when they do not fit.
+func joinRight(left, right string, w int) string {
+	lw, rw := ansi.StringWidth(left), ansi.StringWidth(right)
+	if right == "" {
+		return left
+	}
+	if lw+rw+2 > w {
+		if rw+10 > w {
+			return left
+		}
+		left = ansi.Truncate(left, w-rw-2, "…")
+		lw = ansi.StringWidth(left)
+	}
+	return left + strings.Repeat(" ", w-lw-rw) + right
+}
+
+// shortDuration renders 1m, 5m, 2m05s, 1s, 1h02m.
+func shortDuration(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "0s"
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(math.Round(d.Seconds())))
+	case d < time.Hour:
+		if d%time.Minute == 0 {
+			return fmt.Sprintf("%dm", int(d.Minutes()))
+		}
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
+}

@@ -1,0 +1,48 @@
+// Package ui is gotune's live terminal dashboard, built on Bubble Tea v2.
+//
+// One root Model routes every message. Each screen (overview, flame, top,
+// goroutines, advice, and the process picker) is a plain struct in its own
+// file meeting one small contract: update, view at a size, help keys, set
+// size. All I/O happens in commands (named constructors in commands.go that
+// return typed messages); Update and View only compute. Live data arrives
+// through a command that waits on the session store's "changed" channel and
+// the program's context and is re-armed after each snapshot.
+package ui
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+)
+
+// Options configure the dashboard.
+type Options struct {
+	// Attachment is the target to watch; nil starts with the process
+	// picker, which needs Scan and Attach.
+	Attachment *Attachment
+	Scan       ScanFunc
+	Attach     AttachFunc
+
+	Theme      string // auto, dark, light, high-contrast, mono
+	NoColor    bool   // NO_COLOR is set: monochrome, whatever Theme says
+	Interval   time.Duration
+	CPUSeconds int // default CPU capture length
+
+	// Now is the clock (tests fix it); nil is time.Now.
+	Now func() time.Time
+}
+
+// Run shows the dashboard in the alternate screen until the user quits or
+// ctx ends.
+func Run(ctx context.Context, opts Options, in io.Reader, out io.Writer) error {
+	m := New(ctx, opts)
+	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out))
+	_, err := p.Run()
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return nil // SIGINT/SIGTERM: a normal stop
+	}
+	return err
+}
