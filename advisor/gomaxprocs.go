@@ -1,0 +1,266 @@
+package advisor
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/gotune/gotune/collectors/effective"
+	"github.com/gotune/gotune/session"
+)
+
+var gomaxprocsRules = []rule{
+	{ID: "gomaxprocs-above-quota", Area: AreaGOMAXPROCS, Title: "GOMAXPROCS is above the CPU quota and the cgroup is throttled",
+		Source: srcGo125Procs, check: checkAboveQuota},
+	{ID: "gomaxprocs-fractional-quota", Area: AreaGOMAXPROCS, Title: "A CPU quota under 2 CPUs where Go ≥1.25 picks GOMAXPROCS=2, with throttling",
+		Source: srcGo125Procs, check: checkFractionalQuota},
+	{ID: "containermaxprocs-off", Area: AreaGOMAXPROCS, Title: "Go's container-aware GOMAXPROCS is off (containermaxprocs=0 from an old go.mod, or an explicit GOMAXPROCS) under a lower CPU quota",
+		Source: srcGo125Procs, check: checkContainerMaxprocsOff},
+	{ID: "automaxprocs-go125", Area: AreaGOMAXPROCS, Title: "go.uber.org/automaxprocs on Go ≥1.25: it freezes GOMAXPROCS and turns off the runtime's own updates",
+		Source: srcGo125Procs, check: checkAutomaxprocs},
+	{ID: "parent-quota-tighter", Area: AreaGOMAXPROCS, Title: "A parent cgroup's CPU quota is tighter than the leaf Go reads",
+		Source: srcGoLeafCgroup, check: checkParentQuota},
+	{ID: "cpu-saturated", Area: AreaGOMAXPROCS, Title: "CPU saturation: more runnable goroutines than GOMAXPROCS with high scheduling latency",
+		Source: srcSchedMetrics, check: checkCPUSaturated},
+}
+
+// throttleEvidence returns the throttling evidence and whether it is above
+// the threshold.
+func (c *check) throttled() (frac float64, ev []Evidence, ok bool) {
+	r, src, ok := c.throttle()
+	if !ok {
+		return 0, nil, false
+	}
+	ev = []Evidence{
+		c.ev("throttled periods", r.ThrottledFraction, "fraction", pct(r.ThrottledFraction)+" of CFS periods", src+" (nr_throttled ÷ nr_periods)"),
+		c.ev("throttled time", r.ThrottledSeconds, "seconds/s", secs(r.ThrottledSeconds)+" per second", src+" (throttled_usec / throttled_time)"),
+	}
+	return r.ThrottledFraction, ev, r.ThrottledFraction >= c.cfg.ThrottleHigh
+}
+
+func (c *check) explainedProcs() (effective.Setting, bool) {
+	if s := c.in.Facts.Settings; s != nil {
+		return s.GOMAXPROCS, true
+	}
+	return effective.Setting{}, false
+}
+
+func procsEvidence(p int, c *check) Evidence {
+	text := fmt.Sprint(p)
+	if s, ok := c.explainedProcs(); ok {
+		text += ": " + s.Reason
+	}
+	return fact("GOMAXPROCS", float64(p), "threads", text, session.GOMAXPROCS)
+}
+
+// fractionalCase is the Go ≥1.25 default of 2 under a quota below 2.
+func (c *check) fractionalCase(p int, q cpuQuota) bool {
+	s, _ := c.explainedProcs()
+	return c.goMinor() >= 25 && q.effective > 0 && q.effective < MinQuotaGOMAXPROCS && p == MinQuotaGOMAXPROCS && s.Source != effective.FromEnv
+}
+
+func checkAboveQuota(c *check) *Finding {
+	p, ok1 := c.gomaxprocs()
+	q, ok2 := c.cpuQuota()
+	if !ok1 || !ok2 {
+		if !ok2 {
+			c.skip("GOMAXPROCS rules: no cgroup CPU facts (attach by PID to read them)")
+		}
+		return nil
+	}
+	if q.effective <= 0 || float64(p) <= math.Ceil(q.effective) || c.fractionalCase(p, q) {
+		return nil
+	}
+	frac, ev, hot := c.throttled()
+	if !hot {
+		return nil
+	}
+	want := max(1, int(math.Floor(q.effective)))
+	f := &Finding{Severity: Warn, Title: fmt.Sprintf("GOMAXPROCS=%d on a %s-CPU quota: the quota runs out in %s of periods and every thread stalls", p, trimFloat(q.effective), pct(frac))}
+	if frac >= 0.5 {
+		f.Severity = Crit
+	}
+	f.Evidence = append([]Evidence{procsEvidence(p, c), fact("CPU quota", q.effective, "cpus", trimFloat(q.effective)+" CPUs on "+q.from, "cpu.max / cpu.cfs_quota_us ÷ cpu.cfs_period_us")}, ev...)
+	f.Action = Action{Kind: ActionEnv, Text: fmt.Sprintf("GOMAXPROCS=%d", want), Note: "the quota rounded down, so parallel bursts cannot exhaust it"}
+	if c.goMinor() >= 25 {
+		f.Alternatives = []Action{{Kind: ActionEnv, Text: "unset GOMAXPROCS", Note: "Go ≥1.25 then follows the quota by itself (rounded up, at least 2)"}}
+	}
+	f.Predicted = throttlePrediction(frac, c.cfg.ThrottleHigh)
+	f.Confidence = Medium
+	return f
+}
+
+func throttlePrediction(now, high float64) *Prediction {
+	return &Prediction{Text: fmt.Sprintf("throttled periods fall from %s to under %s, and the latency spikes of throttled periods (up to the rest of a 100 ms CFS period) with them; throughput stays within the quota", pct(now), pct(high)),
+		Metric: "throttled-fraction", Unit: "fraction", Low: 0, High: high}
+}
+
+func trimFloat(v float64) string { return fmt.Sprintf("%.3g", v) }
+
+func checkFractionalQuota(c *check) *Finding {
+	p, ok1 := c.gomaxprocs()
+	q, ok2 := c.cpuQuota()
+	if !ok1 || !ok2 || !c.fractionalCase(p, q) {
+		return nil
+	}
+	frac, ev, hot := c.throttled()
+	if !hot {
+		return nil
+	}
+	f := &Finding{Severity: Warn, Title: fmt.Sprintf("A %s-CPU quota, but Go ≥1.25 never picks fewer than 2 for a quota: GOMAXPROCS=2 exhausts it in %s of periods", trimFloat(q.effective), pct(frac))}
+	f.Evidence = append([]Evidence{procsEvidence(p, c), fact("CPU quota", q.effective, "cpus", trimFloat(q.effective)+" CPUs on "+q.from, "cpu.max / cpu.cfs_quota_us ÷ cpu.cfs_period_us")}, ev...)
+	f.Action = Action{Kind: ActionEnv, Text: "GOMAXPROCS=1", Note: "one P cannot burn a sub-2-CPU quota in parallel bursts"}
+	f.Alternatives = []Action{{Kind: ActionCommand, Text: "raise the CPU quota to 2 CPUs (cpu.max \"200000 100000\")", Note: "if the work needs more than one CPU"}}
+	f.Predicted = throttlePrediction(frac, c.cfg.ThrottleHigh)
+	f.Confidence = Medium
+	return f
+}
+
+func checkContainerMaxprocsOff(c *check) *Finding {
+	p, ok1 := c.gomaxprocs()
+	q, ok2 := c.cpuQuota()
+	if !ok1 || !ok2 || q.leaf <= 0 || c.goMinor() < 25 {
+		return nil
+	}
+	def := max(MinQuotaGOMAXPROCS, int(math.Ceil(q.leaf)))
+	if p <= def {
+		return nil
+	}
+	s, _ := c.explainedProcs()
+	val, from := c.godebug("containermaxprocs")
+	var why string
+	var act Action
+	switch {
+	case s.Source == effective.FromEnv || c.in.Facts.Env["GOMAXPROCS"] != "":
+		why = fmt.Sprintf("GOMAXPROCS=%s is set in the environment", c.in.Facts.Env["GOMAXPROCS"])
+		act = Action{Kind: ActionEnv, Text: "unset GOMAXPROCS", Note: fmt.Sprintf("Go then picks %d from the quota and follows quota changes", def)}
+	case val == "0" && from == "build":
+		why = "the build's DefaultGODEBUG has containermaxprocs=0: its go.mod says go 1.24 or older (or a //go:debug line)"
+		act = Action{Kind: ActionCode, Text: "go mod edit -go=1.25", Note: "or add //go:debug containermaxprocs=1 above package main; rebuild"}
+	case val == "0":
+		why = "GODEBUG=containermaxprocs=0 is set in the environment"
+		act = Action{Kind: ActionEnv, Text: "remove containermaxprocs=0 from GODEBUG"}
+	default:
+		return nil
+	}
+	f := &Finding{Severity: Info, Title: fmt.Sprintf("Go ignores the %s-CPU quota: %s, so GOMAXPROCS is %d instead of %d", trimFloat(q.leaf), why, p, def)}
+	frac, ev, hot := c.throttled()
+	if hot {
+		f.Severity = Warn
+	}
+	f.Evidence = append([]Evidence{procsEvidence(p, c), fact("CPU quota (leaf)", q.leaf, "cpus", trimFloat(q.leaf)+" CPUs on "+q.leafPath, "cpu.max / cpu.cfs_quota_us")}, ev...)
+	if b := c.in.Facts.Build; b != nil {
+		f.Evidence = append(f.Evidence, fact("build", float64(c.goMinor()), "", b.GoVersion+", DefaultGODEBUG="+b.GODEBUG, "build info of the executable"))
+	}
+	f.Action = act
+	f.Alternatives = []Action{{Kind: ActionEnv, Text: fmt.Sprintf("GOMAXPROCS=%d", def), Note: "a fixed value, if the program cannot be rebuilt"}}
+	if hot {
+		f.Predicted = throttlePrediction(frac, c.cfg.ThrottleHigh)
+	} else {
+		f.Predicted = &Prediction{Text: fmt.Sprintf("GOMAXPROCS becomes %d and follows quota changes; fewer threads contend for the quota", def), Metric: "gomaxprocs", Unit: "threads", Low: float64(def), High: float64(def)}
+	}
+	f.Confidence = High
+	return f
+}
+
+func checkAutomaxprocs(c *check) *Finding {
+	b := c.in.Facts.Build
+	if b == nil {
+		return nil
+	}
+	if !slices.Contains(b.Deps, effective.AutomaxprocsModule) && !slices.ContainsFunc(b.Tuners, func(t string) bool {
+		return len(t) >= len(effective.AutomaxprocsModule) && t[:len(effective.AutomaxprocsModule)] == effective.AutomaxprocsModule
+	}) {
+		return nil
+	}
+	if c.goMinor() < 25 {
+		return nil
+	}
+	f := &Finding{Severity: Info, Title: fmt.Sprintf("%s is linked into a %s binary: Go does its job natively now, and its runtime.GOMAXPROCS call freezes the value", effective.AutomaxprocsModule, b.GoVersion)}
+	f.Evidence = []Evidence{fact("build", float64(c.goMinor()), "", b.GoVersion+" links "+effective.AutomaxprocsModule, "build info of the executable")}
+	if p, ok := c.gomaxprocs(); ok {
+		f.Evidence = append(f.Evidence, procsEvidence(p, c))
+	}
+	f.Action = Action{Kind: ActionCode, Text: `remove the import _ "go.uber.org/automaxprocs" (and go mod tidy)`,
+		Note: "Go ≥1.25 sets GOMAXPROCS from the CPU quota itself and updates it when the quota or affinity changes"}
+	f.Predicted = &Prediction{Text: "GOMAXPROCS follows the quota rounded up (at least 2) instead of rounded down, and tracks later quota changes"}
+	f.Confidence = High
+	return f
+}
+
+func checkParentQuota(c *check) *Finding {
+	p, ok1 := c.gomaxprocs()
+	q, ok2 := c.cpuQuota()
+	if !ok1 || !ok2 || q.effective <= 0 || q.from == q.leafPath || (q.leaf > 0 && q.leaf <= q.effective) {
+		return nil
+	}
+	if float64(p) <= math.Ceil(q.effective) {
+		return nil
+	}
+	want := max(1, int(math.Ceil(q.effective)))
+	f := &Finding{Severity: Warn, Title: fmt.Sprintf("%s limits the process to %s CPUs, but Go reads only its own cgroup, so GOMAXPROCS is %d", q.from, trimFloat(q.effective), p)}
+	f.Evidence = []Evidence{procsEvidence(p, c),
+		fact("effective CPU quota", q.effective, "cpus", trimFloat(q.effective)+" CPUs on "+q.from, "cpu.max / cpu.cfs_quota_us of the ancestors"),
+		fact("leaf CPU quota", q.leaf, "cpus", leafQuotaText(q), "cpu.max / cpu.cfs_quota_us of "+q.leafPath)}
+	frac, ev, hot := c.throttled()
+	f.Evidence = append(f.Evidence, ev...)
+	f.Action = Action{Kind: ActionEnv, Text: fmt.Sprintf("GOMAXPROCS=%d", want), Note: "or set the quota on the process's own cgroup, where Go reads it"}
+	if hot {
+		f.Predicted = throttlePrediction(frac, c.cfg.ThrottleHigh)
+	} else {
+		f.Predicted = &Prediction{Text: fmt.Sprintf("GOMAXPROCS matches the %s CPUs the process can use", trimFloat(q.effective))}
+	}
+	f.Confidence = High
+	return f
+}
+
+func leafQuotaText(q cpuQuota) string {
+	if q.leaf <= 0 {
+		return "none"
+	}
+	return trimFloat(q.leaf) + " CPUs"
+}
+
+func checkCPUSaturated(c *check) *Finding {
+	p, ok := c.gomaxprocs()
+	if !ok {
+		return nil
+	}
+	run := statsOf(c.w.values(session.GoroutinesRunnable))
+	if run.n == 0 {
+		c.skip("cpu-saturated: no runnable-goroutine count (/sched/goroutines/runnable needs Go ≥1.26)")
+		return nil
+	}
+	p99, ok := c.w.quantile(session.SchedLatencies, 0.99)
+	if !ok {
+		return nil
+	}
+	if run.mean <= float64(p) || p99 < c.cfg.SchedLatencyHigh.Seconds() {
+		return nil
+	}
+	f := &Finding{Severity: Warn, Title: fmt.Sprintf("%.1f goroutines wait to run on %d Ps on average and p99 scheduling latency is %s", run.mean, p, secs(p99))}
+	f.Evidence = []Evidence{
+		c.ev("runnable goroutines", run.mean, "goroutines", fmt.Sprintf("%.1f on average (max %.0f)", run.mean, run.max), session.GoroutinesRunnable),
+		c.ev("scheduling latency p99", p99, "seconds", secs(p99), session.SchedLatencies),
+		procsEvidence(p, c),
+	}
+	if cpu := statsOf(c.w.derived(session.ProcessCPUFrac)); cpu.n > 0 {
+		f.Evidence = append(f.Evidence, c.ev("process CPU", cpu.mean, "cores", fmt.Sprintf("%.2f cores", cpu.mean), session.ProcessCPU))
+	}
+	avail := 0
+	if pr := c.in.Facts.Process; pr != nil {
+		avail = len(pr.CPUsAllowed)
+	}
+	if q, ok := c.cpuQuota(); ok && q.effective > 0 && avail > 0 {
+		avail = min(avail, int(math.Floor(q.effective)))
+	}
+	if avail > p {
+		f.Action = Action{Kind: ActionEnv, Text: fmt.Sprintf("GOMAXPROCS=%d", avail), Note: "the process may use more CPUs than it has Ps"}
+		f.Predicted = &Prediction{Text: fmt.Sprintf("up to %d× the CPU for runnable goroutines; scheduling latency falls if the extra CPUs are idle", avail/p)}
+	} else {
+		f.Action = Action{Kind: ActionCommand, Text: "give the process more CPUs (raise the quota or scale out), or cut CPU per request: gotune top URL --kind profile --cum"}
+		f.Predicted = &Prediction{Text: "scheduling latency falls once CPU demand is below GOMAXPROCS"}
+	}
+	f.Confidence = Medium
+	return f
+}
