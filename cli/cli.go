@@ -31,6 +31,7 @@ func commands(e *env) []*cobra.Command {
 		attachCmd(e),
 		demoCmd(e),
 		snapshotCmd(e),
+		diffCmd(e),
 		topCmd(e),
 		foldedCmd(e),
 		goroutinesCmd(e),

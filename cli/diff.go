@@ -1,0 +1,53 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gotune/gotune/compare"
+	"github.com/gotune/gotune/snapshot"
+)
+
+func diffCmd(e *env) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "diff BEFORE AFTER",
+		Short: "Compare two snapshots: metrics, settings, profiles, goroutines and findings",
+		Long: `Compare two .gotune snapshots as a whole: each metric before and after with
+whether the change is beyond the noise of the windows, the settings and GO*
+variables that changed, every profile both hold frame by frame (absolute, as
+go tool pprof -diff_base, and normalized, as -normalize) above a noise floor,
+the goroutine groups that appeared, grew or vanished, and the advisor's
+findings resolved or new.`,
+		Example: `  gotune diff before.gotune after.gotune
+  gotune diff before.gotune after.gotune --format md > change.md
+  gotune diff before.gotune after.gotune --format json | jq '.metrics[] | select(.beyond_noise)'`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			before, err := snapshot.Read(args[0])
+			if err != nil {
+				return err
+			}
+			after, err := snapshot.Read(args[1])
+			if err != nil {
+				return err
+			}
+			c := compare.Compare(before, after)
+			switch format {
+			case "text":
+				return c.WriteText(e.stdout)
+			case "md", "markdown":
+				return c.WriteMarkdown(e.stdout)
+			case "json":
+				enc := json.NewEncoder(e.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(c)
+			}
+			return fmt.Errorf("--format %q: want text, md or json", format)
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "output: text, md or json")
+	return cmd
+}

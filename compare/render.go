@@ -1,0 +1,245 @@
+package compare
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/gotune/gotune/measurement"
+	"github.com/gotune/gotune/profile"
+)
+
+// FormatValue renders a figure of the given unit for people.
+func FormatValue(unit string, v float64) string {
+	switch unit {
+	case "bytes":
+		return measurement.Bytes(v)
+	case "bytes/s":
+		return measurement.Rate(measurement.Bytes, v)
+	case "fraction":
+		return measurement.Percent(v)
+	case "seconds":
+		return measurement.Seconds(v)
+	case "cores":
+		return measurement.Percent(v)
+	case "cycles/s":
+		return fmt.Sprintf("%.2f/s", v)
+	}
+	return measurement.Count(v)
+}
+
+func formatDelta(m MetricChange) string {
+	if m.Before == nil || m.After == nil {
+		return "-"
+	}
+	sign := "+"
+	d := m.Delta
+	if d < 0 {
+		sign = "-"
+		d = -d
+	}
+	s := sign + FormatValue(m.Unit, d)
+	if m.Before.Mean != 0 {
+		s += fmt.Sprintf(" (%+.0f%%)", m.Rel*100)
+	}
+	return s
+}
+
+func statText(unit string, s *Stats) string {
+	if s == nil {
+		return "-"
+	}
+	return FormatValue(unit, s.Mean)
+}
+
+// rows is the metrics table as cells: name, before, after, change, verdict.
+func (c *Comparison) rows() [][]string {
+	var out [][]string
+	for _, m := range c.Metrics {
+		verdict := "within noise"
+		switch {
+		case m.Before == nil || m.After == nil:
+			verdict = "not measured"
+		case m.Beyond:
+			verdict = "changed"
+		}
+		out = append(out, []string{m.Name, statText(m.Unit, m.Before), statText(m.Unit, m.After), formatDelta(m), verdict})
+	}
+	return out
+}
+
+// ProfileRowLimit is how many changed frames per profile are printed.
+const ProfileRowLimit = 10
+
+func diffRowText(d *profile.Diff, r profile.DiffRow) (delta, share string) {
+	unit := d.SampleType.Unit
+	sign := "+"
+	v := r.DeltaCum
+	if v < 0 {
+		sign, v = "-", -v
+	}
+	delta = sign + profile.FormatValue(v, unit, "")
+	if d.BaseTotal != 0 {
+		share = fmt.Sprintf("%+.1f%%", float64(r.DeltaCum)/float64(d.BaseTotal)*100)
+	}
+	return delta, share
+}
+
+// WriteText prints the comparison as aligned text.
+func (c *Comparison) WriteText(w io.Writer) error {
+	bw := &errWriter{w: w}
+	bw.printf("before: %s  %s  %s, %d samples\n", c.Before.Name, c.Before.Target, c.Before.Window.Duration(), c.Before.Samples)
+	bw.printf("after:  %s  %s  %s, %d samples\n\n", c.After.Name, c.After.Target, c.After.Window.Duration(), c.After.Samples)
+	bw.printf("%-18s %14s %14s %20s\n", "METRIC", "BEFORE", "AFTER", "CHANGE")
+	for _, r := range c.rows() {
+		bw.printf("%-18s %14s %14s %20s  %s\n", r[0], r[1], r[2], r[3], r[4])
+	}
+	bw.printf("\nSETTINGS\n")
+	if len(c.Settings) == 0 {
+		bw.printf("  no change\n")
+	}
+	for _, s := range c.Settings {
+		bw.printf("  %-12s %s → %s\n", s.Name, orDash(s.Before), orDash(s.After))
+	}
+	bw.printf("\nFINDINGS\n")
+	if len(c.Findings) == 0 {
+		bw.printf("  none on either side\n")
+	}
+	for _, f := range c.Findings {
+		bw.printf("  %-9s %-5s %-28s %s\n", f.Change, f.Severity, f.ID, f.Title)
+	}
+	bw.printf("\nGOROUTINE GROUPS\n")
+	if len(c.Groups) == 0 {
+		bw.printf("  no change\n")
+	}
+	for i, g := range c.Groups {
+		if i == 15 {
+			bw.printf("  ... %d more\n", len(c.Groups)-i)
+			break
+		}
+		bw.printf("  %-9s %5d → %-5d %-16s %s\n", g.Change, g.Before, g.After, g.State, g.Top)
+	}
+	for _, p := range c.Profiles {
+		bw.printf("\nPROFILE %s", p.Kind)
+		if p.Error != "" {
+			bw.printf(": %s\n", p.Error)
+			continue
+		}
+		for _, d := range []*profile.Diff{p.Absolute, p.Normalized} {
+			if d == nil {
+				continue
+			}
+			mode := "absolute (percent of the before total)"
+			if d.Normalized {
+				mode = fmt.Sprintf("normalized (after scaled ×%.3f to the before total)", d.Ratio)
+			}
+			bw.printf("\n  %s, %s; noise floor: frames with < %d samples on both sides or |Δ| < %.1f%% of the total are not shown\n",
+				d.SampleType, mode, c.MinSamples, c.MinChange*100)
+			ch := d.Changes()
+			if len(ch) == 0 {
+				bw.printf("    no change beyond the noise floor\n")
+			}
+			for i, r := range ch {
+				if i == ProfileRowLimit {
+					bw.printf("    ... %d more\n", len(ch)-i)
+					break
+				}
+				delta, share := diffRowText(d, r)
+				bw.printf("    %-7s %12s %8s  %s\n", r.Change, delta, share, r.Name)
+			}
+		}
+	}
+	return bw.err
+}
+
+// WriteMarkdown prints the comparison as Markdown.
+func (c *Comparison) WriteMarkdown(w io.Writer) error {
+	bw := &errWriter{w: w}
+	bw.printf("## Before → after\n\n")
+	bw.printf("- **Before:** %s %s (%s, %d samples)\n", mdEscape(c.Before.Name), mdEscape(c.Before.Target), c.Before.Window.Duration(), c.Before.Samples)
+	bw.printf("- **After:** %s %s (%s, %d samples)\n\n", mdEscape(c.After.Name), mdEscape(c.After.Target), c.After.Window.Duration(), c.After.Samples)
+	bw.printf("| metric | before | after | change | |\n|---|---:|---:|---:|---|\n")
+	for _, r := range c.rows() {
+		bw.printf("| %s | %s | %s | %s | %s |\n", r[0], r[1], r[2], r[3], r[4])
+	}
+	bw.printf("\nA change is marked when the difference of the means exceeds two standard errors of the windows' own variation.\n")
+	bw.printf("\n### Settings\n\n")
+	if len(c.Settings) == 0 {
+		bw.printf("No change.\n")
+	}
+	for _, s := range c.Settings {
+		bw.printf("- `%s`: `%s` → `%s`\n", s.Name, orDash(s.Before), orDash(s.After))
+	}
+	bw.printf("\n### Findings\n\n")
+	if len(c.Findings) == 0 {
+		bw.printf("None on either side.\n")
+	}
+	for _, f := range c.Findings {
+		bw.printf("- **%s** (%s) `%s`: %s\n", f.Change, f.Severity, f.ID, mdEscape(f.Title))
+	}
+	bw.printf("\n### Goroutine groups\n\n")
+	if len(c.Groups) == 0 {
+		bw.printf("No change.\n")
+	}
+	for i, g := range c.Groups {
+		if i == 15 {
+			bw.printf("- … %d more\n", len(c.Groups)-i)
+			break
+		}
+		bw.printf("- %s: %d → %d `%s` %s\n", g.Change, g.Before, g.After, g.State, mdEscape(g.Top))
+	}
+	for _, p := range c.Profiles {
+		bw.printf("\n### Profile: %s\n\n", p.Kind)
+		if p.Error != "" {
+			bw.printf("%s\n", mdEscape(p.Error))
+			continue
+		}
+		for _, d := range []*profile.Diff{p.Absolute, p.Normalized} {
+			if d == nil {
+				continue
+			}
+			mode := "absolute"
+			if d.Normalized {
+				mode = fmt.Sprintf("normalized (×%.3f)", d.Ratio)
+			}
+			ch := d.Changes()
+			bw.printf("%s, %s: %d frames changed beyond the noise floor\n\n", d.SampleType, mode, len(ch))
+			if len(ch) == 0 {
+				continue
+			}
+			bw.printf("| change | Δ cum | of total | function |\n|---|---:|---:|---|\n")
+			for i, r := range ch {
+				if i == ProfileRowLimit {
+					break
+				}
+				delta, share := diffRowText(d, r)
+				bw.printf("| %s | %s | %s | `%s` |\n", r.Change, delta, share, r.Name)
+			}
+			bw.printf("\n")
+		}
+	}
+	return bw.err
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "*", `\*`, "_", `\_`, "`", "'").Replace(s)
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err != nil {
+		return
+	}
+	_, e.err = fmt.Fprintf(e.w, format, args...)
+}
