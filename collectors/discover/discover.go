@@ -306,11 +306,17 @@ func (in *inspector) inspect(ctx context.Context, pid int) *Process {
 		st, _ := summary()
 		return st.Cmdline
 	})
+	if read && errors.Is(stErr, fs.ErrPermission) {
+		return hiddenRow(pid)
+	}
 	if err != nil && !errors.Is(err, fs.ErrPermission) {
 		return nil // not Go, kernel thread, zombie, or exited meanwhile
 	}
 	if _, err := summary(); err != nil {
-		return nil // gone, or not readable at all (hidepid): nothing to show
+		if errors.Is(err, fs.ErrPermission) {
+			return hiddenRow(pid)
+		}
+		return nil // gone
 	}
 	p := &Process{
 		PID:       pid,
@@ -345,6 +351,15 @@ func (in *inspector) inspect(ctx context.Context, pid int) *Process {
 		p.addReason("environment: permission denied%s", asRoot(p))
 	}
 	p.ns, _ = os.Readlink(filepath.Join(procRoot, strconv.Itoa(pid), "ns", "net"))
+	return p
+}
+
+// hiddenRow is the row of a process whose /proc entry is listed but not
+// readable (proc mounted with hidepid=1): kept so it is not dropped in
+// silence.
+func hiddenRow(pid int) *Process {
+	p := &Process{PID: pid, UID: -1, Command: "?", Reach: Reach{Unknown: "not known to be a Go program"}}
+	p.addReason("/proc/%d: permission denied (proc is mounted with hidepid)%s", pid, asRoot(p))
 	return p
 }
 

@@ -203,7 +203,11 @@ func TestHelperScan(t *testing.T) {
 	if os.Getenv(helperEnv) == "" {
 		return // only as the child of TestPermissionDeniedRows
 	}
-	procs, err := discover.Scan(context.Background(), discover.Options{})
+	root := "/"
+	if v := os.Getenv(helperEnv); v != "1" {
+		root = v
+	}
+	procs, err := discover.Scan(context.Background(), discover.Options{Root: root})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -227,23 +231,7 @@ func TestPermissionDeniedRows(t *testing.T) {
 	// Its command line names nothing readable: Go or not is unknown.
 	hidden := discovertest.Start(t, bin, discovertest.Options{WaitReady: true, Argv0: "hidden-name"})
 
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	helper := filepath.Join(dir, "helper.test")
-	copyFile(t, self, helper)
-	cmd := exec.Command(helper, "-test.run=^TestHelperScan$")
-	cmd.Env = append(os.Environ(), helperEnv+"=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("scan as nobody: %v\n%s", err, out)
-	}
-	var procs []discover.Process
-	if err := json.Unmarshal(out, &procs); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	out, procs := scanAsNobody(t, dir, "1")
 	byPID := map[int]discover.Process{}
 	for _, p := range procs {
 		byPID[p.PID] = p
@@ -270,6 +258,69 @@ func TestPermissionDeniedRows(t *testing.T) {
 		t.Errorf("hidden row = %+v", row)
 	}
 	t.Logf("hidden row: reasons: %s", reasons)
+}
+
+// scanAsNobody runs Scan over root ("1" for the live host) in a copy of the
+// test binary running as nobody, and returns its JSON output and rows.
+func scanAsNobody(t *testing.T, dir, root string) ([]byte, []discover.Process) {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	helper := filepath.Join(dir, "helper.test")
+	if _, err := os.Stat(helper); err != nil {
+		copyFile(t, self, helper)
+	}
+	cmd := exec.Command(helper, "-test.run=^TestHelperScan$")
+	cmd.Env = append(os.Environ(), helperEnv+"="+root)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("scan as nobody: %v\n%s", err, out)
+	}
+	var procs []discover.Process
+	if err := json.Unmarshal(out, &procs); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	return out, procs
+}
+
+// With /proc mounted hidepid=1 a process's directory is listed but nothing
+// in it is readable: the row is kept with its reason. (A fake /proc whose
+// files only root may read stands in for the mount option.)
+func TestHidepidRow(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run the scan as another user")
+	}
+	dir := t.TempDir()
+	discovertest.ShareDir(t, dir)
+	root := filepath.Join(dir, "root")
+	for name, mode := range map[string]os.FileMode{
+		"proc/stat":         0o644,
+		"etc/passwd":        0o644,
+		"proc/4242/stat":    0o600,
+		"proc/4242/status":  0o600,
+		"proc/4242/cmdline": 0o600,
+		"proc/4242/exe":     0o600,
+	} {
+		path := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		content := "x"
+		if name == "proc/stat" {
+			content = "cpu 1 2 3\nbtime 1700000000\n"
+		}
+		if err := os.WriteFile(path, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, procs := scanAsNobody(t, dir, root)
+	if len(procs) != 1 || procs[0].PID != 4242 || !procs[0].Partial || procs[0].GoVersion != "" ||
+		!strings.Contains(strings.Join(procs[0].Reasons, ";"), "/proc/4242: permission denied (proc is mounted with hidepid)") {
+		t.Errorf("rows = %s", out)
+	}
 }
 
 // Run as root: a target owned by another user is read in full, and its

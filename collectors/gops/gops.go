@@ -25,6 +25,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -64,12 +65,14 @@ type Client struct {
 	Addr    string        // host:port of the agent, e.g. "127.0.0.1:40123"
 	Timeout time.Duration // per light call (version, stats, memstats, gc, setgc)
 
-	sem chan struct{}
+	once sync.Once
+	sem  chan struct{}
 }
 
-// NewClient returns a client for the agent at addr (host:port).
+// NewClient returns a client for the agent at addr (host:port). A zero
+// Client with Addr set works too.
 func NewClient(addr string) *Client {
-	return &Client{Addr: addr, sem: make(chan struct{}, 1)}
+	return &Client{Addr: addr}
 }
 
 func (c *Client) lightTimeout() time.Duration {
@@ -178,9 +181,7 @@ func (c *Client) Trace(ctx context.Context) ([]byte, error) {
 // call sends msg on a fresh connection and reads the reply until the agent
 // closes it, within timeout (or ctx's deadline, whichever is first).
 func (c *Client) call(ctx context.Context, what string, msg []byte, timeout time.Duration, limit int64) ([]byte, error) {
-	if c.sem == nil {
-		return nil, fmt.Errorf("gops %s: client not made with NewClient", what)
-	}
+	c.once.Do(func() { c.sem = make(chan struct{}, 1) })
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	select {
