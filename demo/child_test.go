@@ -20,7 +20,16 @@ import (
 )
 
 // smallChildArgs keep the child light: tests run on 2 CPUs next to others.
-var smallChildArgs = []string{"--alloc-rate", "4MiB", "--cache", "4MiB", "--leak-every", "100ms", "--mutex-workers", "2"}
+// They go through Config.Args, so the tests also check that a child parses
+// what a parent renders.
+var smallChildArgs = Config{
+	AllocRate:            4 << 20,
+	Workers:              1,
+	CacheBytes:           4 << 20,
+	LeakEvery:            100 * time.Millisecond,
+	MutexWorkers:         2,
+	MutexProfileFraction: 5,
+}.Args()
 
 var (
 	buildOnce sync.Once

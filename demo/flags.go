@@ -37,6 +37,23 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.Quiet, "healthy", c.Quiet, "turn every problem off: an idle, healthy process")
 }
 
+// Args renders c as the flags AddFlags parses, every field explicit, so a
+// parent can hand its configuration to a child:
+// StartChild(ctx, exe, cfg.Args(), env).
+func (c Config) Args() []string {
+	return []string{
+		"--alloc-rate=" + (&rateValue{&c.AllocRate}).String(),
+		"--workers=" + strconv.Itoa(c.Workers),
+		"--cache=" + FormatBytes(c.CacheBytes),
+		"--leak-every=" + c.LeakEvery.String(),
+		"--mutex-workers=" + strconv.Itoa(c.MutexWorkers),
+		"--cpu-burn=" + strconv.FormatFloat(c.CPUBurn, 'g', -1, 64),
+		"--mutex-profile-fraction=" + strconv.Itoa(c.MutexProfileFraction),
+		"--block-profile-rate=" + strconv.Itoa(c.BlockProfileRate),
+		"--healthy=" + strconv.FormatBool(c.Quiet),
+	}
+}
+
 // sizeValue is a pflag.Value for a byte count written with a unit.
 type sizeValue struct{ p *int64 }
 

@@ -146,3 +146,22 @@ func TestQuietTurnsProblemsOff(t *testing.T) {
 		t.Errorf("Quiet changed the cache size to %d, want %d", got.CacheBytes, c.CacheBytes)
 	}
 }
+
+func TestArgsRoundTrip(t *testing.T) {
+	configs := []Config{
+		DefaultConfig(),
+		{},
+		{AllocRate: -1, Workers: 3, CacheBytes: 1000, LeakEvery: 1500 * time.Millisecond, MutexWorkers: 1, CPUBurn: 0.25, MutexProfileFraction: 1, BlockProfileRate: 10000, Quiet: true},
+	}
+	for _, want := range configs {
+		got := Config{Workers: 99, CacheBytes: 99} // not the defaults: every flag must be explicit
+		fs := pflag.NewFlagSet("demo", pflag.ContinueOnError)
+		got.AddFlags(fs)
+		if err := fs.Parse(want.Args()); err != nil {
+			t.Fatalf("Parse(%q): %v", want.Args(), err)
+		}
+		if got != want {
+			t.Errorf("Parse(%q):\n got %+v\nwant %+v", want.Args(), got, want)
+		}
+	}
+}
