@@ -375,17 +375,30 @@ func (f *streamFields) next() (int, int, uint64, []byte, error) {
 	if n > uint64(MaxDecompressed-f.read) {
 		return 0, 0, 0, nil, fmt.Errorf("field of %d bytes exceeds the %d-byte limit", n, MaxDecompressed)
 	}
-	if uint64(cap(f.buf)) < n {
-		// Grow geometrically, but a bogus length only costs what the
-		// stream really holds: ReadFull fails first on short input.
-		f.buf = make([]byte, 0, max(n, uint64(2*cap(f.buf))))
-	}
-	f.buf = f.buf[:n]
-	if _, err := io.ReadFull(f.r, f.buf); err != nil {
-		if err == io.ErrUnexpectedEOF || err == io.EOF {
-			return 0, 0, 0, nil, errTruncated
+	if n > 1<<20 && uint64(cap(f.buf)) < n {
+		// A large claimed length: let the buffer grow with the bytes
+		// that really arrive, so a lying length cannot make us allocate
+		// up to MaxDecompressed for a short stream.
+		var b bytes.Buffer
+		got, err := io.CopyN(&b, f.r, int64(n))
+		if err != nil {
+			if err == io.EOF && got < int64(n) {
+				return 0, 0, 0, nil, errTruncated
+			}
+			return 0, 0, 0, nil, gzipError{err}
 		}
-		return 0, 0, 0, nil, gzipError{err}
+		f.buf = b.Bytes()
+	} else {
+		if uint64(cap(f.buf)) < n {
+			f.buf = make([]byte, 0, max(n, uint64(2*cap(f.buf))))
+		}
+		f.buf = f.buf[:n]
+		if _, err := io.ReadFull(f.r, f.buf); err != nil {
+			if err == io.ErrUnexpectedEOF || err == io.EOF {
+				return 0, 0, 0, nil, errTruncated
+			}
+			return 0, 0, 0, nil, gzipError{err}
+		}
 	}
 	f.read += int64(n)
 	return field, typ, 0, f.buf, nil

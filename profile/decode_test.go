@@ -1,0 +1,150 @@
+package profile
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+
+	pprof "github.com/google/pprof/profile"
+)
+
+// TestParseMatchesGooglePprof cross-checks the lean decoder against
+// google/pprof's parser on every fixture: same sample types, sample count,
+// per-sample values and leaf function names.
+func TestParseMatchesGooglePprof(t *testing.T) {
+	for _, name := range []string{"cpu", "cpu_base", "heap", "heap_base", "allocs", "goroutine", "mutex", "block", "threadcreate"} {
+		path := fixtures + "/" + name + ".pb.gz"
+		p := mustParseFile(t, path)
+		data := mustReadGz(t, path)
+		pp, err := pprof.ParseData(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.NumSamples() != len(pp.Sample) || len(p.SampleTypes) != len(pp.SampleType) || len(p.Locations) != len(pp.Location) {
+			t.Fatalf("%s: %d samples, %d types, %d locations; google/pprof %d, %d, %d", name, p.NumSamples(), len(p.SampleTypes), len(p.Locations), len(pp.Sample), len(pp.SampleType), len(pp.Location))
+		}
+		conv := FromPprof(pp)
+		for i := range p.NumSamples() {
+			if !equalInts(p.Values(i), conv.Values(i)) || len(p.Stack(i)) != len(conv.Stack(i)) {
+				t.Fatalf("%s: sample %d differs: %v vs %v", name, i, p.Values(i), conv.Values(i))
+			}
+			for j, l := range p.Stack(i) {
+				a, b := p.Locations[l], conv.Locations[conv.Stack(i)[j]]
+				if a.Address != b.Address || len(a.Lines) != len(b.Lines) {
+					t.Fatalf("%s: sample %d frame %d differs", name, i, j)
+				}
+			}
+			if !equalLabels(p.Labels(i), conv.Labels(i)) {
+				t.Fatalf("%s: sample %d labels %v vs %v", name, i, p.Labels(i), conv.Labels(i))
+			}
+		}
+		if p.Kind() == "" {
+			t.Errorf("%s: unknown kind", name)
+		}
+	}
+}
+
+func equalInts(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func equalLabels(a, b []Label) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func mustReadGz(t *testing.T, path string) []byte {
+	t.Helper()
+	p := mustParseFile(t, path) // ensure it parses
+	_ = p
+	data, err := readFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func gz(b []byte) []byte {
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write(b)
+	zw.Close()
+	return z.Bytes()
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		in   []byte
+		want string
+	}{
+		{"empty", nil, "not a pprof profile: empty input"},
+		{"bad gzip", []byte("\x1f\x8b\x00garbage"), "not a pprof profile: gzip: "},
+		{"damaged gzip magic", []byte("\x1f\x00abc"), "not a pprof profile: gzip: invalid header"},
+		{"truncated gzip", gz(bytes.Repeat([]byte{0x32, 0x00}, 1000))[:30], "not a pprof profile: gzip: unexpected EOF"},
+		{"garbage", []byte{0xff, 0xff, 0xff}, "not a pprof profile"},
+		{"huge varint", []byte{0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, "not a pprof profile"},
+		{"huge varint gzipped", gz([]byte{0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}), "not a pprof profile"},
+		{"no string table", []byte{0x08, 0x01}, "string table"},
+		{"text", []byte("hello world\n"), "not a pprof profile: parsing profile: unrecognized profile format"},
+	} {
+		_, err := ParseBytes(c.in)
+		if err == nil || !errors.Is(err, ErrNotProfile) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want %q", c.name, err, c.want)
+		}
+	}
+}
+
+// TestParseLyingLength: a gzipped stream whose first field claims 512 MB
+// must fail as truncated without allocating anything like that.
+func TestParseLyingLength(t *testing.T) {
+	in := gz([]byte{0x12, 0x80, 0x80, 0x80, 0x80, 0x02, 1, 2, 3})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := ParseBytes(in)
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "truncated") {
+		t.Errorf("error %v, want truncated", err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+		t.Errorf("allocated %d MB for a 9-byte stream", grew>>20)
+	}
+}
+
+// TestParseLegacyText: the legacy text formats go through google/pprof.
+func TestParseLegacyText(t *testing.T) {
+	p, err := ParseBytes([]byte("heap profile: 1: 2048 [3: 4096] @ heap/1048576\n1: 2048 [3: 4096] @ 0x1 0x2\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.NumSamples() != 1 || p.Kind() != "heap" {
+		t.Errorf("%d samples, kind %q", p.NumSamples(), p.Kind())
+	}
+}
+
+func readFile(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return gunzip(data)
+}
