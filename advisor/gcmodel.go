@@ -377,10 +377,14 @@ func limitString(n float64) string {
 
 // whatIf builds the table once per check.
 func (c *check) whatIf() *WhatIf {
-	if c.whatDone {
-		return c.whatIfV
+	if !c.whatDone {
+		c.whatDone = true
+		c.whatIfV = c.buildWhatIf()
 	}
-	c.whatDone = true
+	return c.whatIfV
+}
+
+func (c *check) buildWhatIf() *WhatIf {
 	o := c.model
 	if o == nil {
 		c.skip("GC what-if model: %s", c.modelWhy)
@@ -450,19 +454,26 @@ func (c *check) whatIf() *WhatIf {
 		wi.Reason = fmt.Sprintf("GC CPU is %s today, within the %s target: keep %s", pct(o.GCCPU.Value), pct(wi.Target), cur.Setting)
 		return wi
 	}
-	// The setting with the least memory whose GC CPU stays under the
-	// target (upper end of its range) and whose peak memory fits the
-	// budget with the guide's headroom.
+	// The setting with the least memory whose predicted GC CPU meets the
+	// target and whose peak memory (upper end) fits the budget; failing
+	// that, the one with the least GC CPU within the budget, if it at
+	// least halves today's.
+	fits := func(r WhatIfRow) bool {
+		return !r.Current && !r.Thrashing && (wi.Budget <= 0 || r.PeakMemory.High <= wi.Budget)
+	}
 	best, bestMem := -1, math.Inf(1)
 	for i, r := range wi.Rows {
-		if r.Current || r.Thrashing || r.GCCPU.High > wi.Target {
-			continue
-		}
-		if wi.Budget > 0 && r.PeakMemory.High > wi.Budget {
-			continue
-		}
-		if r.PeakMemory.Value < bestMem {
+		if fits(r) && r.GCCPU.Value <= wi.Target && r.PeakMemory.Value < bestMem {
 			best, bestMem = i, r.PeakMemory.Value
+		}
+	}
+	meets := best >= 0
+	if !meets {
+		bestCPU := o.GCCPU.Value / 2
+		for i, r := range wi.Rows {
+			if fits(r) && r.GCCPU.Value <= bestCPU {
+				best, bestCPU = i, r.GCCPU.Value
+			}
 		}
 	}
 	if best < 0 {
@@ -475,8 +486,12 @@ func (c *check) whatIf() *WhatIf {
 	}
 	wi.Recommended = best
 	r := wi.Rows[best]
-	wi.Reason = fmt.Sprintf("%s is the setting with the least memory (peak %s) whose GC CPU stays under %s (predicted %s)",
+	wi.Reason = fmt.Sprintf("%s is the setting with the least memory (peak %s) whose GC CPU meets the %s target (predicted %s)",
 		r.Setting, bytes(r.PeakMemory.Value), pct(wi.Target), pctRange(r.GCCPU.Low, r.GCCPU.High))
+	if !meets {
+		wi.Reason = fmt.Sprintf("no setting meets the %s target; %s at least halves GC CPU (predicted %s, peak %s); reduce allocations for the rest",
+			pct(wi.Target), r.Setting, pctRange(r.GCCPU.Low, r.GCCPU.High), bytes(r.PeakMemory.Value))
+	}
 	if wi.Budget > 0 {
 		wi.Reason += " within the " + bytes(wi.Budget) + " memory budget"
 	}

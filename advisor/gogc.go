@@ -174,23 +174,69 @@ func stackShare(p *profile.Profile, match func(fn string) bool) (float64, bool) 
 // (runtime.mallocgcSmallNoscan, ... in Go ≥1.24).
 func isMallocgc(fn string) bool { return strings.HasPrefix(fn, "runtime.mallocgc") }
 
-// topAllocators returns the functions allocating the most bytes, runtime
-// frames left out.
-func topAllocators(p *profile.Profile, n int) ([]profile.TopRow, int64) {
-	o := profile.TopOptions{Options: profile.Options{SampleIndex: "alloc_space"}}
-	t, err := profile.NewTop(p, o)
+// attributed is a function's share of a profile, its samples attributed to
+// their innermost frame that skip does not match.
+type attributed struct {
+	Name  string
+	Value int64
+}
+
+// attribute sums a profile's sample values (of sampleIndex) by each
+// sample's innermost frame outside the runtime (and whatever skip
+// matches): who allocates, who holds a lock, rather than which runtime
+// helper the sample ended in. It returns them largest first, with the
+// total over all samples.
+func attribute(p *profile.Profile, sampleIndex string, skip func(fn string) bool) ([]attributed, int64) {
+	vi, err := p.SampleIndex(sampleIndex)
 	if err != nil {
 		return nil, 0
 	}
-	var rows []profile.TopRow
-	for _, r := range t.Rows {
-		if r.Flat <= 0 || strings.HasPrefix(r.Name, "runtime.") {
-			continue
+	sums := map[string]int64{}
+	var total int64
+	for i := range p.NumSamples() {
+		v := p.Values(i)[vi]
+		total += v
+	frames:
+		for _, l := range p.Stack(i) {
+			for _, ln := range p.Locations[l].Lines {
+				if ln.Function < 0 {
+					continue
+				}
+				name := p.Functions[ln.Function].Name
+				if strings.HasPrefix(name, "runtime.") || (skip != nil && skip(name)) {
+					continue
+				}
+				sums[name] += v
+				break frames
+			}
 		}
-		rows = append(rows, r)
 	}
-	slices.SortStableFunc(rows, func(a, b profile.TopRow) int { return int(b.Flat - a.Flat) })
-	return rows[:min(n, len(rows))], t.Total
+	out := make([]attributed, 0, len(sums))
+	for n, v := range sums {
+		if v > 0 {
+			out = append(out, attributed{n, v})
+		}
+	}
+	slices.SortFunc(out, func(a, b attributed) int {
+		if a.Value != b.Value {
+			return int((b.Value - a.Value) / max(1, abs64(b.Value-a.Value)))
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return out, total
+}
+
+func abs64(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// topAllocators returns the functions allocating the most bytes.
+func topAllocators(p *profile.Profile, n int) ([]attributed, int64) {
+	rows, total := attribute(p, "alloc_space", nil)
+	return rows[:min(n, len(rows))], total
 }
 
 func checkAllocHeavy(c *check) *Finding {
@@ -209,8 +255,8 @@ func checkAllocHeavy(c *check) *Finding {
 	if a := c.in.Profiles.Allocs; a != nil {
 		rows, total := topAllocators(a, 3)
 		for _, r := range rows {
-			s := float64(r.Flat) / float64(total)
-			f.Evidence = append(f.Evidence, fact("allocates "+r.Name, s, "fraction", fmt.Sprintf("%s of bytes allocated (%s since start)", pct(s), bytes(float64(r.Flat))), "allocs profile, alloc_space, flat"))
+			s := float64(r.Value) / float64(total)
+			f.Evidence = append(f.Evidence, fact("allocates "+r.Name, s, "fraction", fmt.Sprintf("%s of bytes allocated (%s since start)", pct(s), bytes(float64(r.Value))), "allocs profile, alloc_space, by innermost non-runtime frame"))
 			names = append(names, fmt.Sprintf("%s (%s)", r.Name, pct(s)))
 		}
 	} else {
@@ -228,7 +274,7 @@ func checkAllocHeavy(c *check) *Finding {
 	// share.
 	if frac, ok := c.gcCPU(); ok && len(names) > 0 && c.in.Profiles.Allocs != nil {
 		rows, total := topAllocators(c.in.Profiles.Allocs, 1)
-		s := float64(rows[0].Flat) / float64(total)
+		s := float64(rows[0].Value) / float64(total)
 		lo, hi := frac*(1-s)*(1-tolGCCPU), frac*(1-s/2)*(1+tolGCCPU)
 		f.Predicted = &Prediction{Text: fmt.Sprintf("GC cycles and GC CPU fall in proportion to the bytes no longer allocated: removing half to all of %s's allocations takes GC CPU from %s to %s, and frees the CPU spent in mallocgc",
 			rows[0].Name, pct(frac), pctRange(lo, hi)), Metric: "gc-cpu", Unit: "fraction", Low: lo, High: hi}

@@ -168,21 +168,17 @@ func checkMutexWait(c *check) *Finding {
 		f.Confidence = Medium
 		return f
 	}
-	o := profile.TopOptions{Options: profile.Options{SampleIndex: "delay"}}
-	if t, err := profile.NewTop(mp, o); err == nil {
-		for _, r := range t.Rows {
-			if r.Flat <= 0 || strings.HasPrefix(r.Name, "runtime.") || strings.HasPrefix(r.Name, "sync.") {
-				continue
-			}
-			share := float64(r.Flat) / float64(t.Total)
-			f.Evidence = append(f.Evidence, fact("contended in "+r.Name, share, "fraction", pct(share)+" of mutex delay", "mutex profile, delay, flat"))
-			f.Action = Action{Kind: ActionCode, Text: fmt.Sprintf("shorten or split the critical section in %s", r.Name),
-				Note: "do no I/O or slow calls while holding the lock; shard the state or use a RWMutex or atomics"}
-			f.Predicted = &Prediction{Text: fmt.Sprintf("mutex wait falls by up to %s of today's %s/s", pct(share), secs(rate)),
-				Metric: "mutex-wait", Unit: "seconds/s", Low: rate * (1 - share), High: rate}
-			f.Confidence = Medium
-			return f
-		}
+	rows, total := attribute(mp, "delay", func(fn string) bool { return strings.HasPrefix(fn, "sync.") || strings.HasPrefix(fn, "internal/sync.") })
+	if len(rows) > 0 && total > 0 {
+		r := rows[0]
+		share := float64(r.Value) / float64(total)
+		f.Evidence = append(f.Evidence, fact("contended in "+r.Name, share, "fraction", pct(share)+" of mutex delay", "mutex profile, delay, by innermost frame outside runtime and sync"))
+		f.Action = Action{Kind: ActionCode, Text: fmt.Sprintf("shorten or split the critical section in %s", r.Name),
+			Note: "do no I/O or slow calls while holding the lock; shard the state or use a RWMutex or atomics"}
+		f.Predicted = &Prediction{Text: fmt.Sprintf("mutex wait falls by up to %s of today's %s/s", pct(share), secs(rate)),
+			Metric: "mutex-wait", Unit: "seconds/s", Low: rate * (1 - share), High: rate}
+		f.Confidence = Medium
+		return f
 	}
 	f.Action = Action{Kind: ActionCommand, Text: "gotune top URL --kind mutex", Note: "the mutex profile names where contended locks are released"}
 	f.Predicted = &Prediction{Text: "finding the lock holders is the first step; wait falls with the critical section"}
