@@ -121,7 +121,7 @@ func (s synth) points() []session.Point {
 			session.CPUTotal: 100 + s.procs*t, session.HeapAllocsBytes: 1e9 + s.alloc*t,
 			session.HeapLive: s.live, session.HeapGoal: math.Min(goal, 1e15), session.HeapObjects: heapObj,
 			session.MemoryTotal: math.Max(heapObj, math.Min(goal, 1e15)) + s.other, metricHeapReleased: 0, metricHeapUnused: 0,
-			metricHeapFree: math.Max(math.Min(goal, 1e15)-heapObj, 0),
+			metricHeapFree:  math.Max(math.Min(goal, 1e15)-heapObj, 0),
 			metricScanStack: s.roots / 2, metricScanGlobals: s.roots / 2,
 			session.GOGC: gogc, session.GOMEMLIMIT: limit, session.GOMAXPROCS: s.procs,
 			session.Goroutines: g, session.GoroutinesRunnable: s.runnable,
