@@ -357,7 +357,11 @@ func (f *flameScreen) relayout() {
 		w := b - a
 		label := ""
 		if w > 1 {
-			label = ansi.Truncate(shortName(n.name), w-1, "…")
+			tail := "…"
+			if w-1 < 5 {
+				tail = "" // a cut name says more than an ellipsis in two cells
+			}
+			label = ansi.Truncate(shortName(n.name), w-1, tail)
 			label += strings.Repeat(" ", w-1-ansi.StringWidth(label))
 		}
 		f.rows[row] = append(f.rows[row], rect{n: n, x: a, w: w, row: row, nameCell: label})

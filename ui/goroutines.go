@@ -157,10 +157,8 @@ func (g *goroutinesScreen) lines() ([]string, []int) {
 		k := groupKey(gr)
 		grew := ""
 		if g.baseline != nil {
-			base, seen := g.baseline[k]
+			base := g.baseline[k]
 			switch {
-			case !seen:
-				grew = t.Warn.S("new   ")
 			case gr.Count > base:
 				grew = t.Warn.S(fmt.Sprintf("▲%-5d", gr.Count-base))
 			default:

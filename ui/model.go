@@ -333,7 +333,6 @@ func (m *Model) render() string {
 	if w < 20 || h < 6 {
 		return fit("gotune: the terminal is too small ("+fmt.Sprint(w, "×", h)+"); 20×6 at least", w, h)
 	}
-	t := m.s.theme
 	var lines []string
 	lines = append(lines, m.headerLines(w)...)
 	lines = append(lines, m.tabLine(w))
@@ -345,10 +344,10 @@ func (m *Model) render() string {
 	default:
 		body = m.current().view()
 	}
-	lines = append(lines, fitLines(body, w, bh)...)
+	body = strings.Join(fitLines(body, w, bh), "\n")
+	lines = append(lines, body)
 	lines = append(lines, m.statusLine(w))
-	_ = t
-	return strings.Join(lines, "\n")
+	return fit(strings.Join(lines, "\n"), w, h)
 }
 
 // fit cuts s to w×h.

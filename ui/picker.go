@@ -189,8 +189,12 @@ func (p *pickerScreen) view() string {
 		f = t.Key.S("/") + p.filter + cur
 	}
 	lines = append(lines, f+t.Muted.S("   enter attaches · r scans again"))
-	cmdW := max(10, p.w-64)
-	lines = append(lines, t.Muted.S(fmt.Sprintf("%-8s %-8s %-8s %7s %6s %7s  %-20s %s", "PID", "USER", "GO", "UPTIME", "CPU%", "RSS", "REACH", "COMMAND")))
+	cmdW := max(10, p.w-62)
+	hdr := fmt.Sprintf("%-7s %s", "PID", "COMMAND")
+	if p.w >= 70 {
+		hdr = fmt.Sprintf("%-7s %-6s %-7s %6s %5s %7s  %-16s %s", "PID", "USER", "GO", "UPTIME", "CPU%", "RSS", "REACH", "COMMAND")
+	}
+	lines = append(lines, t.Muted.S(hdr))
 	if len(p.shown) == 0 && !p.scanning {
 		lines = append(lines, t.Muted.S("no Go processes match"))
 	}
@@ -204,9 +208,12 @@ func (p *pickerScreen) view() string {
 		if !pr.StartTime.IsZero() {
 			up = shortDuration(time.Duration(pr.UptimeSeconds) * time.Second)
 		}
-		row := fmt.Sprintf("%-8d %-8s %-8s %7s %6s %7s  %-20s %s", pr.PID, ansi.Truncate(pr.User, 8, "…"),
-			strings.TrimPrefix(pr.GoVersion, "go"), up, cpu, rssText(pr.RSSBytes),
-			ansi.Truncate(pr.Reach.String(), 20, "…"), ansi.Truncate(pr.Command, cmdW, "…"))
+		row := fmt.Sprintf("%-7d %s", pr.PID, pr.Command)
+		if p.w >= 70 {
+			row = fmt.Sprintf("%-7d %-6s %-7s %6s %5s %7s  %-16s %s", pr.PID, ansi.Truncate(pr.User, 6, "…"),
+				strings.TrimPrefix(pr.GoVersion, "go"), up, cpu, rssText(pr.RSSBytes),
+				ansi.Truncate(pr.Reach.String(), 16, "…"), ansi.Truncate(pr.Command, cmdW, "…"))
+		}
 		if i == p.cursor {
 			row = t.Selected.S(row + strings.Repeat(" ", max(0, p.w-ansi.StringWidth(row))))
 		}

@@ -1,0 +1,322 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/gotune/gotune/collectors"
+	"github.com/gotune/gotune/collectors/discover"
+	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/session"
+)
+
+func TestMain(m *testing.M) {
+	time.Local = time.UTC // goldens print clock times
+	os.Exit(m.Run())
+}
+
+// t0 is the fixed "now" of every test.
+var t0 = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+
+func fixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "profiles", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// fakeFetcher serves fixture profiles by kind.
+type fakeFetcher struct {
+	t     testing.TB
+	block bool // CPU captures wait for cancellation
+}
+
+func (f *fakeFetcher) Fetch(ctx context.Context, req collectors.ProfileRequest) ([]byte, error) {
+	switch req.Kind {
+	case "profile":
+		if f.block {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+		return fixture(f.t, "cpu.pb.gz"), nil
+	case "goroutine":
+		return fixture(f.t, "goroutine.txt"), nil
+	case "heap", "allocs", "mutex", "block":
+		return fixture(f.t, req.Kind+".pb.gz"), nil
+	}
+	return nil, fmt.Errorf("no fixture for %s", req.Kind)
+}
+
+// fillStore writes n synthetic 1 s samples ending at t0: a heap sawtooth,
+// a growing goroutine count, histograms for pauses and latencies.
+func fillStore(n int) *session.Store {
+	st := session.NewStore(session.DefaultCapacity)
+	st.SetTarget(session.Target{URL: "http://127.0.0.1:6060", PID: 4242, GoVersion: "go1.26.8", StartTime: t0.Add(-2*time.Hour - 5*time.Minute)})
+	buckets := []float64{0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, math.Inf(1)}
+	var cpu, gc, gcCPU, total, allocs float64
+	pauses := make([]uint64, 6)
+	lat := make([]uint64, 6)
+	for i := 0; i < n; i++ {
+		tm := t0.Add(time.Duration(i-n+1) * time.Second)
+		live := 40e6 + 20e6*math.Sin(float64(i)/7)
+		cpu += 0.3 + 0.1*math.Sin(float64(i)/5)
+		total += 2
+		gcCPU += 0.2 + 0.05*math.Cos(float64(i)/9)
+		gc += 1 + float64(i%3)
+		allocs += 50e6 + 10e6*math.Sin(float64(i)/4)
+		pauses[2+i%3]++
+		lat[1+i%4] += 3
+		s := session.Sample{Time: tm, Source: "agent", Values: map[string]float64{
+			session.HeapLive: live, session.HeapGoal: 2 * live, session.GOMEMLIMIT: math.MaxInt64,
+			session.GOGC: 100, session.GOMAXPROCS: 2, session.ProcessRSS: 150e6 + live,
+			session.Goroutines: float64(20 + i/10), session.GoroutinesRunnable: float64(i % 4), session.GoroutinesWaiting: float64(15 + i/10),
+			session.ProcessCPU: cpu, session.CPUTotal: total, session.CPUGCTotal: gcCPU, session.GCCycles: gc,
+			session.HeapAllocsBytes: allocs,
+		}, Histograms: map[string]*session.Histogram{
+			session.PausesGC:       {Buckets: buckets, Counts: append([]uint64(nil), pauses...)},
+			session.SchedLatencies: {Buckets: buckets, Counts: append([]uint64(nil), lat...)},
+		}}
+		st.Append(s)
+	}
+	st.SetStatus(session.Status{Source: "metrics", Via: "agent", Interval: time.Second, LastOK: t0.Add(-400 * time.Millisecond), Latency: 2 * time.Millisecond})
+	return st
+}
+
+// newTestModel is a dashboard on a full store and fixture profiles,
+// sized w×h, with its first snapshot and goroutine dump delivered.
+func newTestModel(t testing.TB, w, h int, theme string) *Model {
+	t.Helper()
+	st := fillStore(900)
+	m := New(t.Context(), Options{
+		Attachment: &Attachment{Name: "demo (pid 4242) http://127.0.0.1:6060", Feed: st, Profiles: &fakeFetcher{t: t}},
+		Theme:      theme, Now: func() time.Time { return t0 }, CPUSeconds: 3,
+	})
+	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+	m.Update(snapshotMsg{snap: st.Snapshot()})
+	gm := fetchGoroutines(t.Context(), &fakeFetcher{t: t})().(goroutinesMsg)
+	gm.at = t0.Add(-time.Minute)
+	m.Update(gm)
+	// The leak grew since attach.
+	gm2 := fetchGoroutines(t.Context(), &fakeFetcher{t: t})().(goroutinesMsg)
+	gm2.groups = append([]profile.GoroutineGroup(nil), gm2.groups...)
+	gm2.groups[0].Count += 7
+	gm2.at = t0
+	m.Update(gm2)
+	return m
+}
+
+// loadProfile delivers a fixture profile to the flame screen as a fetch
+// would.
+func loadProfile(t testing.TB, m *Model, kind string) {
+	t.Helper()
+	cmd := m.flame.fetch(kind, "")
+	msgs := runCmd(t, cmd)
+	for _, msg := range msgs {
+		if pm, ok := msg.(profileMsg); ok {
+			if pm.err != nil {
+				t.Fatal(pm.err)
+			}
+			pm.data.fetchedAt = t0
+			m.Update(pm)
+			return
+		}
+	}
+	t.Fatalf("no profile message from fetch(%s)", kind)
+}
+
+// runCmd runs cmd and the commands of batches it returns, giving up on
+// any that blocks (snapshot waits) after a second.
+func runCmd(t testing.TB, cmd tea.Cmd) []tea.Msg {
+	if cmd == nil {
+		return nil
+	}
+	ch := make(chan tea.Msg, 1)
+	go func() { ch <- cmd() }()
+	select {
+	case msg := <-ch:
+		if b, ok := msg.(tea.BatchMsg); ok {
+			var out []tea.Msg
+			for _, c := range b {
+				out = append(out, runCmd(t, c)...)
+			}
+			return out
+		}
+		return []tea.Msg{msg}
+	case <-time.After(time.Second):
+		return nil
+	}
+}
+
+func press(m *Model, keys ...string) tea.Cmd {
+	var cmds []tea.Cmd
+	for _, k := range keys {
+		var msg tea.KeyPressMsg
+		switch k {
+		case "enter":
+			msg = tea.KeyPressMsg{Code: tea.KeyEnter}
+		case "esc":
+			msg = tea.KeyPressMsg{Code: tea.KeyEscape}
+		case "tab":
+			msg = tea.KeyPressMsg{Code: tea.KeyTab}
+		case "backspace":
+			msg = tea.KeyPressMsg{Code: tea.KeyBackspace}
+		case "up":
+			msg = tea.KeyPressMsg{Code: tea.KeyUp}
+		case "down":
+			msg = tea.KeyPressMsg{Code: tea.KeyDown}
+		case "left":
+			msg = tea.KeyPressMsg{Code: tea.KeyLeft}
+		case "right":
+			msg = tea.KeyPressMsg{Code: tea.KeyRight}
+		default:
+			r := []rune(k)[0]
+			msg = tea.KeyPressMsg{Code: r, Text: k}
+		}
+		_, c := m.Update(msg)
+		cmds = append(cmds, c)
+	}
+	return tea.Batch(cmds...)
+}
+
+// plain is the view without escapes, trailing spaces trimmed (spaces
+// that carried a background are blank once stripped).
+func plain(m *Model) string {
+	lines := strings.Split(ansi.Strip(m.View().Content), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.Join(lines, "\n")
+}
+
+var sizes = []struct{ w, h int }{{80, 24}, {120, 40}, {200, 60}, {40, 12}}
+
+// TestGoldenScreens goldens every screen, ANSI stripped, at each size.
+func TestGoldenScreens(t *testing.T) {
+	screens := []struct {
+		name  string
+		setup func(t *testing.T, m *Model)
+	}{
+		{"overview", func(t *testing.T, m *Model) {}},
+		{"flame", func(t *testing.T, m *Model) {
+			press(m, "2")
+			loadProfile(t, m, "profile")
+			press(m, "j", "j")
+		}},
+		{"flame-search", func(t *testing.T, m *Model) {
+			press(m, "2")
+			loadProfile(t, m, "profile")
+			press(m, "/", "f", "i", "b", "enter")
+		}},
+		{"top", func(t *testing.T, m *Model) {
+			press(m, "2")
+			loadProfile(t, m, "heap")
+			press(m, "3", "j")
+		}},
+		{"goroutines", func(t *testing.T, m *Model) {
+			press(m, "4", "enter")
+		}},
+		{"advice", func(t *testing.T, m *Model) { press(m, "5") }},
+		{"help", func(t *testing.T, m *Model) { press(m, "2", "?") }},
+	}
+	for _, sc := range screens {
+		for _, sz := range sizes {
+			t.Run(fmt.Sprintf("%s/%dx%d", sc.name, sz.w, sz.h), func(t *testing.T) {
+				m := newTestModel(t, sz.w, sz.h, "dark")
+				sc.setup(t, m)
+				checkFrame(t, m.View().Content, sz.w, sz.h)
+				golden.RequireEqual(t, plain(m))
+			})
+		}
+	}
+}
+
+// checkFrame asserts the view fills exactly h lines of at most w cells,
+// with no unstyled trailing spaces.
+func checkFrame(t *testing.T, out string, w, h int) {
+	t.Helper()
+	lines := strings.Split(out, "\n")
+	if len(lines) != h {
+		t.Errorf("view has %d lines, want %d", len(lines), h)
+	}
+	for i, l := range lines {
+		if n := ansi.StringWidth(l); n > w {
+			t.Errorf("line %d is %d cells wide, more than %d: %q", i, n, w, l)
+		}
+		if strings.HasSuffix(l, " ") {
+			t.Errorf("line %d has trailing spaces: %q", i, l)
+		}
+	}
+}
+
+// TestGoldenThemes keeps the escapes: a few colored goldens per theme.
+func TestGoldenThemes(t *testing.T) {
+	for _, theme := range []string{"dark", "light", "high-contrast", "mono"} {
+		for _, scr := range []string{"overview", "flame"} {
+			t.Run(theme+"/"+scr, func(t *testing.T) {
+				m := newTestModel(t, 100, 30, theme)
+				if scr == "flame" {
+					press(m, "2")
+					loadProfile(t, m, "profile")
+					press(m, "/", "r", "u", "n", "t", "i", "m", "e", "enter")
+				}
+				golden.RequireEqualEscape(t, []byte(m.View().Content), true)
+			})
+		}
+	}
+}
+
+func TestPickerGolden(t *testing.T) {
+	cpu := 12.5
+	procs := []discover.Process{
+		{PID: 15822, User: "root", GoVersion: "go1.26.8", UptimeSeconds: 12, StartTime: t0, CPUPercent: &cpu, RSSBytes: 71 << 20,
+			Command: "gotune demo --serve 127.0.0.1:0"},
+		{PID: 11743, User: "app", GoVersion: "go1.25.3", UptimeSeconds: 3600 * 50, StartTime: t0, RSSBytes: 44 << 20, Command: "/srv/api -config /etc/api.yaml"},
+		{PID: 99, User: "root", Command: "not go"},
+	}
+	for _, sz := range sizes {
+		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
+			var attached discover.Process
+			m := New(t.Context(), Options{Theme: "dark", Now: func() time.Time { return t0 },
+				Scan: func(context.Context) ([]discover.Process, error) { return procs, nil },
+				Attach: func(_ context.Context, p discover.Process) (Attachment, error) {
+					attached = p
+					return Attachment{Name: fmt.Sprint("pid ", p.PID), Feed: fillStore(30)}, nil
+				}})
+			m.Update(tea.WindowSizeMsg{Width: sz.w, Height: sz.h})
+			for _, msg := range runCmd(t, m.Init()) {
+				if _, ok := msg.(scanMsg); ok {
+					m.Update(msg)
+				}
+			}
+			press(m, "/", "d", "e", "m", "o")
+			out := plain(m)
+			checkFrame(t, m.View().Content, sz.w, sz.h)
+			golden.RequireEqual(t, out)
+			if strings.Contains(out, "/srv/api") || !strings.Contains(out, "gotune demo") {
+				t.Errorf("filter 'demo' shows the wrong processes:\n%s", out)
+			}
+			msgs := runCmd(t, press(m, "enter"))
+			if attached.PID != 15822 {
+				t.Fatalf("attached to %d, want 15822", attached.PID)
+			}
+			for _, msg := range msgs {
+				m.Update(msg)
+			}
+			if !m.s.attached || m.picker != nil || !strings.Contains(plain(m), "Heap") {
+				t.Errorf("after attach the dashboard is not shown:\n%s", plain(m))
+			}
+		})
+	}
+}
