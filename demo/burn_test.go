@@ -11,7 +11,10 @@ import (
 func TestBurnCPU(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Go(func() { burnCPU(ctx, 0.5) })
+	// A longer period than the workload's: on a busy machine each wake-up
+	// from the idle part comes late, and that delay counts as running time;
+	// over 50 ms it weighs less than over 10 ms.
+	wg.Go(func() { burnCPU(ctx, 0.5, 50*time.Millisecond) })
 	defer func() {
 		cancel()
 		wg.Wait()
@@ -29,8 +32,9 @@ func TestBurnCPU(t *testing.T) {
 	b, t1 := readMetrics(user)[user], time.Now()
 	cores := (b - a) / t1.Sub(t0).Seconds()
 	t.Logf("burnCPU(0.5): %.2f cores of goroutine time", cores)
-	// Half a core, plus a little for the rest of the test process.
-	if cores < 0.4 || cores > 0.7 {
+	// Half a core, plus late wake-ups on a busy machine; a burner that
+	// never idles would show 1.
+	if cores < 0.4 || cores > 0.8 {
 		t.Errorf("burnCPU(0.5) ran goroutines for %.2f cores, want about 0.5", cores)
 	}
 }

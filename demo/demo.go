@@ -199,7 +199,7 @@ func (w *workload) run(ctx context.Context) {
 		}
 		share := cfg.CPUBurn / float64(n)
 		for range n {
-			wg.Go(func() { burnCPU(ctx, share) })
+			wg.Go(func() { burnCPU(ctx, share, burnPeriod) })
 		}
 	}
 	<-ctx.Done()

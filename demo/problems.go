@@ -90,22 +90,23 @@ func contendedCounter(ctx context.Context, t *counterTable) {
 // throttling under a cgroup quota shows as it does for a real service.
 const burnPeriod = 10 * time.Millisecond
 
-// burnCPU keeps share of one CPU busy (0 < share <= 1) computing checksums.
+// burnCPU keeps share of one CPU busy (0 < share <= 1) computing checksums,
+// busy for share×period then idle for the rest of each period.
 //
 //go:noinline
-func burnCPU(ctx context.Context, share float64) {
+func burnCPU(ctx context.Context, share float64, period time.Duration) {
 	buf := make([]byte, 4096)
 	for i := range buf {
 		buf[i] = byte(i)
 	}
-	busy := time.Duration(share * float64(burnPeriod))
+	busy := time.Duration(share * float64(period))
 	var sum uint64
 	for ctx.Err() == nil {
 		start := time.Now()
 		for time.Since(start) < busy {
 			sum = checksum(buf, sum)
 		}
-		if idle := burnPeriod - time.Since(start); idle > 0 {
+		if idle := period - time.Since(start); idle > 0 {
 			time.Sleep(idle)
 		}
 	}
