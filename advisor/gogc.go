@@ -25,8 +25,10 @@ const gcCPUSource = "/cpu/classes/gc/total ÷ /cpu/classes/total (runtime/metric
 func checkGCCPUHigh(c *check) *Finding {
 	frac, ok := c.gcCPU()
 	if !ok {
-		c.skip("gc-cpu-high: no GC CPU figures in the window")
-		return nil
+		if n, _, ok := c.w.delta(session.GCCycles); !ok || n > 0 {
+			c.skip("gc-cpu-high: no GC CPU figures in the window (the metrics source lacks /cpu/classes)")
+		}
+		return nil // no GC cycle ended: the runtime's CPU figures did not move, and there is no GC cost
 	}
 	if frac < c.cfg.GCCPUHigh {
 		return nil
@@ -111,8 +113,7 @@ func (c *check) limiterEngaged() bool {
 func checkAssists(c *check) *Finding {
 	frac, ok := ratio(c.w.pts, session.CPUGCAssist, session.CPUTotal)
 	if !ok {
-		c.skip("gc-assist-high: no GC assist CPU figures in the window")
-		return nil
+		return nil // no GC cycle ended in the window, or no /cpu/classes figures
 	}
 	if frac < AssistHigh {
 		return nil
@@ -168,6 +169,25 @@ func stackShare(p *profile.Profile, match func(fn string) bool) (float64, bool) 
 		return 0, false
 	}
 	return float64(hit) / float64(total), true
+}
+
+// minCPUProfileSeconds is the CPU time a profile must hold before a share
+// of it is evidence: 50 samples at 100 Hz put the standard error of a 15%
+// share near 5 points (binomial), and an idle process has no allocation
+// problem to speak of (heuristic).
+const minCPUProfileSeconds = 0.5
+
+// profileCPUSeconds is the CPU time a CPU profile sampled.
+func profileCPUSeconds(p *profile.Profile) float64 {
+	vi, err := p.SampleIndex("cpu")
+	if err != nil {
+		return 0
+	}
+	var ns int64
+	for i := range p.NumSamples() {
+		ns += p.Values(i)[vi]
+	}
+	return float64(ns) / 1e9
 }
 
 // isMallocgc matches runtime.mallocgc and its size-class helpers
@@ -243,6 +263,10 @@ func checkAllocHeavy(c *check) *Finding {
 	p := c.in.Profiles.CPU
 	if p == nil {
 		c.skip("alloc-heavy: no CPU profile (fetch one: the target must serve net/http/pprof)")
+		return nil
+	}
+	if cpu := profileCPUSeconds(p); cpu < minCPUProfileSeconds {
+		c.skip("alloc-heavy: the CPU profile holds only %s of CPU time (at least %s needed for shares to mean anything)", secs(cpu), secs(minCPUProfileSeconds))
 		return nil
 	}
 	share, ok := stackShare(p, isMallocgc)
