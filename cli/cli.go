@@ -36,6 +36,7 @@ func commands(e *env) []*cobra.Command {
 		foldedCmd(e),
 		goroutinesCmd(e),
 		psCmd(e),
+		adviseCmd(e),
 	}
 }
 
