@@ -37,6 +37,7 @@ func commands(e *env) []*cobra.Command {
 		goroutinesCmd(e),
 		psCmd(e),
 		adviseCmd(e),
+		reportCmd(e),
 	}
 }
 
