@@ -1,24 +1,210 @@
 package ui
 
 import (
+	"fmt"
+	"strings"
+	"time"
+
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/gotune/gotune/advisor"
+	"github.com/gotune/gotune/measurement"
+	"github.com/gotune/gotune/session"
 )
+
+// adviceRefresh is how often the rules run again while the screen shows.
+const adviceRefresh = 5 * time.Second
+
+// adviceMsg is a report from the advisor.
+type adviceMsg struct {
+	report advisor.Report
+	at     time.Time
+}
+
+// runAdvisor runs the rules over the snapshot and the profiles taken so
+// far, off the UI goroutine.
+func runAdvisor(snap *session.Snapshot, profs advisor.Profiles, at time.Time) tea.Cmd {
+	return func() tea.Msg {
+		in := advisor.InputFrom(snap, 0)
+		in.Profiles = profs
+		return adviceMsg{report: advisor.Advise(in, advisor.DefaultConfig()), at: at}
+	}
+}
 
 // adviceScreen shows the advisor's findings and the GC what-if table.
 type adviceScreen struct {
-	s    *shared
-	w, h int
+	s       *shared
+	w, h    int
+	report  *advisor.Report
+	at      time.Time
+	running bool
+	offset  int
 }
 
 func newAdviceScreen(s *shared) *adviceScreen { return &adviceScreen{s: s} }
 
-func (a *adviceScreen) title() string              { return "Advice" }
-func (a *adviceScreen) typing() bool               { return false }
-func (a *adviceScreen) helpKeys() []key.Binding    { return nil }
-func (a *adviceScreen) setSize(w, h int)           { a.w, a.h = w, h }
-func (a *adviceScreen) update(msg tea.Msg) tea.Cmd { return nil }
+func (a *adviceScreen) title() string { return "Advice" }
+func (a *adviceScreen) typing() bool  { return false }
+func (a *adviceScreen) helpKeys() []key.Binding {
+	k := a.s.keys
+	return []key.Binding{k.Nav.Up, k.Nav.Down, k.Nav.PageUp, k.Nav.PageDown, k.Goroutines.Refresh}
+}
+func (a *adviceScreen) setSize(w, h int) { a.w, a.h = w, h }
+
+// profiles gathers what the other screens fetched, for the rules that
+// read profiles.
+func (a *adviceScreen) profiles() advisor.Profiles {
+	var p advisor.Profiles
+	kinds := a.s.profiles
+	p.CPU, p.Heap, p.Allocs, p.Mutex = kinds["profile"], kinds["heap"], kinds["allocs"], kinds["mutex"]
+	p.GoroutinesStart, p.GoroutinesEnd = a.s.goroutinesStart, a.s.goroutinesEnd
+	return p
+}
+
+func (a *adviceScreen) run() tea.Cmd {
+	if a.running || a.s.snap == nil || len(a.s.snap.Points) == 0 {
+		return nil
+	}
+	a.running = true
+	return runAdvisor(a.s.snap, a.profiles(), a.s.now)
+}
+
+func (a *adviceScreen) update(msg tea.Msg) tea.Cmd {
+	k := a.s.keys
+	switch msg := msg.(type) {
+	case activatedMsg:
+		return a.run()
+	case tickMsg:
+		if a.s.active == scrAdvice && a.s.now.Sub(a.at) >= adviceRefresh {
+			return a.run()
+		}
+	case adviceMsg:
+		a.running = false
+		a.report, a.at = &msg.report, msg.at
+	case tea.MouseWheelMsg:
+		if msg.Mouse().Button == tea.MouseWheelUp {
+			a.offset -= 3
+		} else {
+			a.offset += 3
+		}
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, k.Nav.Up):
+			a.offset--
+		case key.Matches(msg, k.Nav.Down):
+			a.offset++
+		case key.Matches(msg, k.Nav.PageUp):
+			a.offset -= a.h / 2
+		case key.Matches(msg, k.Nav.PageDown):
+			a.offset += a.h / 2
+		case key.Matches(msg, k.Goroutines.Refresh):
+			return a.run()
+		}
+	}
+	a.offset = max(0, a.offset)
+	return nil
+}
 
 func (a *adviceScreen) view() string {
-	return a.s.theme.Muted.S("the advisor is not part of this build yet")
+	t := a.s.theme
+	if a.report == nil {
+		return t.Muted.S("running the advisor over the samples so far…")
+	}
+	r := a.report
+	var lines []string
+	add := func(s string) { lines = append(lines, s) }
+	head := fmt.Sprintf("%d findings", len(r.Findings))
+	if len(r.Findings) > 0 {
+		head += " · worst " + r.Worst().String()
+	}
+	add(t.Bold.S(head) + t.Muted.S(fmt.Sprintf(" · %d samples over %s · %s · profiles taken on the Flame screen feed the rules",
+		r.Samples, shortDuration(r.Window.Duration()), a.at.Local().Format("15:04:05"))))
+	if len(r.Findings) == 0 {
+		add(t.OK.S("no finding: nothing to tune in this window"))
+	}
+	wrap := func(prefix, s string) {
+		w := max(20, a.w-ansi.StringWidth(prefix))
+		for _, l := range wrapText(s, w) {
+			add(prefix + l)
+			prefix = strings.Repeat(" ", ansi.StringWidth(prefix))
+		}
+	}
+	for _, f := range r.Findings {
+		add("")
+		sev := fmt.Sprintf("%-5s", strings.ToUpper(f.Severity.String()))
+		switch f.Severity {
+		case advisor.Crit:
+			sev = t.Crit.S(sev)
+		case advisor.Warn:
+			sev = t.Warn.S(sev)
+		default:
+			sev = t.Accent.S(sev)
+		}
+		wrap(sev+" ", f.Title+fmt.Sprintf("  [%s · %s · confidence %s]", f.Area, f.ID, f.Confidence))
+		for _, e := range f.Evidence {
+			wrap("   "+t.Muted.S("evidence ")+" ", e.Name+": "+e.Text+" ("+e.Source+")")
+		}
+		act := f.Action.Text
+		if f.Action.Note != "" {
+			act += " — " + f.Action.Note
+		}
+		wrap("   "+t.Muted.S("action   ")+" ", act)
+		if f.Predicted != nil {
+			wrap("   "+t.Muted.S("effect   ")+" ", f.Predicted.Text)
+		}
+	}
+	if w := r.WhatIf; w != nil {
+		add("")
+		add(t.Bold.S("GC what-if") + t.Muted.S(fmt.Sprintf(" · live heap %s · allocating %s · target GC CPU %s",
+			measurement.Bytes(w.Observed.LiveHeap), measurement.Rate(measurement.Bytes, w.Observed.AllocRate), measurement.Percent(w.Target))))
+		add(t.Muted.S(fmt.Sprintf("  %-28s %12s %12s %9s %14s", "SETTING", "HEAP GOAL", "PEAK MEMORY", "GC/s", "GC CPU")))
+		for i, row := range w.Rows {
+			note := ""
+			switch {
+			case row.Current:
+				note = " ← now"
+			case i == w.Recommended:
+				note = " ← recommended"
+			}
+			if row.Thrashing {
+				note += " (thrashes)"
+			}
+			l := fmt.Sprintf("  %-28s %12s %12s %9s %14s%s", ansi.Truncate(row.Setting, 28, "…"),
+				measurement.Bytes(row.HeapGoal.Value), measurement.Bytes(row.PeakMemory.Value),
+				fmt.Sprintf("%.2f", row.CycleRate.Value),
+				measurement.Percent(row.GCCPU.Low)+"–"+measurement.Percent(row.GCCPU.High), note)
+			if i == w.Recommended {
+				l = t.OK.S(l)
+			}
+			add(l)
+		}
+		if w.Reason != "" {
+			wrap("  ", t.Muted.S(w.Reason))
+		}
+	}
+	if len(r.Skipped) > 0 {
+		add("")
+		add(t.Muted.S("not checked:"))
+		for _, s := range r.Skipped {
+			wrap("  ", t.Muted.S(s))
+		}
+	}
+	a.offset = min(a.offset, max(0, len(lines)-a.h))
+	return strings.Join(lines[min(a.offset, len(lines)):], "\n")
+}
+
+// wrapText breaks s into lines of at most w cells at spaces.
+func wrapText(s string, w int) []string {
+	var out []string
+	for ansi.StringWidth(s) > w {
+		cut := ansi.Truncate(s, w, "")
+		if i := strings.LastIndexByte(cut, ' '); i > w/2 {
+			cut = cut[:i]
+		}
+		out = append(out, cut)
+		s = strings.TrimLeft(s[len(cut):], " ")
+	}
+	return append(out, s)
 }

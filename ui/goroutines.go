@@ -90,7 +90,9 @@ func (g *goroutinesScreen) update(msg tea.Msg) tea.Cmd {
 		}
 		g.err = nil
 		g.groups, g.total = msg.groups, msg.total
+		g.s.goroutinesEnd = msg.groups
 		if g.baseline == nil {
+			g.s.goroutinesStart = msg.groups
 			g.baseline = map[string]int{}
 			for i := range g.groups {
 				g.baseline[groupKey(&g.groups[i])] += g.groups[i].Count

@@ -14,6 +14,7 @@ import (
 	"github.com/gotune/gotune/collectors"
 	"github.com/gotune/gotune/collectors/effective"
 	"github.com/gotune/gotune/measurement"
+	"github.com/gotune/gotune/profile"
 	"github.com/gotune/gotune/session"
 	"github.com/gotune/gotune/themes"
 )
@@ -51,7 +52,11 @@ type shared struct {
 	cpuSeconds int
 	interval   time.Duration
 	active     int // the visible screen
-	clock      func() time.Time
+	// what the advisor reads besides the snapshot: the last profile of
+	// each kind, and the goroutine groups at attach and now
+	profiles                       map[string]*profile.Profile
+	goroutinesStart, goroutinesEnd []profile.GoroutineGroup
+	clock                          func() time.Time
 }
 
 // Screen indexes.
@@ -99,7 +104,8 @@ func New(ctx context.Context, opts Options) *Model {
 		opts.Interval = time.Second
 	}
 	s := &shared{ctx: ctx, keys: newKeyMap(), window: windows[0], cpuSeconds: opts.CPUSeconds,
-		interval: opts.Interval, now: opts.Now(), clock: opts.Now}
+		interval: opts.Interval, now: opts.Now(), clock: opts.Now,
+		profiles: map[string]*profile.Profile{}}
 	// Dark until the terminal says otherwise: most terminals are dark, and
 	// the answer (if any) arrives within milliseconds.
 	s.theme = themes.Choose(opts.Theme, opts.NoColor, true)

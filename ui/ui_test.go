@@ -227,7 +227,15 @@ func TestGoldenScreens(t *testing.T) {
 		{"goroutines", func(t *testing.T, m *Model) {
 			press(m, "4", "enter")
 		}},
-		{"advice", func(t *testing.T, m *Model) { press(m, "5") }},
+		{"advice", func(t *testing.T, m *Model) {
+			msgs := runCmd(t, press(m, "5"))
+			if len(msgs) == 0 {
+				t.Fatal("the advice screen ran no advisor")
+			}
+			for _, msg := range msgs {
+				m.Update(msg)
+			}
+		}},
 		{"help", func(t *testing.T, m *Model) { press(m, "2", "?") }},
 	}
 	for _, sc := range screens {
@@ -318,5 +326,119 @@ func TestPickerGolden(t *testing.T) {
 				t.Errorf("after attach the dashboard is not shown:\n%s", plain(m))
 			}
 		})
+	}
+}
+
+// TestTargetLostKeepsData: a lost target is said in the header and the
+// status line, the curves stay, and keys still work.
+func TestTargetLostKeepsData(t *testing.T) {
+	m := newTestModel(t, 120, 40, "dark")
+	st := fillStore(60)
+	lostAt := t0.Add(-3 * time.Second)
+	st.SetStatus(session.Status{Source: "metrics", Via: "agent", Interval: time.Second, LastOK: lostAt,
+		Failures: 3, LastErr: "connection refused", Lost: true, LostAt: lostAt, Backoff: 2 * time.Second})
+	m.Update(snapshotMsg{snap: st.Snapshot()})
+	out := plain(m)
+	for _, want := range []string{"target lost at 15:09:23", "retrying every 2s", "Heap live"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lost view lacks %q:\n%s", want, out)
+		}
+	}
+	press(m, "4")
+	if !strings.Contains(plain(m), "goroutines in") || m.active != scrGoroutines {
+		t.Errorf("keys stopped working after the target was lost")
+	}
+}
+
+// TestResizeAnyTime feeds sizes from 1×1 up, mid-flow, on every screen.
+func TestResizeAnyTime(t *testing.T) {
+	m := newTestModel(t, 120, 40, "dark")
+	press(m, "2")
+	loadProfile(t, m, "profile")
+	press(m, "j", "enter")
+	for _, scr := range []string{"1", "2", "3", "4", "5", "?"} {
+		press(m, scr)
+		for _, sz := range [][2]int{{1, 1}, {10, 3}, {19, 5}, {20, 6}, {33, 9}, {80, 24}, {61, 17}, {250, 80}, {120, 40}} {
+			m.Update(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+			out := m.View().Content
+			if n := len(strings.Split(out, "\n")); n > max(1, sz[1]) {
+				t.Errorf("screen %s at %dx%d: %d lines", scr, sz[0], sz[1], n)
+			}
+			for _, l := range strings.Split(out, "\n") {
+				if ansi.StringWidth(l) > sz[0] {
+					t.Errorf("screen %s at %dx%d: line wider than the terminal: %q", scr, sz[0], sz[1], ansi.Strip(l))
+				}
+			}
+		}
+	}
+}
+
+// TestCaptureProgressAndCancel: c starts a capture with progress; esc
+// cancels it and says so; state survives switching screens.
+func TestCaptureProgressAndCancel(t *testing.T) {
+	st := fillStore(30)
+	now := t0
+	m := New(t.Context(), Options{Attachment: &Attachment{Name: "x", Feed: st, Profiles: &fakeFetcher{t: t, block: true}},
+		Theme: "mono", Now: func() time.Time { return now }, CPUSeconds: 3})
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	m.Update(snapshotMsg{snap: st.Snapshot()})
+	press(m, "2")
+	cmd := press(m, "c")
+	if !m.flame.capturing() {
+		t.Fatal("c did not start a capture")
+	}
+	now = t0.Add(2 * time.Second)
+	m.Update(tickMsg(now))
+	if out := plain(m); !strings.Contains(out, "capturing CPU 2/3s") {
+		t.Errorf("no progress shown:\n%s", out)
+	}
+	press(m, "1") // state survives switching
+	press(m, "2")
+	if !m.flame.capturing() {
+		t.Fatal("switching screens stopped the capture")
+	}
+	press(m, "esc")
+	for _, msg := range runCmd(t, cmd) {
+		m.Update(msg)
+	}
+	if out := plain(m); !strings.Contains(out, "CPU capture cancelled") || m.flame.capturing() {
+		t.Errorf("esc did not cancel the capture:\n%s", out)
+	}
+}
+
+// TestFlameNavigation: zoom, zoom out, search share, top jump.
+func TestFlameNavigation(t *testing.T) {
+	m := newTestModel(t, 120, 40, "dark")
+	press(m, "2")
+	loadProfile(t, m, "profile")
+	f := m.flame
+	root := f.data.root
+	press(m, "j", "enter")
+	if f.focus == root || f.focus.depth != 2 {
+		t.Fatalf("enter zoomed to depth %d, want 2", f.focus.depth)
+	}
+	press(m, "esc")
+	if f.focus.depth != 1 {
+		t.Fatalf("esc zoomed out to depth %d, want 1", f.focus.depth)
+	}
+	press(m, "backspace")
+	if f.focus != root {
+		t.Fatal("backspace did not zoom out to the root")
+	}
+	press(m, "/", "f", "i", "b", "enter")
+	_, v := f.data.searchTree("fib")
+	if v <= 0 || v > f.data.total || len(f.matches) == 0 {
+		t.Fatalf("search share %d of %d, %d matches", v, f.data.total, len(f.matches))
+	}
+	if !strings.Contains(plain(m), f.data.share(v)+" of total") {
+		t.Errorf("the share %s is not shown", f.data.share(v))
+	}
+	press(m, "3")
+	msgs := runCmd(t, press(m, "enter"))
+	for _, msg := range msgs {
+		m.Update(msg)
+	}
+	if m.active != scrFlame || f.sel == nil || f.sel.name != m.screens[scrTop].(*topScreen).rows[0].Name {
+		t.Errorf("enter in top did not jump to its frame in the flame view")
 	}
 }
