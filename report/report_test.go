@@ -332,3 +332,35 @@ func outsideCode(md string) string {
 	}
 	return b.String()
 }
+
+// The HTML page is self-contained: nothing in it points to the network.
+// Only text from a snapshot may hold a URL, and it is shown escaped, never
+// as a link or a source.
+func TestHTMLSelfContained(t *testing.T) {
+	before, after := fixtureSnapshots(t)
+	_, _, _, html := render(t, before, after)
+	lower := strings.ToLower(html)
+	for _, bad := range []string{"<link", " src=", "href=", "@import", "url(", "@font-face", "<iframe", "<object", "<embed", "xmlns", "<base"} {
+		if strings.Contains(lower, bad) {
+			i := strings.Index(lower, bad)
+			t.Errorf("HTML contains %q: …%s…", bad, html[max(0, i-60):min(len(html), i+60)])
+		}
+	}
+	if n := strings.Count(lower, "<script"); n != 1 {
+		t.Errorf("%d script elements, want the one inline script", n)
+	}
+	// The same snapshots without their URLs (target URL, GOPROXY, finding
+	// sources): then no URL is left in the page at all, so the template
+	// itself refers to none.
+	for _, s := range []*snapshot.Snapshot{before, after} {
+		s.Manifest.Target.URL = ""
+		delete(s.Manifest.Env, "GOPROXY")
+		s.Findings = json.RawMessage(strings.NewReplacer("https://", "", "http://", "").Replace(string(s.Findings)))
+	}
+	_, _, _, html = render(t, before, after)
+	for _, scheme := range []string{"http://", "https://", "//fonts", "data:"} {
+		if i := strings.Index(html, scheme); i >= 0 {
+			t.Errorf("HTML refers to %q: …%s…", scheme, html[max(0, i-60):min(len(html), i+60)])
+		}
+	}
+}
