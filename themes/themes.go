@@ -51,6 +51,11 @@ func (p Paint) S(s string) string {
 	return p.pre + s + p.post
 }
 
+// Open and Close are the escape sequences around painted text, for
+// writers that build long lines themselves (charts).
+func (p Paint) Open() string  { return p.pre }
+func (p Paint) Close() string { return p.post }
+
 func paintOf(st lipgloss.Style) Paint {
 	out := st.Render("\x00")
 	pre, post, ok := strings.Cut(out, "\x00")

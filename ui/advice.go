@@ -125,10 +125,10 @@ func (a *adviceScreen) view() string {
 		add(t.OK.S("no finding: nothing to tune in this window"))
 	}
 	wrap := func(prefix, s string) {
-		w := max(20, a.w-ansi.StringWidth(prefix))
+		w := max(20, a.w-ansi.StringWidthWc(prefix))
 		for _, l := range wrapText(s, w) {
 			add(prefix + l)
-			prefix = strings.Repeat(" ", ansi.StringWidth(prefix))
+			prefix = strings.Repeat(" ", ansi.StringWidthWc(prefix))
 		}
 	}
 	for _, f := range r.Findings {
@@ -171,7 +171,7 @@ func (a *adviceScreen) view() string {
 			if row.Thrashing {
 				note += " (thrashes)"
 			}
-			l := fmt.Sprintf("  %-28s %12s %12s %9s %14s%s", ansi.Truncate(row.Setting, 28, "…"),
+			l := fmt.Sprintf("  %-28s %12s %12s %9s %14s%s", ansi.TruncateWc(row.Setting, 28, "…"),
 				measurement.Bytes(row.HeapGoal.Value), measurement.Bytes(row.PeakMemory.Value),
 				fmt.Sprintf("%.2f", row.CycleRate.Value),
 				measurement.Percent(row.GCCPU.Low)+"–"+measurement.Percent(row.GCCPU.High), note)
@@ -198,8 +198,8 @@ func (a *adviceScreen) view() string {
 // wrapText breaks s into lines of at most w cells at spaces.
 func wrapText(s string, w int) []string {
 	var out []string
-	for ansi.StringWidth(s) > w {
-		cut := ansi.Truncate(s, w, "")
+	for ansi.StringWidthWc(s) > w {
+		cut := ansi.TruncateWc(s, w, "")
 		if i := strings.LastIndexByte(cut, ' '); i > w/2 {
 			cut = cut[:i]
 		}

@@ -80,35 +80,32 @@ func renderChart(series []chartSeries, w, h int, hi float64) []string {
 	var b strings.Builder
 	for r := 0; r < h; r++ {
 		b.Reset()
-		run := -2
-		var seg []rune
-		flush := func() {
-			if len(seg) == 0 {
-				return
-			}
-			if run >= 0 {
-				b.WriteString(series[run].paint.S(string(seg)))
-			} else {
-				b.WriteString(string(seg))
-			}
-			seg = seg[:0]
-		}
+		b.Grow(w * 4)
+		run := -1
 		for c := 0; c < w; c++ {
 			i := r*w + c
 			o := int(owner[i])
-			ch := ' '
-			if bits[i] != 0 {
-				ch = rune(0x2800 + int(bits[i]))
-			} else {
+			if bits[i] == 0 {
 				o = -1
 			}
 			if o != run {
-				flush()
+				if run >= 0 {
+					b.WriteString(series[run].paint.Close())
+				}
+				if o >= 0 {
+					b.WriteString(series[o].paint.Open())
+				}
 				run = o
 			}
-			seg = append(seg, ch)
+			if bits[i] == 0 {
+				b.WriteByte(' ')
+			} else {
+				b.WriteRune(rune(0x2800 + int(bits[i])))
+			}
 		}
-		flush()
+		if run >= 0 {
+			b.WriteString(series[run].paint.Close())
+		}
 		rows[r] = b.String()
 	}
 	return rows

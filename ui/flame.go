@@ -362,8 +362,8 @@ func (f *flameScreen) relayout() {
 			if w-1 < 5 {
 				tail = "" // a cut name says more than an ellipsis in two cells
 			}
-			label = ansi.Truncate(shortName(n.name), w-1, tail)
-			label += strings.Repeat(" ", w-1-ansi.StringWidth(label))
+			label = ansi.TruncateWc(shortName(n.name), w-1, tail)
+			label += strings.Repeat(" ", w-1-ansi.StringWidthWc(label))
 		}
 		f.rows[row] = append(f.rows[row], rect{n: n, x: a, w: w, row: row, nameCell: label})
 		x := x0
@@ -499,7 +499,7 @@ func (f *flameScreen) view() string {
 			l = icicle[i]
 		}
 		if f.panelW > 0 {
-			pad := f.iw - ansi.StringWidth(l)
+			pad := f.iw - ansi.StringWidthWc(l)
 			if pad > 0 {
 				l += strings.Repeat(" ", pad)
 			}
@@ -590,8 +590,8 @@ func (f *flameScreen) breadcrumb() string {
 		names[i], names[j] = names[j], names[i]
 	}
 	s := strings.Join(names, " › ")
-	if ansi.StringWidth(s) > f.w-12 {
-		s = ansi.TruncateLeft(s, ansi.StringWidth(s)-(f.w-13), "…")
+	if ansi.StringWidthWc(s) > f.w-12 {
+		s = ansi.TruncateLeftWc(s, ansi.StringWidthWc(s)-(f.w-13), "…")
 	}
 	zoom := ""
 	if f.focus.parent != nil {
@@ -650,7 +650,7 @@ func (f *flameScreen) sidePanel(w int) []string {
 		return nil
 	}
 	var out []string
-	add := func(s string) { out = append(out, " "+ansi.Truncate(s, w-1, "…")) }
+	add := func(s string) { out = append(out, " "+ansi.TruncateWc(s, w-1, "…")) }
 	if n.parent == nil {
 		add(t.Bold.S("root") + t.Muted.S(" total "+d.format(d.total)))
 		return out
@@ -668,7 +668,7 @@ func (f *flameScreen) sidePanel(w int) []string {
 	// Wrap the full name over up to three lines.
 	name := n.name
 	for i := 0; i < 3 && name != ""; i++ {
-		cut := ansi.Truncate(name, w-1, "")
+		cut := ansi.TruncateWc(name, w-1, "")
 		add(t.Bold.S(cut))
 		name = name[len(cut):]
 	}

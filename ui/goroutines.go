@@ -191,11 +191,11 @@ func (g *goroutinesScreen) lines() ([]string, []int) {
 		if g.expanded[k] {
 			mark = "▾"
 		}
-		row := fmt.Sprintf("%s %s%6d  %-16s %6s  %s", mark, grew, gr.Count, ansi.Truncate(state, 16, "…"), wait,
-			ansi.Truncate(fn+t.Muted.S(creator), funcW, "…"))
+		row := fmt.Sprintf("%s %s%6d  %-16s %6s  %s", mark, grew, gr.Count, ansi.TruncateWc(state, 16, "…"), wait,
+			ansi.TruncateWc(fn+t.Muted.S(creator), funcW, "…"))
 		if i == g.cursor {
 			plain := ansi.Strip(row)
-			row = t.Selected.S(plain + strings.Repeat(" ", max(0, g.w-ansi.StringWidth(plain))))
+			row = t.Selected.S(plain + strings.Repeat(" ", max(0, g.w-ansi.StringWidthWc(plain))))
 		}
 		out = append(out, row)
 		owner = append(owner, i)

@@ -155,8 +155,8 @@ func (m *Model) layout() {
 	m.tabs = m.tabs[:0]
 	x := 0
 	for _, l := range m.tabLabels(m.width) {
-		m.tabs = append(m.tabs, [2]int{x, x + ansi.StringWidth(l)})
-		x += ansi.StringWidth(l)
+		m.tabs = append(m.tabs, [2]int{x, x + ansi.StringWidthWc(l)})
+		x += ansi.StringWidthWc(l)
 	}
 	for _, sc := range m.screens {
 		sc.setSize(bw, bh)
@@ -366,8 +366,10 @@ func fitLines(s string, w, h int) []string {
 	out := make([]string, h)
 	for i := 0; i < h && i < len(src); i++ {
 		l := src[i]
-		if ansi.StringWidth(l) > w {
-			l = ansi.Truncate(l, w, "")
+		// Every cell takes at least one byte: a short line cannot be too
+		// wide, and measuring is the costliest part of a frame.
+		if len(l) > w && ansi.StringWidthWc(l) > w {
+			l = ansi.TruncateWc(l, w, "")
 		}
 		out[i] = trimRight(l)
 	}
@@ -446,7 +448,7 @@ func (m *Model) settingsLine(w int) string {
 		}
 		return b.String()
 	}
-	if l := render(true); ansi.StringWidth(l) <= w {
+	if l := render(true); ansi.StringWidthWc(l) <= w {
 		return l
 	}
 	return render(false)
@@ -558,7 +560,7 @@ func (m *Model) helpView(w, h int) string {
 // joinRight puts right at the right edge of a w-wide line after left,
 // dropping right when they do not fit.
 func joinRight(left, right string, w int) string {
-	lw, rw := ansi.StringWidth(left), ansi.StringWidth(right)
+	lw, rw := ansi.StringWidthWc(left), ansi.StringWidthWc(right)
 	if right == "" {
 		return left
 	}
@@ -566,8 +568,8 @@ func joinRight(left, right string, w int) string {
 		if rw+10 > w {
 			return left
 		}
-		left = ansi.Truncate(left, w-rw-2, "…")
-		lw = ansi.StringWidth(left)
+		left = ansi.TruncateWc(left, w-rw-2, "…")
+		lw = ansi.StringWidthWc(left)
 	}
 	return left + strings.Repeat(" ", w-lw-rw) + right
 }

@@ -148,10 +148,19 @@ func (o *overviewScreen) view() string {
 		}
 		for l := 0; l < o.panelH; l++ {
 			var b strings.Builder
-			for _, p := range panels {
+			for i, p := range panels {
 				cell := p[l]
 				b.WriteString(cell)
-				if pad := o.panelW - ansi.StringWidth(cell); pad > 0 {
+				if i == len(panels)-1 {
+					break // the last panel needs no padding
+				}
+				// Chart rows are exactly panelW-1 cells; only short
+				// lines (a title, an empty row) need measuring.
+				if cell == "" {
+					b.WriteString(strings.Repeat(" ", o.panelW))
+				} else if l > 0 {
+					b.WriteByte(' ')
+				} else if pad := o.panelW - ansi.StringWidthWc(cell); pad > 0 {
 					b.WriteString(strings.Repeat(" ", pad))
 				}
 			}
@@ -257,8 +266,8 @@ func (o *overviewScreen) compactView(pts []session.Point) string {
 			cur = ln.format(v)
 		}
 		_, ys, hi, _ := o.series(ln, pts)
-		head := fmt.Sprintf("%-12s %10s ", ansi.Truncate(f.title, 12, ""), cur)
-		sw := o.w - ansi.StringWidth(head)
+		head := fmt.Sprintf("%-12s %10s ", ansi.TruncateWc(f.title, 12, ""), cur)
+		sw := o.w - ansi.StringWidthWc(head)
 		rows = append(rows, t.Bold.S(head[:13])+head[13:]+t.Series[0].S(sparkline(ys, sw, math.Max(hi, f.floor))))
 	}
 	return strings.Join(rows, "\n")

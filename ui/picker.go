@@ -210,12 +210,12 @@ func (p *pickerScreen) view() string {
 		}
 		row := fmt.Sprintf("%-7d %s", pr.PID, pr.Command)
 		if p.w >= 70 {
-			row = fmt.Sprintf("%-7d %-6s %-7s %6s %5s %7s  %-16s %s", pr.PID, ansi.Truncate(pr.User, 6, "…"),
+			row = fmt.Sprintf("%-7d %-6s %-7s %6s %5s %7s  %-16s %s", pr.PID, ansi.TruncateWc(pr.User, 6, "…"),
 				strings.TrimPrefix(pr.GoVersion, "go"), up, cpu, rssText(pr.RSSBytes),
-				ansi.Truncate(pr.Reach.String(), 16, "…"), ansi.Truncate(pr.Command, cmdW, "…"))
+				ansi.TruncateWc(pr.Reach.String(), 16, "…"), ansi.TruncateWc(pr.Command, cmdW, "…"))
 		}
 		if i == p.cursor {
-			row = t.Selected.S(row + strings.Repeat(" ", max(0, p.w-ansi.StringWidth(row))))
+			row = t.Selected.S(row + strings.Repeat(" ", max(0, p.w-ansi.StringWidthWc(row))))
 		}
 		lines = append(lines, row)
 	}

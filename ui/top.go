@@ -202,11 +202,11 @@ func (t *topScreen) view() string {
 	for i := t.offset; i < len(t.rows) && i < t.offset+t.listH(); i++ {
 		r := t.rows[i]
 		sum += r.Flat
-		name := ansi.Truncate(r.Name, nameW, "…")
+		name := ansi.TruncateWc(r.Name, nameW, "…")
 		row := fmt.Sprintf("%10s %7s %7s %10s %7s  %s", d.format(r.Flat), d.share(r.Flat), d.share(sum),
 			d.format(r.Cum), d.share(r.Cum), name)
 		if i == t.cursor {
-			row = th.Selected.S(row + strings.Repeat(" ", max(0, t.w-ansi.StringWidth(row))))
+			row = th.Selected.S(row + strings.Repeat(" ", max(0, t.w-ansi.StringWidthWc(row))))
 		}
 		lines = append(lines, row)
 	}
