@@ -85,14 +85,43 @@ func checkAboveQuota(c *check) *Finding {
 	if c.goMinor() >= 25 {
 		f.Alternatives = []Action{{Kind: ActionEnv, Text: "unset GOMAXPROCS", Note: "Go ≥1.25 then follows the quota by itself (rounded up, at least 2)"}}
 	}
-	f.Predicted = throttlePrediction(frac, c.cfg.ThrottleHigh)
+	f.Predicted = c.throttlePrediction(frac, q.effective)
+	if a, ok := c.raiseQuota(q.effective); ok {
+		f.Alternatives = append(f.Alternatives, a)
+	}
 	f.Confidence = Medium
 	return f
 }
 
-func throttlePrediction(now, high float64) *Prediction {
-	return &Prediction{Text: fmt.Sprintf("throttled periods fall from %s to under %s, and the latency spikes of throttled periods (up to the rest of a 100 ms CFS period) with them; throughput stays within the quota", pct(now), pct(high)),
-		Metric: "throttled-fraction", Unit: "fraction", Low: 0, High: high}
+// cpuBoundAtQuota is the share of the quota the process used: at 90% or
+// more it is CPU-bound at its quota, and fewer Ps move its waiting from
+// throttled periods into Go's run queue rather than removing it (measured by
+// TestExperimentCgroupThrottling: throttling 47% → 1.5%, p99 latency up).
+const cpuBoundAtQuota = 0.9
+
+// throttlePrediction says what a lower GOMAXPROCS does to throttling, and,
+// honestly, to latency: that depends on whether the work fits the quota.
+func (c *check) throttlePrediction(now, quota float64) *Prediction {
+	p := &Prediction{Metric: "throttled-fraction", Unit: "fraction", Low: 0, High: c.cfg.ThrottleHigh}
+	use := statsOf(c.w.derived(session.ProcessCPUFrac))
+	if use.n > 0 && quota > 0 && use.mean >= cpuBoundAtQuota*quota {
+		p.Text = fmt.Sprintf("throttled periods fall from %s to under %s; but the process uses %.2f of its %s-CPU quota, so it stays CPU-bound: goroutines then wait in Go's run queue instead of in throttled periods and request latency need not improve (it can get worse) — give it more CPU for latency",
+			pct(now), pct(c.cfg.ThrottleHigh), use.mean, trimFloat(quota))
+		return p
+	}
+	p.Text = fmt.Sprintf("throttled periods fall from %s to under %s, and with them the stalls of up to the rest of a 100 ms CFS period that throttled threads wait; the work fits the quota", pct(now), pct(c.cfg.ThrottleHigh))
+	return p
+}
+
+// raiseQuota is the alternative for a process CPU-bound at its quota.
+func (c *check) raiseQuota(quota float64) (Action, bool) {
+	use := statsOf(c.w.derived(session.ProcessCPUFrac))
+	if use.n == 0 || use.mean < cpuBoundAtQuota*quota {
+		return Action{}, false
+	}
+	want := max(2, int(math.Ceil(quota))+1)
+	return Action{Kind: ActionCommand, Text: fmt.Sprintf("raise the CPU quota to %d CPUs (cgroup v2 cpu.max \"%d 100000\"; Kubernetes resources.limits.cpu: %d)", want, want*100000, want),
+		Note: "the process is CPU-bound at its quota: more CPU, not fewer Ps, lowers its latency"}, true
 }
 
 func trimFloat(v float64) string { return fmt.Sprintf("%.3g", v) }
@@ -110,8 +139,8 @@ func checkFractionalQuota(c *check) *Finding {
 	f := &Finding{Severity: Warn, Title: fmt.Sprintf("A %s-CPU quota, but Go ≥1.25 never picks fewer than 2 for a quota: GOMAXPROCS=2 exhausts it in %s of periods", trimFloat(q.effective), pct(frac))}
 	f.Evidence = append([]Evidence{procsEvidence(p, c), fact("CPU quota", q.effective, "cpus", trimFloat(q.effective)+" CPUs on "+q.from, "cpu.max / cpu.cfs_quota_us ÷ cpu.cfs_period_us")}, ev...)
 	f.Action = Action{Kind: ActionEnv, Text: "GOMAXPROCS=1", Note: "one P cannot burn a sub-2-CPU quota in parallel bursts"}
-	f.Alternatives = []Action{{Kind: ActionCommand, Text: "raise the CPU quota to 2 CPUs (cpu.max \"200000 100000\")", Note: "if the work needs more than one CPU"}}
-	f.Predicted = throttlePrediction(frac, c.cfg.ThrottleHigh)
+	f.Alternatives = []Action{{Kind: ActionCommand, Text: "raise the CPU quota to 2 CPUs (cgroup v2 cpu.max \"200000 100000\")", Note: "if the work needs more than one CPU: then GOMAXPROCS=2 fits it"}}
+	f.Predicted = c.throttlePrediction(frac, q.effective)
 	f.Confidence = Medium
 	return f
 }
@@ -155,7 +184,7 @@ func checkContainerMaxprocsOff(c *check) *Finding {
 	f.Action = act
 	f.Alternatives = []Action{{Kind: ActionEnv, Text: fmt.Sprintf("GOMAXPROCS=%d", def), Note: "a fixed value, if the program cannot be rebuilt"}}
 	if hot {
-		f.Predicted = throttlePrediction(frac, c.cfg.ThrottleHigh)
+		f.Predicted = c.throttlePrediction(frac, q.leaf)
 	} else {
 		f.Predicted = &Prediction{Text: fmt.Sprintf("GOMAXPROCS becomes %d and follows quota changes; fewer threads contend for the quota", def), Metric: "gomaxprocs", Unit: "threads", Low: float64(def), High: float64(def)}
 	}
@@ -206,7 +235,7 @@ func checkParentQuota(c *check) *Finding {
 	f.Evidence = append(f.Evidence, ev...)
 	f.Action = Action{Kind: ActionEnv, Text: fmt.Sprintf("GOMAXPROCS=%d", want), Note: "or set the quota on the process's own cgroup, where Go reads it"}
 	if hot {
-		f.Predicted = throttlePrediction(frac, c.cfg.ThrottleHigh)
+		f.Predicted = c.throttlePrediction(frac, q.effective)
 	} else {
 		f.Predicted = &Prediction{Text: fmt.Sprintf("GOMAXPROCS matches the %s CPUs the process can use", trimFloat(q.effective))}
 	}
