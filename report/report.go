@@ -112,8 +112,12 @@ type Summary struct {
 	// ToDo is up to three findings, most severe first, with their action
 	// and predicted effect. Empty means there is nothing to do.
 	ToDo []ToDo `json:"to_do"`
-	// Text is one sentence: "nothing to do" or how many things to do.
+	// Text is one sentence: "nothing to do", how many things to do, or
+	// that the snapshot holds no advice.
 	Text string `json:"text"`
+	// Advised is false when the snapshot holds no advisor findings at all
+	// (it was saved without them): then an empty ToDo says nothing.
+	Advised bool `json:"advised"`
 }
 
 // ToDo is one thing to do.
@@ -240,8 +244,8 @@ func Build(before, after *snapshot.Snapshot) (*Report, error) {
 	r.Environment = Environment{Target: m.Target, Env: m.Env, Cgroup: m.Cgroup, CgroupRates: m.Throttle,
 		NUMATopology: m.NUMATopology, NUMASettings: m.NUMASettings, NUMAProcess: m.NUMAProcess, Notes: m.Notes}
 	r.Settings = r.settings(m.Settings)
-	r.advice(subject.Findings)
-	r.Summary = summarize(r.Findings)
+	advised := r.advice(subject.Findings)
+	r.Summary = summarize(r.Findings, advised)
 	r.Curves = curves(subject)
 	r.Profiles = r.tops(subject)
 	r.Goroutines = r.goroutines(subject)
@@ -278,16 +282,17 @@ func (r *Report) settings(raw json.RawMessage) []Setting {
 	return out
 }
 
-func (r *Report) advice(raw json.RawMessage) {
+// advice reads the advisor's report; false when the snapshot has none.
+func (r *Report) advice(raw json.RawMessage) bool {
 	r.Findings = []Finding{}
 	if len(raw) == 0 {
 		r.Skipped = []string{"the snapshot holds no advisor findings"}
-		return
+		return false
 	}
 	var ar advisor.Report
 	if err := json.Unmarshal(raw, &ar); err != nil {
 		r.problem("advisor findings: %v", err)
-		return
+		return false
 	}
 	if ar.Findings != nil {
 		r.Findings = ar.Findings
@@ -299,10 +304,11 @@ func (r *Report) advice(raw json.RawMessage) {
 	})
 	r.WhatIf = ar.WhatIf
 	r.Skipped = ar.Skipped
+	return true
 }
 
-func summarize(fs []Finding) Summary {
-	s := Summary{Counts: map[string]int{}, ToDo: []ToDo{}}
+func summarize(fs []Finding, advised bool) Summary {
+	s := Summary{Counts: map[string]int{}, ToDo: []ToDo{}, Advised: advised}
 	var worst advisor.Severity
 	for _, f := range fs {
 		s.Counts[f.Severity.String()]++
@@ -319,6 +325,8 @@ func summarize(fs []Finding) Summary {
 		s.ToDo = append(s.ToDo, td)
 	}
 	switch n := len(s.ToDo); {
+	case !advised:
+		s.Text = "No advice: this snapshot holds no advisor findings, so this report cannot say what to do."
 	case n == 0:
 		s.Text = "Nothing to do: the advisor found nothing to change in this window."
 	case len(fs) > n:

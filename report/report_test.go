@@ -106,7 +106,7 @@ func TestSummaryNothingToDo(t *testing.T) {
 	s := &snapshot.Snapshot{Manifest: snapshot.Manifest{Target: snapshot.Target{Name: "idle"}, Window: snapshot.Window{Start: t0, End: t0.Add(10e9)}},
 		Findings: json.RawMessage(`{"findings":[],"samples":10}`)}
 	r, md, js, html := render(t, s, nil)
-	if len(r.Summary.ToDo) != 0 || !strings.Contains(r.Summary.Text, "Nothing to do") {
+	if len(r.Summary.ToDo) != 0 || !r.Summary.Advised || !strings.Contains(r.Summary.Text, "Nothing to do") {
 		t.Errorf("summary %+v", r.Summary)
 	}
 	for name, out := range map[string]string{"md": md, "html": html} {
@@ -120,6 +120,24 @@ func TestSummaryNothingToDo(t *testing.T) {
 	}
 	if todo, ok := doc["summary"].(map[string]any)["to_do"].([]any); !ok || len(todo) != 0 {
 		t.Errorf("JSON to_do is %v, want an empty array", doc["summary"])
+	}
+}
+
+// A snapshot saved without findings must not read as a clean bill of
+// health.
+func TestSummaryWithoutAdvice(t *testing.T) {
+	s := &snapshot.Snapshot{Manifest: snapshot.Manifest{Target: snapshot.Target{Name: "unadvised"}, Window: snapshot.Window{Start: t0, End: t0.Add(10 * time.Second)}}}
+	r, md, js, html := render(t, s, nil)
+	if r.Summary.Advised || len(r.Summary.ToDo) != 0 || !strings.Contains(r.Summary.Text, "No advice") {
+		t.Errorf("summary %+v", r.Summary)
+	}
+	for name, out := range map[string]string{"md": md, "html": html, "json": js} {
+		if strings.Contains(out, "Nothing to do") {
+			t.Errorf("%s says there is nothing to do although nothing was advised", name)
+		}
+	}
+	if !strings.Contains(js, `"advised": false`) {
+		t.Error("JSON does not say the snapshot was not advised")
 	}
 }
 
