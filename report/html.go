@@ -91,8 +91,9 @@ type lineView struct {
 type xy struct{ X, Y string }
 
 type tick struct {
-	Pos   string // x or y in user units
-	Label string
+	Pos    string // x or y in user units
+	Label  string
+	Anchor string // text-anchor of an x label: the last one ends at the axis end
 }
 
 func (r *Report) chartViews() []chartView {
@@ -122,11 +123,15 @@ func (r *Report) chartViews() []chartView {
 		y := func(v float64) float64 { return plotB - v/vMax*(plotB-plotT) }
 		for i := range 5 {
 			v := vMax * float64(i) / 4
-			cv.YTicks = append(cv.YTicks, tick{f1(y(v)), unitText(cv.Unit, v)})
+			cv.YTicks = append(cv.YTicks, tick{Pos: f1(y(v)), Label: unitText(cv.Unit, v)})
 		}
 		for i := range 5 {
 			t := tMax * float64(i) / 4
-			cv.XTicks = append(cv.XTicks, tick{f1(x(t)), measurement.Seconds(math.Round(t))})
+			anchor := "middle"
+			if i == 4 {
+				anchor = "end"
+			}
+			cv.XTicks = append(cv.XTicks, tick{f1(x(t)), measurement.Seconds(math.Round(t)), anchor})
 		}
 		var sums []string
 		for i, c := range cs {
