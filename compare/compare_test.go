@@ -106,3 +106,20 @@ func TestCompare(t *testing.T) {
 		t.Errorf("json round trip: %v", err)
 	}
 }
+
+func TestMarkdownEscapesSnapshotText(t *testing.T) {
+	before := snap("<b>x</b>", []float64{0.1, 0.1}, []float64{1, 1}, `{}`,
+		"{\"findings\":[{\"id\":\"a`b\",\"severity\":\"warn\",\"title\":\"<script>alert(1)</script> | *x*\"}]}", `[]`, map[string]string{"GOGC": "1`0"})
+	after := snap("y", []float64{0.1, 0.1}, []float64{1, 1}, `{}`, `{}`, `[]`, map[string]string{"GOGC": "2"})
+	var md bytes.Buffer
+	Compare(before, after).WriteMarkdown(&md)
+	out := md.String()
+	for _, bad := range []string{"<script>", "<b>", "a`b", "1`0"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("markdown holds %q unescaped:\n%s", bad, out)
+		}
+	}
+	if !strings.Contains(out, "&lt;script&gt;") || !strings.Contains(out, `\|`) {
+		t.Errorf("escapes missing:\n%s", out)
+	}
+}

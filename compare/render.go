@@ -168,14 +168,14 @@ func (c *Comparison) WriteMarkdown(w io.Writer) error {
 		bw.printf("No change.\n")
 	}
 	for _, s := range c.Settings {
-		bw.printf("- `%s`: `%s` → `%s`\n", s.Name, orDash(s.Before), orDash(s.After))
+		bw.printf("- %s: %s → %s\n", code(s.Name), code(orDash(s.Before)), code(orDash(s.After)))
 	}
 	bw.printf("\n### Findings\n\n")
 	if len(c.Findings) == 0 {
 		bw.printf("None on either side.\n")
 	}
 	for _, f := range c.Findings {
-		bw.printf("- **%s** (%s) `%s`: %s\n", f.Change, f.Severity, f.ID, mdEscape(f.Title))
+		bw.printf("- **%s** (%s) %s: %s\n", f.Change, mdEscape(f.Severity), code(f.ID), mdEscape(f.Title))
 	}
 	bw.printf("\n### Goroutine groups\n\n")
 	if len(c.Groups) == 0 {
@@ -186,7 +186,7 @@ func (c *Comparison) WriteMarkdown(w io.Writer) error {
 			bw.printf("- … %d more\n", len(c.Groups)-i)
 			break
 		}
-		bw.printf("- %s: %d → %d `%s` %s\n", g.Change, g.Before, g.After, g.State, mdEscape(g.Top))
+		bw.printf("- %s: %d → %d %s %s\n", g.Change, g.Before, g.After, code(g.State), mdEscape(g.Top))
 	}
 	for _, p := range c.Profiles {
 		bw.printf("\n### Profile: %s\n\n", p.Kind)
@@ -213,7 +213,7 @@ func (c *Comparison) WriteMarkdown(w io.Writer) error {
 					break
 				}
 				delta, share := diffRowText(d, r)
-				bw.printf("| %s | %s | %s | `%s` |\n", r.Change, delta, share, r.Name)
+				bw.printf("| %s | %s | %s | %s |\n", r.Change, delta, share, code(r.Name))
 			}
 			bw.printf("\n")
 		}
@@ -228,8 +228,15 @@ func orDash(s string) string {
 	return s
 }
 
+// mdEscape makes text from a snapshot inert in Markdown (and in the HTML a
+// Markdown renderer makes of it).
 func mdEscape(s string) string {
-	return strings.NewReplacer("|", `\|`, "*", `\*`, "_", `\_`, "`", "'").Replace(s)
+	return strings.NewReplacer("|", `\|`, "*", `\*`, "_", `\_`, "`", "'", "<", "&lt;", ">", "&gt;", "&", "&amp;", "\n", " ").Replace(s)
+}
+
+// code puts text from a snapshot in a code span it cannot close.
+func code(s string) string {
+	return "`" + strings.NewReplacer("`", "'", "\n", " ", "|", `\|`).Replace(s) + "`"
 }
 
 type errWriter struct {
