@@ -5,7 +5,6 @@ import "time"
 // Sources cited by the rules.
 var (
 	srcGCGuideGOGC        = Citation{"A Guide to the Go Garbage Collector, \"GOGC\"", "https://go.dev/doc/gc-guide#GOGC"}
-	srcGCGuideCost        = Citation{"A Guide to the Go Garbage Collector, \"Understanding costs\"", "https://go.dev/doc/gc-guide#Understanding_costs"}
 	srcGCGuideIdentifying = Citation{"A Guide to the Go Garbage Collector, \"Identifying costs\" (runtime.mallocgc, runtime.gcAssistAlloc)",
 		"https://go.dev/doc/gc-guide#Identiying_costs"}
 	srcGCGuideMemLimit  = Citation{"A Guide to the Go Garbage Collector, \"Memory limit\"", "https://go.dev/doc/gc-guide#Memory_limit"}
