@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gotune/gotune/collectors"
+	"github.com/gotune/gotune/collectors/discover"
 	"github.com/gotune/gotune/demo"
 	"github.com/gotune/gotune/session"
 )
@@ -90,9 +91,14 @@ func runDemo(e *env, w watchFlags, args []string) error {
 		return fmt.Errorf("start the demo workload: %w", err)
 	}
 	defer child.Stop()
-	t, err := collectors.NewURLTarget(child.URL, collectors.HTTPSourceOptions{})
+	// Attach by PID with the child's URL: metrics and profiles over HTTP,
+	// plus what the OS knows and the effective settings explained.
+	var t collectors.Target
+	t, err = collectors.NewPIDTarget(e.ctx, child.PID, discover.Overrides{URL: child.URL}, discover.Options{CPUWindow: -1})
 	if err != nil {
-		return err
+		if t, err = collectors.NewURLTarget(child.URL, collectors.HTTPSourceOptions{}); err != nil {
+			return err
+		}
 	}
 	name := fmt.Sprintf("demo (pid %d) %s", child.PID, child.URL)
 	if w.wantDashboard(e) {
