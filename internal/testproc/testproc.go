@@ -40,6 +40,7 @@ func Build(t testing.TB, pkg string) string {
 		return bin
 	}
 	if dir == "" {
+		removeStaleDirs()
 		d, err := os.MkdirTemp("", "gotune-testbin-")
 		if err != nil {
 			t.Fatal(err)
@@ -58,6 +59,17 @@ func Build(t testing.TB, pkg string) string {
 	}
 	built[pkg] = bin
 	return bin
+}
+
+// removeStaleDirs deletes binary folders that earlier test runs left (a
+// test binary cannot remove its own when it exits): those over an hour old.
+func removeStaleDirs() {
+	old, _ := filepath.Glob(filepath.Join(os.TempDir(), "gotune-testbin-*"))
+	for _, d := range old {
+		if fi, err := os.Stat(d); err == nil && time.Since(fi.ModTime()) > time.Hour {
+			os.RemoveAll(d)
+		}
+	}
 }
 
 // Proc is a started process whose first stdout line was read.
