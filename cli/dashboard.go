@@ -54,7 +54,7 @@ func dashboard(e *env, w watchFlags, t collectors.Target, name string) error {
 		att.Name = name
 	}
 	return ui.Run(ctx, ui.Options{Attachment: &att, Theme: w.theme, NoColor: noColor(),
-		Interval: w.interval}, os.Stdin, e.stdout)
+		Interval: w.interval, Version: Version}, os.Stdin, e.stdout)
 }
 
 // attachment starts watching t into a new store for as long as ctx lives.
@@ -76,7 +76,7 @@ func attachment(ctx context.Context, t collectors.Target, interval time.Duration
 func picker(e *env, theme string) error {
 	const interval = time.Second
 	return ui.Run(e.ctx, ui.Options{
-		Theme: theme, NoColor: noColor(), Interval: interval,
+		Theme: theme, NoColor: noColor(), Interval: interval, Version: Version,
 		Scan: func(ctx context.Context) ([]discover.Process, error) {
 			return discover.Scan(ctx, discover.Options{})
 		},

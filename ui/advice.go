@@ -27,10 +27,17 @@ type adviceMsg struct {
 // far, off the UI goroutine.
 func runAdvisor(snap *session.Snapshot, profs advisor.Profiles, at time.Time) tea.Cmd {
 	return func() tea.Msg {
-		in := advisor.InputFrom(snap, 0)
-		in.Profiles = profs
-		return adviceMsg{report: advisor.Advise(in, advisor.DefaultConfig()), at: at}
+		return adviceMsg{report: adviseSnapshot(snap, profs), at: at}
 	}
+}
+
+// adviseSnapshot is the advisor over the whole session and the profiles
+// taken so far: what the Advice screen shows and what a saved snapshot
+// stores.
+func adviseSnapshot(snap *session.Snapshot, profs advisor.Profiles) advisor.Report {
+	in := advisor.InputFrom(snap, 0)
+	in.Profiles = profs
+	return advisor.Advise(in, advisor.DefaultConfig())
 }
 
 // adviceScreen shows the advisor's findings and the GC what-if table.

@@ -102,6 +102,7 @@ func fetchProfile(ctx context.Context, f ProfileFetcher, gen int, kind string, s
 		}
 		d.fetchedAt = time.Now()
 		d.seconds = seconds
+		d.raw = body
 		return profileMsg{gen: gen, kind: kind, data: d}
 	}
 }
@@ -116,7 +117,7 @@ func rebuildProfile(old *flameData, gen int, sampleIndex string) tea.Cmd {
 		if err != nil {
 			return profileMsg{gen: gen, kind: old.kind, err: err}
 		}
-		d.fetchedAt, d.seconds = old.fetchedAt, old.seconds
+		d.fetchedAt, d.seconds, d.raw = old.fetchedAt, old.seconds, old.raw
 		return profileMsg{gen: gen, kind: old.kind, data: d}
 	}
 }

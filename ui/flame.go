@@ -269,6 +269,9 @@ func (f *flameScreen) setData(d *flameData) {
 	f.data = d
 	f.s.profile = d
 	f.s.profiles[d.kind] = d.prof
+	if d.raw != nil {
+		f.s.raw[d.kind] = d.raw
+	}
 	f.focus = findPath(d.root, focusPath)
 	f.sel = findPath(d.root, selPath)
 	if f.sel == f.focus && len(f.focus.children) > 0 && selPath == nil {

@@ -34,6 +34,7 @@ type flameData struct {
 	nodes       int
 	top         *profile.Top
 	prof        *profile.Profile
+	raw         []byte // the profile as the target served it, for saving
 	fetchedAt   time.Time
 	seconds     int
 }

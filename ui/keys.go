@@ -7,8 +7,8 @@ import "charm.land/bubbles/v2/key"
 // screen's.
 type keyMap struct {
 	Global struct {
-		Screens, Next, Prev, Help, Quit, Window  key.Binding
-		Overview, Flame, Top, Goroutines, Advice key.Binding
+		Screens, Next, Prev, Help, Quit, Window, Save key.Binding
+		Overview, Flame, Top, Goroutines, Advice      key.Binding
 	}
 	Nav struct {
 		Up, Down, Left, Right, PageUp, PageDown, Home, End key.Binding
@@ -25,6 +25,12 @@ type keyMap struct {
 	}
 	Picker struct {
 		Filter, Attach, Refresh key.Binding
+	}
+	Save struct {
+		Confirm, Cancel, NextField key.Binding
+	}
+	Compare struct {
+		Tabs, Normalize, Kind key.Binding
 	}
 }
 
@@ -44,6 +50,7 @@ func newKeyMap() *keyMap {
 	g.Help = b(k("?"), h("?", "help"))
 	g.Quit = b(k("q", "ctrl+c"), h("q", "quit"))
 	g.Window = b(k("w"), h("w", "window 1m/5m/15m"))
+	g.Save = b(k("s"), h("s", "save a snapshot"))
 
 	n := &m.Nav
 	n.Up = b(k("up", "k"), h("↑/k", "up"))
@@ -61,7 +68,7 @@ func newKeyMap() *keyMap {
 	f.Allocs = b(k("a"), h("a", "allocs profile"))
 	f.Mutex = b(k("x"), h("x", "mutex profile"))
 	f.Block = b(k("b"), h("b", "block profile"))
-	f.SampleType = b(k("s"), h("s", "next sample type"))
+	f.SampleType = b(k("t"), h("t", "next sample type"))
 	f.Longer = b(k("+", "="), h("+/-", "CPU capture length"))
 	f.Shorter = b(k("-"), h("-", "shorter capture"))
 	f.Refresh = b(k("r"), h("r", "fetch again"))
@@ -71,7 +78,7 @@ func newKeyMap() *keyMap {
 	f.NextMatch = b(k("n"), h("n", "next match"))
 
 	t := &m.Top
-	t.Sort = b(k("s"), h("s", "sort flat/cum/name"))
+	t.Sort = b(k("o"), h("o", "order by flat/cum/name"))
 	t.Filter = b(k("/"), h("/", "filter"))
 	t.Jump = b(k("enter"), h("enter", "show in flame"))
 
@@ -83,5 +90,15 @@ func newKeyMap() *keyMap {
 	p.Filter = b(k("/"), h("/", "filter"))
 	p.Attach = b(k("enter"), h("enter", "attach"))
 	p.Refresh = b(k("r"), h("r", "scan again"))
+
+	sv := &m.Save
+	sv.Confirm = b(k("enter"), h("enter", "save"))
+	sv.Cancel = b(k("esc"), h("esc", "cancel"))
+	sv.NextField = b(k("tab", "shift+tab", "up", "down"), h("tab", "name / path"))
+
+	c := &m.Compare
+	c.Tabs = b(k("1", "2", "3", "4", "5"), h("1-5", "switch tab"))
+	c.Normalize = b(k("n"), h("n", "absolute / normalized"))
+	c.Kind = b(k("p", "P"), h("p/P", "next / previous profile"))
 	return m
 }

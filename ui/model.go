@@ -55,6 +55,7 @@ type shared struct {
 	// what the advisor reads besides the snapshot: the last profile of
 	// each kind, and the goroutine groups at attach and now
 	profiles                       map[string]*profile.Profile
+	raw                            map[string][]byte // the same profiles as served, for saving
 	goroutinesStart, goroutinesEnd []profile.GoroutineGroup
 	clock                          func() time.Time
 }
@@ -84,6 +85,7 @@ type Model struct {
 
 	flame      *flameScreen
 	goroutines *goroutinesScreen
+	save       *savePrompt
 }
 
 // Chrome lines around the body: header, settings, tabs above; status
@@ -105,7 +107,7 @@ func New(ctx context.Context, opts Options) *Model {
 	}
 	s := &shared{ctx: ctx, keys: newKeyMap(), window: windows[0], cpuSeconds: opts.CPUSeconds,
 		interval: opts.Interval, now: opts.Now(), clock: opts.Now,
-		profiles: map[string]*profile.Profile{}}
+		profiles: map[string]*profile.Profile{}, raw: map[string][]byte{}}
 	// Dark until the terminal says otherwise: most terminals are dark, and
 	// the answer (if any) arrives within milliseconds.
 	s.theme = themes.Choose(opts.Theme, opts.NoColor, true)
@@ -114,6 +116,7 @@ func New(ctx context.Context, opts Options) *Model {
 	m.flame = newFlameScreen(s)
 	m.goroutines = newGoroutinesScreen(s)
 	m.screens = []screen{newOverviewScreen(s), m.flame, newTopScreen(s), m.goroutines, newAdviceScreen(s)}
+	m.save = newSavePrompt(s)
 	if opts.Attachment != nil {
 		m.s.att = *opts.Attachment
 		m.s.attached = true
@@ -161,6 +164,7 @@ func (m *Model) layout() {
 	for _, sc := range m.screens {
 		sc.setSize(bw, bh)
 	}
+
 	if m.picker != nil {
 		m.picker.setSize(bw, bh)
 	}
@@ -205,6 +209,22 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, m.picker.update(msg)
 		}
 		return m, nil
+	case savedMsg:
+		m.s.now = m.clock()
+		m.save.done(msg)
+		return m, nil
+	case saveTickMsg:
+		if m.save.saving {
+			m.save.spin++
+			return m, saveTick()
+		}
+		return m, nil
+	case tea.PasteMsg:
+		if m.save.open {
+			m.save.paste(msg.Content)
+			return m, nil
+		}
+		return m, m.broadcast(msg)
 	case jumpToFrameMsg:
 		m.active, m.s.active = scrFlame, scrFlame
 		return m, m.flame.update(msg)
@@ -248,6 +268,14 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	if msg.String() == "ctrl+c" {
 		return tea.Quit
 	}
+	if m.save.open {
+		cmd, req := m.save.update(msg)
+		if req != nil {
+			m.save.saving, m.save.savingTo, m.save.spin = true, req.path, 0
+			return tea.Batch(saveSnapshot(m.s.ctx, m.save.request(req, m.opts.Version)), saveTick())
+		}
+		return cmd
+	}
 	sc := m.current()
 	if sc.typing() {
 		return sc.update(msg)
@@ -277,6 +305,11 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.switchTo((m.active + 1) % len(m.screens))
 	case key.Matches(msg, k.Global.Prev):
 		return m.switchTo((m.active + len(m.screens) - 1) % len(m.screens))
+	case key.Matches(msg, k.Global.Save):
+		if m.save.saving {
+			return nil // one save at a time; the status line shows it
+		}
+		return m.save.start()
 	case key.Matches(msg, k.Global.Window) && m.active == scrOverview:
 		for i, w := range windows {
 			if w == m.s.window {
@@ -350,7 +383,14 @@ func (m *Model) render() string {
 	default:
 		body = m.current().view()
 	}
-	body = strings.Join(fitLines(body, w, bh), "\n")
+	bodyLines := fitLines(body, w, bh)
+	if m.save.open && !m.help {
+		// The prompt covers the bottom of the body; the screen stays
+		// visible above it.
+		pl := fitLines(strings.Join(m.save.view(w), "\n"), w, min(bh, 5))
+		copy(bodyLines[max(0, bh-len(pl)):], pl)
+	}
+	body = strings.Join(bodyLines, "\n")
 	lines = append(lines, body)
 	lines = append(lines, m.statusLine(w))
 	return fit(strings.Join(lines, "\n"), w, h)
@@ -503,6 +543,11 @@ func (m *Model) statusLine(w int) string {
 	if len(parts) == 0 {
 		parts = append(parts, t.Muted.S("connecting…"))
 	}
+	if st := m.save.statusText(); st != "" {
+		// The path matters more than the hint while it shows.
+		parts = append([]string{st}, parts...)
+		hint = ""
+	}
 	return joinRight(strings.Join(parts, t.Faint.S(" │ ")), hint, w)
 }
 
@@ -539,7 +584,7 @@ func (m *Model) statusText(st session.Status) string {
 func (m *Model) helpView(w, h int) string {
 	t := m.s.theme
 	k := m.s.keys
-	global := []key.Binding{k.Global.Screens, k.Global.Next, k.Global.Prev, k.Global.Window, k.Global.Help, k.Global.Quit}
+	global := []key.Binding{k.Global.Screens, k.Global.Next, k.Global.Prev, k.Global.Window, k.Global.Save, k.Global.Help, k.Global.Quit}
 	var b strings.Builder
 	b.WriteString(t.Title.S("Keys") + t.Muted.S(" — any key closes this help") + "\n\n")
 	section := func(title string, bs []key.Binding) {

@@ -30,6 +30,8 @@ type Options struct {
 	NoColor    bool   // NO_COLOR is set: monochrome, whatever Theme says
 	Interval   time.Duration
 	CPUSeconds int // default CPU capture length
+	// Version is gotune's version, recorded in the snapshots it saves.
+	Version string
 
 	// Now is the clock (tests fix it); nil is time.Now.
 	Now func() time.Time

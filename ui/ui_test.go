@@ -52,6 +52,9 @@ func (f *fakeFetcher) Fetch(ctx context.Context, req collectors.ProfileRequest) 
 		}
 		return fixture(f.t, "cpu.pb.gz"), nil
 	case "goroutine":
+		if req.Debug == 0 {
+			return fixture(f.t, "goroutine.pb.gz"), nil
+		}
 		return fixture(f.t, "goroutine.txt"), nil
 	case "heap", "allocs", "mutex", "block":
 		return fixture(f.t, req.Kind+".pb.gz"), nil
@@ -138,7 +141,10 @@ func loadProfile(t testing.TB, m *Model, kind string) {
 
 // runCmd runs cmd and the commands of batches it returns, giving up on
 // any that blocks (snapshot waits) after a second.
-func runCmd(t testing.TB, cmd tea.Cmd) []tea.Msg {
+func runCmd(t testing.TB, cmd tea.Cmd) []tea.Msg { return runCmdWithin(t, cmd, time.Second) }
+
+// runCmdWithin is runCmd with another limit per command.
+func runCmdWithin(t testing.TB, cmd tea.Cmd, limit time.Duration) []tea.Msg {
 	if cmd == nil {
 		return nil
 	}
@@ -149,12 +155,12 @@ func runCmd(t testing.TB, cmd tea.Cmd) []tea.Msg {
 		if b, ok := msg.(tea.BatchMsg); ok {
 			var out []tea.Msg
 			for _, c := range b {
-				out = append(out, runCmd(t, c)...)
+				out = append(out, runCmdWithin(t, c, limit)...)
 			}
 			return out
 		}
 		return []tea.Msg{msg}
-	case <-time.After(time.Second):
+	case <-time.After(limit):
 		return nil
 	}
 }
@@ -180,6 +186,8 @@ func press(m *Model, keys ...string) tea.Cmd {
 			msg = tea.KeyPressMsg{Code: tea.KeyLeft}
 		case "right":
 			msg = tea.KeyPressMsg{Code: tea.KeyRight}
+		case "ctrl+u":
+			msg = tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl}
 		default:
 			r := []rune(k)[0]
 			msg = tea.KeyPressMsg{Code: r, Text: k}
@@ -237,6 +245,11 @@ func TestGoldenScreens(t *testing.T) {
 			}
 		}},
 		{"help", func(t *testing.T, m *Model) { press(m, "2", "?") }},
+		{"save-prompt", func(t *testing.T, m *Model) {
+			t.Setenv("XDG_DATA_HOME", "/data")
+			press(m, "s")
+			press(m, strings.Split("after GOGC=400", "")...)
+		}},
 	}
 	for _, sc := range screens {
 		for _, sz := range sizes {

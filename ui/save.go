@@ -1,0 +1,447 @@
+package ui
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/gotune/gotune/advisor"
+	"github.com/gotune/gotune/collectors"
+	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/session"
+	"github.com/gotune/gotune/snapshot"
+	"github.com/gotune/gotune/themes"
+)
+
+// saveDeadline bounds the profile fetches of a save: a slow target must
+// not keep the user waiting for long, and what was fetched is kept.
+const saveDeadline = 20 * time.Second
+
+// saveResultFor is how long "saved to PATH" stays in the status line.
+const saveResultFor = 20 * time.Second
+
+// saveRequest is everything a save needs, copied out of the model so the
+// command shares nothing mutable with Update.
+type saveRequest struct {
+	snap     *session.Snapshot
+	name     string
+	path     string
+	target   string // the attachment's name, for the manifest
+	version  string
+	now      time.Time
+	fetcher  ProfileFetcher // nil: fetch nothing (no endpoint, or the target is lost)
+	held     map[string][]byte
+	parsed   map[string]*profile.Profile
+	gStart   []profile.GoroutineGroup
+	gEnd     []profile.GoroutineGroup
+	lostNote string
+}
+
+// savedMsg says how a save ended.
+type savedMsg struct {
+	path     string
+	points   int
+	profiles int
+	notes    []string
+	err      error
+}
+
+func (m savedMsg) Error() string {
+	if m.err == nil {
+		return ""
+	}
+	return m.err.Error()
+}
+
+// saveTickMsg turns the spinner while a save runs.
+type saveTickMsg struct{}
+
+func saveTick() tea.Cmd {
+	return tea.Tick(150*time.Millisecond, func(time.Time) tea.Msg { return saveTickMsg{} })
+}
+
+// snapshotNames maps the dashboard's profile kinds to snapshot names.
+var snapshotNames = map[string]string{"profile": "cpu", "heap": "heap", "allocs": "allocs", "mutex": "mutex", "block": "block", "goroutine": "goroutine"}
+
+// saveSnapshot builds a snapshot from what the dashboard holds, fetches the
+// snapshot profiles it lacks (never a CPU profile: one is saved only when
+// the user captured it), runs the advisor and writes the file atomically.
+func saveSnapshot(ctx context.Context, req saveRequest) tea.Cmd {
+	return func() tea.Msg {
+		if req.snap == nil || len(req.snap.Points) == 0 {
+			return savedMsg{path: req.path, err: errors.New("nothing to save yet: no sample has been read from the target")}
+		}
+		s := snapshot.FromSession(req.snap, req.name, req.version, time.Time{}, req.now)
+		if req.target != "" {
+			s.Manifest.Target.Name = snapshot.RedactCommand(req.target)
+		}
+		var notes []string
+		have := map[string]bool{}
+		for kind, b := range req.held {
+			if name, ok := snapshotNames[kind]; ok && len(b) > 0 {
+				s.Profiles[name] = b
+				have[name] = true
+			}
+		}
+		var set collectors.ProfileSet
+		switch {
+		case req.fetcher != nil:
+			fctx, cancel := context.WithTimeout(ctx, saveDeadline)
+			var err error
+			set, err = collectors.FetchProfilesExcept(fctx, req.fetcher, 0, have)
+			cancel()
+			if err != nil {
+				notes = append(notes, "profiles: "+err.Error())
+			}
+			notes = append(notes, set.Notes...)
+			for k, v := range set.Profiles {
+				s.Profiles[k] = v
+			}
+		case req.lostNote != "":
+			notes = append(notes, req.lostNote)
+		default:
+			notes = append(notes, "profiles: the target serves no net/http/pprof endpoint")
+		}
+		if ctx.Err() != nil {
+			return savedMsg{path: req.path, err: fmt.Errorf("save cancelled: %w", ctx.Err())}
+		}
+		// Goroutine groups: from the fresh dump when there is one, else
+		// what the Goroutines screen last read.
+		groups := req.gEnd
+		if len(set.GoroutineDump) > 0 {
+			s.GoroutineDump = set.GoroutineDump
+			if gs, err := profile.ParseGoroutineDumpBytes(set.GoroutineDump); err == nil {
+				groups = profile.GroupGoroutines(gs, profile.GroupOptions{})
+			} else {
+				notes = append(notes, "goroutine groups: "+err.Error())
+			}
+		}
+		if len(groups) > 0 {
+			if b, err := json.Marshal(groups); err == nil {
+				s.Goroutines = b
+			}
+		}
+		report := adviseSnapshot(req.snap, advisorProfiles(req.parsed, s.Profiles, req.gStart, groups))
+		if b, err := json.Marshal(report); err == nil {
+			s.Findings = b
+		} else {
+			notes = append(notes, "findings: "+err.Error())
+		}
+		s.Manifest.Notes = notes
+		if err := os.MkdirAll(filepath.Dir(req.path), 0o755); err != nil {
+			return savedMsg{path: req.path, err: fmt.Errorf("save snapshot: %w", err)}
+		}
+		if err := snapshot.Write(req.path, s); err != nil {
+			return savedMsg{path: req.path, err: err}
+		}
+		return savedMsg{path: req.path, points: len(s.Series.Points), profiles: len(s.Profiles), notes: notes}
+	}
+}
+
+// advisorProfiles gives the advisor the parsed profiles the dashboard
+// holds, parsing the ones just fetched.
+func advisorProfiles(parsed map[string]*profile.Profile, raw map[string][]byte, start, end []profile.GoroutineGroup) advisor.Profiles {
+	get := func(kind, name string) *profile.Profile {
+		if p := parsed[kind]; p != nil {
+			return p
+		}
+		if b := raw[name]; b != nil {
+			if p, err := profile.ParseBytes(b); err == nil {
+				return p
+			}
+		}
+		return nil
+	}
+	return advisor.Profiles{CPU: parsed["profile"], Heap: get("heap", "heap"), Allocs: get("allocs", "allocs"),
+		Mutex: get("mutex", "mutex"), GoroutinesStart: start, GoroutinesEnd: end}
+}
+
+// savePrompt is the small form `s` opens: a name and a path. While a save
+// runs it keeps the spinner; afterwards, the result for the status line.
+type savePrompt struct {
+	s          *shared
+	open       bool
+	name, path *textField
+	field      int  // 0 name, 1 path
+	pathEdited bool // the path no longer follows the name
+	target     string
+
+	saving   bool
+	savingTo string
+	spin     int
+
+	result   string
+	failed   bool
+	resultAt time.Time
+}
+
+var spinner = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
+
+func newSavePrompt(s *shared) *savePrompt {
+	return &savePrompt{s: s, name: &textField{}, path: &textField{}}
+}
+
+// pathTarget names the target in a default file name: the command and
+// PID, else the URL's host and port, else the attachment's name.
+func pathTarget(att string, tg session.Target) string {
+	if tg.PID != 0 && tg.Command != "" {
+		cmd := strings.Fields(tg.Command)[0]
+		return filepath.Base(cmd) + "-pid" + strconv.Itoa(tg.PID)
+	}
+	if tg.URL != "" {
+		u := tg.URL
+		if i := strings.Index(u, "://"); i >= 0 {
+			u = u[i+3:]
+		}
+		if i := strings.LastIndex(u, "@"); i >= 0 {
+			u = u[i+1:] // never credentials in a file name
+		}
+		return strings.TrimSuffix(u, "/")
+	}
+	return att
+}
+
+// start opens the prompt with the default path.
+func (p *savePrompt) start() tea.Cmd {
+	p.open = true
+	p.field = 0
+	p.pathEdited = false
+	p.target = pathTarget(p.s.att.Name, p.s.snap.Target)
+	p.name.set("")
+	p.path.set(snapshot.DefaultPath(p.target, p.s.now))
+	return nil
+}
+
+// update handles a key while the prompt is open. It returns the save
+// request when Enter confirms.
+func (p *savePrompt) update(msg tea.KeyPressMsg) (tea.Cmd, *saveRequest) {
+	k := p.s.keys.Save
+	switch {
+	case key.Matches(msg, k.Cancel):
+		p.open = false
+		return nil, nil
+	case key.Matches(msg, k.Confirm):
+		path := strings.TrimSpace(p.path.String())
+		if path == "" {
+			p.result, p.failed, p.resultAt = "give the snapshot a path", true, p.s.now
+			return nil, nil
+		}
+		if strings.HasPrefix(path, "~/") {
+			if home := os.Getenv("HOME"); home != "" {
+				path = filepath.Join(home, path[2:])
+			}
+		}
+		p.open = false
+		return nil, &saveRequest{name: strings.TrimSpace(p.name.String()), path: path}
+	case key.Matches(msg, p.s.keys.Save.NextField):
+		p.field = 1 - p.field
+		return nil, nil
+	}
+	p.edit(func(f *textField) bool { return f.key(msg) })
+	return nil, nil
+}
+
+// paste inserts pasted text into the field being edited.
+func (p *savePrompt) paste(text string) {
+	text = strings.NewReplacer("\r", "", "\n", "").Replace(text)
+	p.edit(func(f *textField) bool { f.insert(text); return text != "" })
+}
+
+// edit applies a change to the current field. While the path has not been
+// edited, it follows the name: "before GOGC=200" saves as
+// before-GOGC-200-TIME.gotune in the default directory.
+func (p *savePrompt) edit(change func(*textField) bool) {
+	if p.field == 1 {
+		if change(p.path) {
+			p.pathEdited = true
+		}
+		return
+	}
+	if change(p.name) && !p.pathEdited {
+		label := p.target
+		if n := strings.TrimSpace(p.name.String()); n != "" {
+			label = n
+		}
+		p.path.set(snapshot.DefaultPath(label, p.s.now))
+	}
+}
+
+// view renders the prompt as lines for the bottom of the body.
+func (p *savePrompt) view(w int) []string {
+	t := p.s.theme
+	label := func(s string, i int) string {
+		if p.field == i {
+			return t.Key.S(s)
+		}
+		return t.Muted.S(s)
+	}
+	hint := t.Key.S("enter") + t.Muted.S(" save · ") + t.Key.S("tab") + t.Muted.S(" name/path · ") + t.Key.S("esc") + t.Muted.S(" cancel")
+	return []string{
+		t.Faint.S(strings.Repeat("─", w)),
+		t.Title.S("Save a snapshot") + t.Muted.S(" of this session: series, profiles, goroutines, findings"),
+		" " + label("name ", 0) + " " + p.name.view(w-8, p.field == 0, t.Selected),
+		" " + label("path ", 1) + " " + p.path.view(w-8, p.field == 1, t.Selected),
+		" " + hint,
+	}
+}
+
+// statusText is the save's part of the status line: the spinner while it
+// runs, then where it went (or why it failed) for a while.
+func (p *savePrompt) statusText() string {
+	t := p.s.theme
+	switch {
+	case p.saving:
+		return t.Warn.S(spinner[p.spin%len(spinner)] + " saving to " + homeShort(p.savingTo) + "…")
+	case p.result != "" && p.s.now.Sub(p.resultAt) < saveResultFor:
+		if p.failed {
+			return t.Crit.S(p.result)
+		}
+		return t.OK.S(p.result)
+	}
+	return ""
+}
+
+// done records a save's outcome.
+func (p *savePrompt) done(msg savedMsg) {
+	p.saving = false
+	p.resultAt = p.s.now
+	if msg.err != nil {
+		p.result, p.failed = "save failed: "+msg.err.Error(), true
+		return
+	}
+	p.result, p.failed = "saved to "+homeShort(msg.path), false
+	if len(msg.notes) > 0 {
+		p.result += fmt.Sprintf(" (%d not captured: see the manifest's notes)", len(msg.notes))
+	}
+}
+
+// request fills in what a save needs from the dashboard's state.
+func (p *savePrompt) request(r *saveRequest, version string) saveRequest {
+	s := p.s
+	r.snap, r.target, r.version, r.now = s.snap, s.att.Name, version, s.now
+	r.held = make(map[string][]byte, len(s.raw))
+	for k, v := range s.raw {
+		r.held[k] = v
+	}
+	r.parsed = make(map[string]*profile.Profile, len(s.profiles))
+	for k, v := range s.profiles {
+		r.parsed[k] = v
+	}
+	r.gStart, r.gEnd = s.goroutinesStart, s.goroutinesEnd
+	if st, ok := s.snap.StatusOf("metrics"); ok && st.Lost {
+		r.lostNote = "profiles: not fetched, the target was lost at " + st.LostAt.UTC().Format(time.RFC3339) + "; saved what the dashboard held"
+	} else {
+		r.fetcher = s.att.Profiles
+	}
+	return *r
+}
+
+// homeShort writes a path under the home directory as ~/...
+func homeShort(path string) string {
+	home := os.Getenv("HOME")
+	if home == "" || home == "/" {
+		return path
+	}
+	if rest, ok := strings.CutPrefix(path, home+string(filepath.Separator)); ok {
+		return "~" + string(filepath.Separator) + rest
+	}
+	return path
+}
+
+// textField is a one-line editor: the few keys a name and a path need
+// (bubbles' textinput would pull in a clipboard module this build does not
+// carry).
+type textField struct {
+	value []rune
+	pos   int
+}
+
+func (f *textField) set(s string) { f.value, f.pos = []rune(s), len([]rune(s)) }
+
+func (f *textField) String() string { return string(f.value) }
+
+func (f *textField) insert(s string) {
+	r := []rune(s)
+	f.value = append(f.value[:f.pos], append(r, f.value[f.pos:]...)...)
+	f.pos += len(r)
+}
+
+// key edits the field; it reports whether the value changed.
+func (f *textField) key(msg tea.KeyPressMsg) bool {
+	before := string(f.value)
+	switch msg.String() {
+	case "left", "ctrl+b":
+		f.pos = max(0, f.pos-1)
+	case "right", "ctrl+f":
+		f.pos = min(len(f.value), f.pos+1)
+	case "home", "ctrl+a":
+		f.pos = 0
+	case "end", "ctrl+e":
+		f.pos = len(f.value)
+	case "backspace", "ctrl+h":
+		if f.pos > 0 {
+			f.value = append(f.value[:f.pos-1], f.value[f.pos:]...)
+			f.pos--
+		}
+	case "delete", "ctrl+d":
+		if f.pos < len(f.value) {
+			f.value = append(f.value[:f.pos], f.value[f.pos+1:]...)
+		}
+	case "ctrl+u":
+		f.value, f.pos = f.value[f.pos:], 0
+	case "ctrl+k":
+		f.value = f.value[:f.pos]
+	case "ctrl+w", "alt+backspace":
+		i := f.pos
+		for i > 0 && f.value[i-1] == ' ' {
+			i--
+		}
+		for i > 0 && f.value[i-1] != ' ' && f.value[i-1] != '/' {
+			i--
+		}
+		f.value = append(f.value[:i], f.value[f.pos:]...)
+		f.pos = i
+	default:
+		if msg.Text != "" && !strings.ContainsAny(msg.Text, "\r\n\t") {
+			f.insert(msg.Text)
+		}
+	}
+	return string(f.value) != before
+}
+
+// view shows at most w cells of the field, scrolled so the cursor (a
+// painted cell) stays visible.
+func (f *textField) view(w int, focused bool, cursor themes.Paint) string {
+	w = max(4, w)
+	off := 0
+	if f.pos >= w {
+		off = f.pos - w + 1
+	}
+	end := min(len(f.value), off+w)
+	if !focused {
+		s := string(f.value[off:end])
+		if end < len(f.value) {
+			s = ansi.TruncateWc(string(f.value[off:]), w, "…")
+		}
+		return s
+	}
+	under := " "
+	if f.pos < len(f.value) {
+		under = string(f.value[f.pos])
+	}
+	after := ""
+	if f.pos+1 <= end {
+		after = string(f.value[min(f.pos+1, end):end])
+	}
+	return string(f.value[off:f.pos]) + cursor.S(under) + after
+}
