@@ -40,8 +40,8 @@ type flameScreen struct {
 	err         error
 	notice      string
 
-	data       *flameData
-	focus, sel *flameNode
+	data   *flameData
+	icicle // the placed frames, the zoom and the selection
 
 	searching  bool
 	query      string
@@ -49,7 +49,6 @@ type flameScreen struct {
 	matchValue int64
 
 	// layout, recomputed on resize, zoom, data or search change
-	rows                []([]rect)
 	top                 int // first icicle row within the body
 	iw, ih, panelW      int
 	panelBelow          bool
@@ -345,93 +344,10 @@ func (f *flameScreen) relayout() {
 		f.panelBelow = true
 		f.ih -= 5
 	}
-	if f.data == nil || f.focus == nil || f.iw <= 0 || f.ih <= 0 || f.focus.total <= 0 {
+	if f.data == nil {
 		return
 	}
-	f.rows = make([][]rect, f.ih)
-	var place func(n *flameNode, x0, x1 float64, row int)
-	place = func(n *flameNode, x0, x1 float64, row int) {
-		if row >= f.ih {
-			return
-		}
-		a, b := int(math.Round(x0)), int(math.Round(x1))
-		if b-a < 1 {
-			return
-		}
-		w := b - a
-		label := ""
-		if w > 1 {
-			tail := "…"
-			if w-1 < 5 {
-				tail = "" // a cut name says more than an ellipsis in two cells
-			}
-			label = ansi.TruncateWc(shortName(n.name), w-1, tail)
-			label += strings.Repeat(" ", w-1-ansi.StringWidthWc(label))
-		}
-		f.rows[row] = append(f.rows[row], rect{n: n, x: a, w: w, row: row, nameCell: label})
-		x := x0
-		scale := (x1 - x0) / float64(n.total)
-		for _, c := range n.children {
-			cw := float64(c.total) * scale
-			place(c, x, x+cw, row+1)
-			x += cw
-		}
-	}
-	place(f.focus, 0, float64(f.iw), 0)
-	if f.sel == nil || !f.visible(f.sel) {
-		f.sel = f.focus
-	}
-}
-
-func (f *flameScreen) visible(n *flameNode) bool {
-	for _, row := range f.rows {
-		for _, r := range row {
-			if r.n == n {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func (f *flameScreen) find(n *flameNode) (row, idx int, ok bool) {
-	for ri, rs := range f.rows {
-		for i, r := range rs {
-			if r.n == n {
-				return ri, i, true
-			}
-		}
-	}
-	return 0, 0, false
-}
-
-func (f *flameScreen) moveVertical(d int) {
-	if f.sel == nil {
-		return
-	}
-	if d < 0 {
-		if f.sel != f.focus && f.sel.parent != nil {
-			f.sel = f.sel.parent
-		}
-		return
-	}
-	for _, c := range f.sel.children {
-		if f.visible(c) {
-			f.sel = c
-			return
-		}
-	}
-}
-
-func (f *flameScreen) moveHorizontal(d int) {
-	row, i, ok := f.find(f.sel)
-	if !ok {
-		return
-	}
-	j := i + d
-	if j >= 0 && j < len(f.rows[row]) {
-		f.sel = f.rows[row][j].n
-	}
+	f.layout(f.iw, f.ih, func(n *flameNode) string { return shortName(n.name) })
 }
 
 // nextMatch selects the next matching visible frame after the selection,
@@ -463,19 +379,8 @@ func (f *flameScreen) nextMatchFrom(after *flameNode) {
 }
 
 func (f *flameScreen) click(x, y int) {
-	row := y - f.top
-	if row < 0 || row >= len(f.rows) {
-		return
-	}
-	for _, r := range f.rows[row] {
-		if x >= r.x && x < r.x+r.w {
-			if f.sel == r.n && r.n != f.focus {
-				f.focus = r.n
-				f.relayout()
-			}
-			f.sel = r.n
-			return
-		}
+	if f.clickAt(x, y-f.top) {
+		f.relayout()
 	}
 }
 
@@ -608,32 +513,15 @@ func (f *flameScreen) renderIcicle() []string {
 		return f.cells
 	}
 	t := f.s.theme
-	out := make([]string, len(f.rows))
-	var b strings.Builder
-	for i, rs := range f.rows {
-		b.Reset()
-		x := 0
-		for _, r := range rs {
-			if r.x > x {
-				b.WriteString(strings.Repeat(" ", r.x-x))
-			}
-			p := t.Flame[nameHash(r.n.name)%uint32(len(t.Flame))]
-			switch {
-			case r.n == f.sel:
-				p = t.FlameSelected
-			case f.matches[r.n]:
-				p = t.FlameMatch
-			}
-			if r.w == 1 {
-				b.WriteString(p.S("▏"))
-			} else {
-				b.WriteString(p.S(r.nameCell))
-				b.WriteByte(' ')
-			}
-			x = r.x + r.w
+	out := f.paint(func(n *flameNode) themes.Paint {
+		switch {
+		case n == f.sel:
+			return t.FlameSelected
+		case f.matches[n]:
+			return t.FlameMatch
 		}
-		out[i] = b.String()
-	}
+		return t.Flame[nameHash(n.name)%uint32(len(t.Flame))]
+	})
 	f.cells, f.cellsSel, f.palette = out, f.sel, t
 	return out
 }
