@@ -133,8 +133,8 @@ func TestPredictFromObservation(t *testing.T) {
 	if !r.GCCPU.Contains(r.GCCPU.Value) || r.GCCPU.Low >= r.GCCPU.Value || r.GCCPU.High <= r.GCCPU.Value {
 		t.Errorf("GC CPU range %+v does not surround its value", r.GCCPU)
 	}
-	if !near(r.PeakHeap.Value, 0.95*192*mb, 1e-9) || !near(r.PeakMemory.Value, 200*mb, 1e-9) {
-		t.Errorf("peak heap %v MiB, peak memory %v MiB; want 182.4, 200", r.PeakHeap.Value/mb, r.PeakMemory.Value/mb)
+	if !near(r.PeakHeap.Value, 0.975*192*mb, 1e-9) || !near(r.PeakMemory.Value, 200*mb, 1e-9) || r.PeakHeap.High < 192*mb || r.PeakHeap.Low > 0.95*192*mb {
+		t.Errorf("peak heap %+v MiB, peak memory %v MiB; want 187.2 between today's 95%% of the goal and above the goal, 200", r.PeakHeap, r.PeakMemory.Value/mb)
 	}
 	th := o.Predict(-1, 70*mb) // the limit leaves no room beside a 64 MiB live heap
 	if !th.Thrashing || th.GCCPU.Value != GCCPULimit {
