@@ -3,15 +3,17 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gotune/gotune/compare"
 	"github.com/gotune/gotune/snapshot"
+	"github.com/gotune/gotune/ui"
 )
 
 func diffCmd(e *env) *cobra.Command {
-	var format string
+	var format, theme string
 	cmd := &cobra.Command{
 		Use:   "diff BEFORE AFTER",
 		Short: "Compare two snapshots: metrics, settings, profiles, goroutines and findings",
@@ -20,7 +22,12 @@ whether the change is beyond the noise of the windows, the settings and GO*
 variables that changed, every profile both hold frame by frame (absolute, as
 go tool pprof -diff_base, and normalized, as -normalize) above a noise floor,
 the goroutine groups that appeared, grew or vanished, and the advisor's
-findings resolved or new.`,
+findings resolved or new.
+
+On a terminal, without --format, the comparison opens in a full-screen view
+with tabs: Metrics, Profiles (a diff flame per profile kind; n switches
+between absolute and normalized), Goroutines, Settings and Findings. With
+--format, or when stdout is not a terminal, it is printed.`,
 		Example: `  gotune diff before.gotune after.gotune
   gotune diff before.gotune after.gotune --format md > change.md
   gotune diff before.gotune after.gotune --format json | jq '.metrics[] | select(.beyond_noise)'`,
@@ -35,6 +42,13 @@ findings resolved or new.`,
 				return err
 			}
 			c := compare.Compare(before, after)
+			if !cmd.Flags().Changed("format") && isTerminal(e.stdout) {
+				if err := validTheme(theme); err != nil {
+					return err
+				}
+				return ui.RunCompare(e.ctx, c, before, after, ui.CompareOptions{Theme: theme, NoColor: noColor(),
+					BeforeLabel: args[0], AfterLabel: args[1]}, os.Stdin, e.stdout)
+			}
 			switch format {
 			case "text":
 				return c.WriteText(e.stdout)
@@ -48,6 +62,7 @@ findings resolved or new.`,
 			return fmt.Errorf("--format %q: want text, md or json", format)
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "text", "output: text, md or json")
+	cmd.Flags().StringVar(&format, "format", "text", "print instead of opening the compare view: text, md or json")
+	cmd.Flags().StringVar(&theme, "theme", "auto", "compare view colours: auto, dark, light, high-contrast, mono; NO_COLOR forces mono")
 	return cmd
 }

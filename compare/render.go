@@ -28,7 +28,8 @@ func FormatValue(unit string, v float64) string {
 	return measurement.Count(v)
 }
 
-func formatDelta(m MetricChange) string {
+// FormatDelta renders a metric's change for people: "+148 MiB (+150%)".
+func FormatDelta(m MetricChange) string {
 	if m.Before == nil || m.After == nil {
 		return "-"
 	}
@@ -63,7 +64,7 @@ func (c *Comparison) rows() [][]string {
 		case m.Beyond:
 			verdict = "changed"
 		}
-		out = append(out, []string{m.Name, statText(m.Unit, m.Before), statText(m.Unit, m.After), formatDelta(m), verdict})
+		out = append(out, []string{m.Name, statText(m.Unit, m.Before), statText(m.Unit, m.After), FormatDelta(m), verdict})
 	}
 	return out
 }

@@ -78,6 +78,8 @@ type Theme struct {
 	Series                            []Paint
 	Flame                             []Paint
 	FlameSelected, FlameMatch, Header Paint
+	// Diff flame frames: grew, shrank, new, gone, and within the noise.
+	DiffGrew, DiffShrank, DiffNew, DiffGone, DiffSame Paint
 }
 
 func style(fg, bg color.Color) lipgloss.Style {
@@ -125,10 +127,23 @@ func Build(name string, p Palette) *Theme {
 		t.SelectedMatch = paintOf(lipgloss.NewStyle().Reverse(true).Underline(true))
 		t.FlameSelected = paintOf(lipgloss.NewStyle().Bold(true).Underline(true))
 		t.FlameMatch = paintOf(lipgloss.NewStyle().Underline(true))
+		t.DiffGrew = paintOf(lipgloss.NewStyle().Reverse(true).Bold(true))
+		t.DiffNew = paintOf(lipgloss.NewStyle().Reverse(true).Bold(true).Underline(true))
+		t.DiffShrank = paintOf(lipgloss.NewStyle().Underline(true))
+		t.DiffGone = paintOf(lipgloss.NewStyle().Faint(true).Strikethrough(true))
+		t.DiffSame = Paint{}
 		t.Series = []Paint{{}}
 		t.Flame = []Paint{paintOf(lipgloss.NewStyle().Reverse(true))}
 		return t
 	}
+	// Red for more, green for less, as pprof's and Pyroscope's diff
+	// views; new and gone get their own hue so they stand out from a
+	// frame that merely moved.
+	t.DiffGrew = paintOf(style(p.SelFg, p.Crit))
+	t.DiffNew = paintOf(style(p.SelFg, p.Warn).Bold(true))
+	t.DiffShrank = paintOf(style(p.SelFg, p.OK))
+	t.DiffGone = paintOf(style(p.SelFg, p.Accent))
+	t.DiffSame = paintOf(style(p.FlameFg, p.Faint))
 	for _, c := range p.Series {
 		t.Series = append(t.Series, paintOf(style(c, nil)))
 	}

@@ -1,0 +1,174 @@
+package ui
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/gotune/gotune/profile"
+)
+
+// diffValue is a frame's value before and after (after scaled in
+// normalized mode).
+type diffValue struct{ before, after int64 }
+
+// diffFlame is a diff flame of one profile kind in one mode: the merged
+// call tree of both profiles, each frame as wide as its before and after
+// values together (so frames that vanished still show), classified
+// against the noise floor. Built once, never modified.
+type diffFlame struct {
+	kind       string
+	sampleType profile.ValueType
+	normalized bool
+	ratio      float64
+	baseTotal  int64
+	newTotal   int64
+	floor      int64 // |Δ| below this is noise
+	minChange  float64
+	root       *flameNode
+	vals       map[*flameNode]diffValue
+	changes    []profile.DiffRow // the function-level diff's rows beyond the floor
+}
+
+// buildDiffFlame merges base and cur, the profiles d compares, into a diff
+// flame. minChange is the noise floor as a fraction of the base total.
+func buildDiffFlame(kind string, base, cur *profile.Profile, d *profile.Diff, minChange float64) (*diffFlame, error) {
+	opts := profile.Options{SampleIndex: d.SampleType.Type}
+	bt, err := profile.NewFlameTree(base, opts)
+	if err != nil {
+		return nil, err
+	}
+	at, err := profile.NewFlameTree(cur, opts)
+	if err != nil {
+		return nil, err
+	}
+	ratio := d.Ratio
+	if ratio == 0 || !d.Normalized {
+		ratio = 1
+	}
+	df := &diffFlame{kind: kind, sampleType: d.SampleType, normalized: d.Normalized, ratio: ratio,
+		baseTotal: bt.Total, newTotal: scale(at.Total, ratio), minChange: minChange,
+		vals: map[*flameNode]diffValue{}, changes: d.Changes()}
+	df.floor = int64(math.Abs(float64(df.baseTotal) * minChange))
+	var merge func(b, a *profile.FlameNode, parent *flameNode, depth int) *flameNode
+	merge = func(b, a *profile.FlameNode, parent *flameNode, depth int) *flameNode {
+		n := &flameNode{parent: parent, depth: depth}
+		var v diffValue
+		kids := map[string][2]*profile.FlameNode{}
+		var names []string
+		add := func(side int, cs []*profile.FlameNode) {
+			for _, c := range cs {
+				k, ok := kids[c.Name]
+				if !ok {
+					names = append(names, c.Name)
+				}
+				k[side] = c
+				kids[c.Name] = k
+			}
+		}
+		if b != nil {
+			n.name, v.before, n.self = b.Name, b.Total, b.Self
+			add(0, b.Children)
+		}
+		if a != nil {
+			n.name, v.after = a.Name, scale(a.Total, ratio)
+			n.self += scale(a.Self, ratio)
+			add(1, a.Children)
+		}
+		n.total = v.before + v.after
+		df.vals[n] = v
+		for _, name := range names {
+			k := kids[name]
+			n.children = append(n.children, merge(k[0], k[1], n, depth+1))
+		}
+		slices.SortFunc(n.children, func(x, y *flameNode) int {
+			return cmp.Or(cmp.Compare(y.total, x.total), strings.Compare(x.name, y.name))
+		})
+		return n
+	}
+	df.root = merge(bt.Root, at.Root, nil, 0)
+	df.root.name = "root"
+	// The root spans the totals (samples without frames included), the
+	// denominators of every share.
+	df.vals[df.root] = diffValue{df.baseTotal, df.newTotal}
+	df.root.total = max(df.root.total, df.baseTotal+df.newTotal)
+	return df, nil
+}
+
+func scale(v int64, ratio float64) int64 {
+	if ratio == 1 {
+		return v
+	}
+	return int64(math.Round(float64(v) * ratio))
+}
+
+// class says how a frame changed, with the same floor as the
+// function-level diff: a change smaller than floor is noise.
+func (df *diffFlame) class(n *flameNode) profile.Change {
+	v := df.vals[n]
+	delta := v.after - v.before
+	switch {
+	case delta == 0:
+		return profile.ChangeNoDelta
+	case abs64(delta) < df.floor:
+		return profile.ChangeNoise
+	case v.before == 0:
+		return profile.ChangeNew
+	case v.after == 0:
+		return profile.ChangeGone
+	case delta > 0:
+		return profile.ChangeGrew
+	}
+	return profile.ChangeShrank
+}
+
+func abs64(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// marker is the sign a frame's label starts with, so a change reads
+// without colour too.
+func marker(c profile.Change) string {
+	switch c {
+	case profile.ChangeGrew:
+		return "▲"
+	case profile.ChangeShrank:
+		return "▼"
+	case profile.ChangeNew:
+		return "+"
+	case profile.ChangeGone:
+		return "×"
+	}
+	return ""
+}
+
+func (df *diffFlame) label(n *flameNode) string {
+	if m := marker(df.class(n)); m != "" {
+		return m + shortName(n.name)
+	}
+	return shortName(n.name)
+}
+
+func (df *diffFlame) format(v int64) string {
+	return profile.FormatValue(v, df.sampleType.Unit, "auto")
+}
+
+// deltaText is a signed change with its share of the before total.
+func (df *diffFlame) deltaText(delta int64) string {
+	s := "+"
+	if delta < 0 {
+		s = "-"
+	}
+	s += df.format(abs64(delta))
+	if df.baseTotal != 0 {
+		s += " (" + signedPercent(float64(delta)/float64(df.baseTotal)) + ")"
+	}
+	return s
+}
+
+func signedPercent(f float64) string { return fmt.Sprintf("%+.1f%%", f*100) }
