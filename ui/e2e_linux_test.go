@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gotune/gotune/internal/testproc"
+	"github.com/gotune/gotune/snapshot"
 )
 
 // tmuxTerm drives the real gotune binary in a tmux session of a fixed size.
@@ -261,4 +263,72 @@ func cpuTicks(t *testing.T, pid int) float64 {
 	ut, _ := strconv.ParseFloat(f[11], 64)
 	st, _ := strconv.ParseFloat(f[12], 64)
 	return (ut + st) / 100 // USER_HZ is 100 on Linux
+}
+
+// TestSaveAndCompareEndToEnd drives the real binary: s and Enter save two
+// real snapshots of the demo (the status line says where), then gotune
+// diff opens them in the compare view, switches tabs and modes, and q
+// leaves the terminal as it found it.
+func TestSaveAndCompareEndToEnd(t *testing.T) {
+	needTmux(t)
+	bin := testproc.Build(t, ".")
+	demo := testproc.Start(t, bin, nil, "demo", "--serve", "127.0.0.1:0")
+	data := t.TempDir()
+	tm := startTmux(t, 120, 40, "XDG_DATA_HOME="+data+" "+bin+" attach "+demo.FirstLine+" 2>/dev/null; echo gotune exited $?; exec sleep 600")
+	const d = 20 * time.Second
+	tm.waitText(d, "Heap", "metrics via agent", "ok")
+
+	dir := filepath.Join(data, "gotune", "snapshots")
+	var paths []string
+	for _, name := range []string{"before", "after"} {
+		tm.send("s")
+		tm.waitText(d, "Save a snapshot", "path  "+dir+"/")
+		tm.typeText(name)
+		tm.waitText(d, dir+"/"+name+"-")
+		tm.send("Enter")
+		s := tm.waitFor(30*time.Second, "saved to PATH", func(s string) bool {
+			return strings.Contains(lineWith(s, "saved to"), "saved to "+dir+"/"+name+"-")
+		})
+		m := regexp.MustCompile(`saved to (\S+\.gotune)`).FindStringSubmatch(lineWith(s, "saved to"))
+		if m == nil {
+			t.Fatalf("no path in the status line:\n%s", s)
+		}
+		snap, err := snapshot.Read(m[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if snap.Manifest.Name != name || len(snap.Series.Points) == 0 || len(snap.Profiles["heap"]) == 0 || len(snap.Findings) == 0 {
+			t.Fatalf("%s: name %q, %d points, profiles %d, findings %d bytes", m[1], snap.Manifest.Name, len(snap.Series.Points), len(snap.Profiles), len(snap.Findings))
+		}
+		paths = append(paths, m[1])
+		time.Sleep(1100 * time.Millisecond) // the default names differ by the second
+	}
+	tm.send("q")
+	tm.waitText(d, "gotune exited 0")
+
+	tm = startTmux(t, 120, 40, bin+" diff "+paths[0]+" "+paths[1]+" 2>/dev/null; echo gotune diff exited $?; exec sleep 600")
+	tm.waitText(d, "gotune diff before → after", "1 Metrics", "heap live", "noise")
+	tm.send("2")
+	tm.waitText(d, "noise floor", "absolute (n)", "heap")
+	tm.send("n")
+	tm.waitText(d, "normalized (n)", "after ×")
+	tm.send("p")
+	tm.waitText(d, "normalized (n)")
+	tm.send("3")
+	tm.waitFor(d, "the goroutines tab", func(s string) bool {
+		return strings.Contains(s, "TOP FRAMES") || strings.Contains(s, "No goroutine group")
+	})
+	tm.send("4")
+	tm.waitFor(d, "the settings tab", func(s string) bool {
+		return strings.Contains(s, "BEFORE → AFTER") || strings.Contains(s, "No setting")
+	})
+	tm.send("5")
+	tm.waitFor(d, "the findings tab", func(s string) bool {
+		return strings.Contains(s, "Still there") || strings.Contains(s, "No findings") || strings.Contains(s, "Resolved") || strings.Contains(s, "New (")
+	})
+	tm.send("q")
+	tm.waitText(d, "gotune diff exited 0")
+	if got := tm.display("#{alternate_on} #{mouse_any_flag} #{mouse_button_flag} #{cursor_flag}"); got != "0 0 0 1" {
+		t.Errorf("after quitting the compare view: alternate screen, mouse modes and cursor are %q, want \"0 0 0 1\"", got)
+	}
 }
