@@ -99,13 +99,15 @@ func checkGoroutineLeak(c *check) *Finding {
 		return nil
 	}
 	slope, r2, n := trend(c.w.pts, session.Goroutines)
-	grown := last - first
+	// Growth along the fitted line, not last − first: a transient goroutine
+	// (a profile being served) at either end must not decide.
+	grown := slope * c.w.seconds()
 	if grown < float64(c.cfg.GoroutineGrowth) || slope <= 0 || r2 < minLeakR2 {
 		return nil
 	}
 	f := &Finding{Severity: Warn, Title: fmt.Sprintf("Goroutines grow steadily, %s → %s (+%.1f per minute): a goroutine leak", fmt.Sprint(first), fmt.Sprint(last), slope*60)}
 	f.Evidence = []Evidence{
-		c.ev("goroutines", last, "goroutines", fmt.Sprintf("%.0f → %.0f", first, last), session.Goroutines),
+		c.ev("goroutines", last, "goroutines", fmt.Sprintf("%.0f → %.0f (+%.0f along the fitted line)", first, last, grown), session.Goroutines),
 		c.ev("growth", slope*60, "goroutines/min", fmt.Sprintf("+%.1f per minute, R² %.2f over %d samples", slope*60, r2, n), "least-squares fit of "+session.Goroutines),
 	}
 	act := Action{Kind: ActionCode, Text: "find the goroutines that never return: gotune goroutines URL groups them by stack", Note: "a goroutine waiting on a channel nobody sends to, or without a context to cancel it"}
