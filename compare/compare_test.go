@@ -123,3 +123,17 @@ func TestMarkdownEscapesSnapshotText(t *testing.T) {
 		t.Errorf("escapes missing:\n%s", out)
 	}
 }
+
+func TestTextStripsTerminalControls(t *testing.T) {
+	before := snap("x\x1b]0;pwned\x07", []float64{0.1, 0.1}, []float64{1, 1}, `{}`,
+		"{\"findings\":[{\"id\":\"a\",\"severity\":\"warn\",\"title\":\"\\u001b[2J\\u009b31m boom\"}]}", `[]`, nil)
+	after := snap("y", []float64{0.1, 0.1}, []float64{1, 1}, `{}`, `{}`, `[]`, nil)
+	var out bytes.Buffer
+	Compare(before, after).WriteText(&out)
+	if strings.ContainsAny(out.String(), "\x1b\x07\u009b") {
+		t.Errorf("control characters reached the text output: %q", out.String())
+	}
+	if !strings.Contains(out.String(), "boom") {
+		t.Errorf("the title itself was lost: %q", out.String())
+	}
+}

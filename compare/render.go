@@ -86,9 +86,11 @@ func diffRowText(d *profile.Diff, r profile.DiffRow) (delta, share string) {
 	return delta, share
 }
 
-// WriteText prints the comparison as aligned text.
+// WriteText prints the comparison as aligned text. Control characters in
+// snapshot text (names, titles, frames) are replaced, so a hostile file
+// cannot drive the terminal it is printed on.
 func (c *Comparison) WriteText(w io.Writer) error {
-	bw := &errWriter{w: w}
+	bw := &errWriter{w: w, sanitize: true}
 	bw.printf("before: %s  %s  %s, %d samples\n", c.Before.Name, c.Before.Target, c.Before.Window.Duration(), c.Before.Samples)
 	bw.printf("after:  %s  %s  %s, %d samples\n\n", c.After.Name, c.After.Target, c.After.Window.Duration(), c.After.Samples)
 	bw.printf("%-18s %14s %14s %20s\n", "METRIC", "BEFORE", "AFTER", "CHANGE")
@@ -241,13 +243,32 @@ func code(s string) string {
 }
 
 type errWriter struct {
-	w   io.Writer
-	err error
+	w        io.Writer
+	err      error
+	sanitize bool
 }
 
 func (e *errWriter) printf(format string, args ...any) {
 	if e.err != nil {
 		return
 	}
-	_, e.err = fmt.Fprintf(e.w, format, args...)
+	out := fmt.Sprintf(format, args...)
+	if e.sanitize {
+		out = stripControls(out)
+	}
+	_, e.err = io.WriteString(e.w, out)
+}
+
+// stripControls replaces C0 and C1 control characters (ESC among them)
+// except newlines with U+FFFD.
+func stripControls(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' {
+			return r
+		}
+		if r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
 }
