@@ -114,7 +114,7 @@ func watch(e *env, w watchFlags, start func(context.Context, *session.Store), ta
 	if w.json {
 		p = &jsonPrinter{w: e.stdout, target: targetName}
 	} else {
-		p = &linePrinter{w: e.stdout, target: targetName}
+		p = &linePrinter{w: terminalSafe(e.stdout), target: targetName}
 	}
 	var lastPrinted time.Time // sample time of the last printed point
 	got := 0

@@ -49,7 +49,7 @@ the profile, which carries pprof labels).`,
 					Groups     []profile.GoroutineGroup `json:"groups"`
 				}{name, total, groups})
 			}
-			return writeGoroutineGroups(e.stdout, groups, total, exactArgs)
+			return writeGoroutineGroups(terminalSafe(e.stdout), groups, total, exactArgs)
 		},
 	}
 	fl := cmd.Flags()

@@ -42,7 +42,7 @@ not; run as root to see everything.`,
 			if asJSON {
 				return writePsJSON(e.stdout, procs)
 			}
-			return writePsTable(e.stdout, procs)
+			return writePsTable(terminalSafe(e.stdout), procs)
 		},
 	}
 	f := cmd.Flags()

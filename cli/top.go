@@ -96,7 +96,7 @@ total first.`,
 			if asJSON {
 				return writeTopJSON(e.stdout, name, baseName, normalize, p, t, to)
 			}
-			return writeTopText(e.stdout, p, t, baseName, normalize, unit)
+			return writeTopText(terminalSafe(e.stdout), p, t, baseName, normalize, unit)
 		},
 	}
 	af.register(cmd)
