@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -100,47 +99,60 @@ func snapshotExtractCmd(e *env) *cobra.Command {
 	}
 }
 
-// captureSnapshot watches t for window, fetching profiles at the end (a CPU
-// profile of cpu during the window), and builds the snapshot.
+// captureSnapshot watches t for window: goroutine groups at the start (for
+// the leak rule), a CPU profile of cpu ending with the window, then the
+// other profiles, one at a time; it builds the snapshot with the advisor's
+// report.
 func captureSnapshot(ctx context.Context, t collectors.Target, window, cpu time.Duration, name string) (*snapshot.Snapshot, error) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	store := session.NewStore(session.DefaultCapacity)
 	start := time.Now()
 	t.Watch(wctx, store, time.Second)
-	var cpuProfile []byte
-	var notes []string
-	if cpu > 0 && t.Profiles() != nil {
-		// The CPU profile runs during the window, ending with it.
+	parts := snapshot.Parts{Name: name, GotuneVersion: Version, TargetName: t.Name(), Start: start, Profiles: map[string][]byte{}}
+	pc := t.Profiles()
+	wait := func(until time.Time) error {
 		select {
-		case <-time.After(window - cpu):
+		case <-time.After(time.Until(until)):
+			return nil
 		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		b, err := t.Profiles().Fetch(ctx, collectors.ProfileRequest{Kind: "profile", Seconds: max(1, int(cpu/time.Second))})
-		if err != nil {
-			notes = append(notes, "cpu profile: "+err.Error())
-		}
-		cpuProfile = b
-	}
-	if rest := window - time.Since(start); rest > 0 {
-		select {
-		case <-time.After(rest):
-		case <-ctx.Done():
-			return nil, ctx.Err()
+			return ctx.Err()
 		}
 	}
-	end := time.Now()
-	var set collectors.ProfileSet
-	if t.Profiles() != nil {
-		var err error
-		set, err = collectors.FetchProfileSet(ctx, t.Profiles(), 0)
-		if err != nil {
-			notes = append(notes, "profiles: "+err.Error())
+	if pc != nil {
+		if b, err := pc.Fetch(ctx, collectors.ProfileRequest{Kind: "goroutine"}); err == nil {
+			if p, err := profile.ParseBytes(b); err == nil {
+				parts.GoroutinesStart, _ = profile.GoroutineGroupsFromProfile(p)
+			}
 		}
-		notes = append(notes, set.Notes...)
+		if cpu > 0 {
+			if err := wait(start.Add(window - cpu)); err != nil {
+				return nil, err
+			}
+			b, err := pc.Fetch(ctx, collectors.ProfileRequest{Kind: "profile", Seconds: max(1, int(cpu/time.Second))})
+			if err != nil {
+				parts.Notes = append(parts.Notes, "cpu profile: "+err.Error())
+			} else {
+				parts.Profiles["cpu"] = b
+			}
+		}
+	}
+	if err := wait(start.Add(window)); err != nil {
+		return nil, err
+	}
+	parts.End = time.Now()
+	if pc != nil {
+		set, err := collectors.FetchProfileSet(ctx, pc, 0)
+		if err != nil {
+			parts.Notes = append(parts.Notes, "profiles: "+err.Error())
+		}
+		parts.Notes = append(parts.Notes, set.Notes...)
+		for k, v := range set.Profiles {
+			parts.Profiles[k] = v
+		}
+		parts.GoroutineDump = set.GoroutineDump
 	} else {
-		notes = append(notes, "profiles: the target serves no net/http/pprof endpoint")
+		parts.Notes = append(parts.Notes, "profiles: the target serves no net/http/pprof endpoint")
 	}
 	cancel()
 	snap := store.Snapshot()
@@ -148,25 +160,5 @@ func captureSnapshot(ctx context.Context, t collectors.Target, window, cpu time.
 		st, _ := snap.StatusOf("metrics")
 		return nil, fmt.Errorf("no sample read from %s in %s: %s", t.Name(), window, st.LastErr)
 	}
-	s := snapshot.FromSession(snap, name, Version, start, end)
-	s.Manifest.Target.Name = t.Name()
-	s.Manifest.Target.Name = snapshot.RedactCommand(s.Manifest.Target.Name)
-	for k, v := range set.Profiles {
-		s.Profiles[k] = v
-	}
-	if cpuProfile != nil {
-		s.Profiles["cpu"] = cpuProfile
-	}
-	s.GoroutineDump = set.GoroutineDump
-	if len(set.GoroutineDump) > 0 {
-		if gs, err := profile.ParseGoroutineDumpBytes(set.GoroutineDump); err == nil {
-			if b, err := json.Marshal(profile.GroupGoroutines(gs, profile.GroupOptions{})); err == nil {
-				s.Goroutines = b
-			}
-		} else {
-			notes = append(notes, "goroutine groups: "+err.Error())
-		}
-	}
-	s.Manifest.Notes = notes
-	return s, nil
+	return snapshot.Assemble(snap, parts), nil
 }

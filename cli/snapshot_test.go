@@ -3,6 +3,7 @@ package cli
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gotune/gotune/advisor"
 	"github.com/gotune/gotune/collectors"
 	"github.com/gotune/gotune/collectors/discover"
 	"github.com/gotune/gotune/internal/testproc"
@@ -58,6 +60,10 @@ func TestSnapshotRoundTripFromDemo(t *testing.T) {
 	}
 	if !bytes.Equal(back.GoroutineDump, captured.GoroutineDump) || !bytes.Equal(back.Goroutines, captured.Goroutines) {
 		t.Error("goroutines changed")
+	}
+	var rep advisor.Report
+	if err := json.Unmarshal(back.Findings, &rep); err != nil || rep.Samples < 2 {
+		t.Errorf("advisor report in the snapshot: %v, %d samples", err, rep.Samples)
 	}
 	if back.Manifest.Target.MetricsVia != "agent" || back.Manifest.Target.URL != demo.FirstLine {
 		t.Errorf("target %+v", back.Manifest.Target)

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -15,7 +14,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/gotune/gotune/advisor"
 	"github.com/gotune/gotune/collectors"
 	"github.com/gotune/gotune/profile"
 	"github.com/gotune/gotune/session"
@@ -81,63 +79,39 @@ func saveSnapshot(ctx context.Context, req saveRequest) tea.Cmd {
 		if req.snap == nil || len(req.snap.Points) == 0 {
 			return savedMsg{path: req.path, err: errors.New("nothing to save yet: no sample has been read from the target")}
 		}
-		s := snapshot.FromSession(req.snap, req.name, req.version, time.Time{}, req.now)
-		if req.target != "" {
-			s.Manifest.Target.Name = snapshot.RedactCommand(req.target)
-		}
-		var notes []string
+		parts := snapshot.Parts{Name: req.name, GotuneVersion: req.version, TargetName: req.target, End: req.now,
+			Profiles: map[string][]byte{}, Parsed: map[string]*profile.Profile{}, GoroutinesStart: req.gStart, GoroutinesEnd: req.gEnd}
 		have := map[string]bool{}
 		for kind, b := range req.held {
 			if name, ok := snapshotNames[kind]; ok && len(b) > 0 {
-				s.Profiles[name] = b
+				parts.Profiles[name] = b
+				parts.Parsed[name] = req.parsed[kind]
 				have[name] = true
 			}
 		}
-		var set collectors.ProfileSet
 		switch {
 		case req.fetcher != nil:
 			fctx, cancel := context.WithTimeout(ctx, saveDeadline)
-			var err error
-			set, err = collectors.FetchProfilesExcept(fctx, req.fetcher, 0, have)
+			set, err := collectors.FetchProfilesExcept(fctx, req.fetcher, 0, have)
 			cancel()
 			if err != nil {
-				notes = append(notes, "profiles: "+err.Error())
+				parts.Notes = append(parts.Notes, "profiles: "+err.Error())
 			}
-			notes = append(notes, set.Notes...)
+			parts.Notes = append(parts.Notes, set.Notes...)
 			for k, v := range set.Profiles {
-				s.Profiles[k] = v
+				parts.Profiles[k] = v
 			}
+			parts.GoroutineDump = set.GoroutineDump
 		case req.lostNote != "":
-			notes = append(notes, req.lostNote)
+			parts.Notes = append(parts.Notes, req.lostNote)
 		default:
-			notes = append(notes, "profiles: the target serves no net/http/pprof endpoint")
+			parts.Notes = append(parts.Notes, "profiles: the target serves no net/http/pprof endpoint")
 		}
 		if ctx.Err() != nil {
 			return savedMsg{path: req.path, err: fmt.Errorf("save cancelled: %w", ctx.Err())}
 		}
-		// Goroutine groups: from the fresh dump when there is one, else
-		// what the Goroutines screen last read.
-		groups := req.gEnd
-		if len(set.GoroutineDump) > 0 {
-			s.GoroutineDump = set.GoroutineDump
-			if gs, err := profile.ParseGoroutineDumpBytes(set.GoroutineDump); err == nil {
-				groups = profile.GroupGoroutines(gs, profile.GroupOptions{})
-			} else {
-				notes = append(notes, "goroutine groups: "+err.Error())
-			}
-		}
-		if len(groups) > 0 {
-			if b, err := json.Marshal(groups); err == nil {
-				s.Goroutines = b
-			}
-		}
-		report := adviseSnapshot(req.snap, advisorProfiles(req.parsed, s.Profiles, req.gStart, groups))
-		if b, err := json.Marshal(report); err == nil {
-			s.Findings = b
-		} else {
-			notes = append(notes, "findings: "+err.Error())
-		}
-		s.Manifest.Notes = notes
+		s := snapshot.Assemble(req.snap, parts)
+		notes := s.Manifest.Notes
 		if err := os.MkdirAll(filepath.Dir(req.path), 0o755); err != nil {
 			return savedMsg{path: req.path, err: fmt.Errorf("save snapshot: %w", err)}
 		}
@@ -146,24 +120,6 @@ func saveSnapshot(ctx context.Context, req saveRequest) tea.Cmd {
 		}
 		return savedMsg{path: req.path, points: len(s.Series.Points), profiles: len(s.Profiles), notes: notes}
 	}
-}
-
-// advisorProfiles gives the advisor the parsed profiles the dashboard
-// holds, parsing the ones just fetched.
-func advisorProfiles(parsed map[string]*profile.Profile, raw map[string][]byte, start, end []profile.GoroutineGroup) advisor.Profiles {
-	get := func(kind, name string) *profile.Profile {
-		if p := parsed[kind]; p != nil {
-			return p
-		}
-		if b := raw[name]; b != nil {
-			if p, err := profile.ParseBytes(b); err == nil {
-				return p
-			}
-		}
-		return nil
-	}
-	return advisor.Profiles{CPU: parsed["profile"], Heap: get("heap", "heap"), Allocs: get("allocs", "allocs"),
-		Mutex: get("mutex", "mutex"), GoroutinesStart: start, GoroutinesEnd: end}
 }
 
 // savePrompt is the small form `s` opens: a name and a path. While a save
