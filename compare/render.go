@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/gotune/gotune/measurement"
 	"github.com/gotune/gotune/profile"
@@ -91,8 +92,8 @@ func diffRowText(d *profile.Diff, r profile.DiffRow) (delta, share string) {
 // cannot drive the terminal it is printed on.
 func (c *Comparison) WriteText(w io.Writer) error {
 	bw := &errWriter{w: w, sanitize: true}
-	bw.printf("before: %s  %s  %s, %d samples\n", c.Before.Name, c.Before.Target, c.Before.Window.Duration(), c.Before.Samples)
-	bw.printf("after:  %s  %s  %s, %d samples\n\n", c.After.Name, c.After.Target, c.After.Window.Duration(), c.After.Samples)
+	bw.printf("before: %s  %s  %s, %d samples\n", c.Before.Name, c.Before.Target, c.Before.Window.Duration().Round(time.Second), c.Before.Samples)
+	bw.printf("after:  %s  %s  %s, %d samples\n\n", c.After.Name, c.After.Target, c.After.Window.Duration().Round(time.Second), c.After.Samples)
 	bw.printf("%-18s %14s %14s %20s\n", "METRIC", "BEFORE", "AFTER", "CHANGE")
 	for _, r := range c.rows() {
 		bw.printf("%-18s %14s %14s %20s  %s\n", r[0], r[1], r[2], r[3], r[4])
@@ -159,8 +160,8 @@ func (c *Comparison) WriteText(w io.Writer) error {
 func (c *Comparison) WriteMarkdown(w io.Writer) error {
 	bw := &errWriter{w: w}
 	bw.printf("## Before → after\n\n")
-	bw.printf("- **Before:** %s %s (%s, %d samples)\n", mdEscape(c.Before.Name), mdEscape(c.Before.Target), c.Before.Window.Duration(), c.Before.Samples)
-	bw.printf("- **After:** %s %s (%s, %d samples)\n\n", mdEscape(c.After.Name), mdEscape(c.After.Target), c.After.Window.Duration(), c.After.Samples)
+	bw.printf("- **Before:** %s %s (%s, %d samples)\n", mdEscape(c.Before.Name), mdEscape(c.Before.Target), c.Before.Window.Duration().Round(time.Second), c.Before.Samples)
+	bw.printf("- **After:** %s %s (%s, %d samples)\n\n", mdEscape(c.After.Name), mdEscape(c.After.Target), c.After.Window.Duration().Round(time.Second), c.After.Samples)
 	bw.printf("| metric | before | after | change | |\n|---|---:|---:|---:|---|\n")
 	for _, r := range c.rows() {
 		bw.printf("| %s | %s | %s | %s | %s |\n", r[0], r[1], r[2], r[3], r[4])

@@ -69,9 +69,18 @@ func Assemble(sess *session.Snapshot, p Parts) *Snapshot {
 		}
 		return nil
 	}
+	// The leak rule matches groups between the start and the end of the
+	// window, so both ends must be grouped the same way: from goroutine
+	// profiles (no states) when the start came from one.
+	end := groups
+	if gp := parsed("goroutine"); gp != nil && p.GoroutinesStart != nil {
+		if g, err := profile.GoroutineGroupsFromProfile(gp); err == nil {
+			end = g
+		}
+	}
 	in := advisor.InputFrom(sess, 0)
 	in.Profiles = advisor.Profiles{CPU: parsed("cpu"), Heap: parsed("heap"), Allocs: parsed("allocs"), Mutex: parsed("mutex"),
-		GoroutinesStart: p.GoroutinesStart, GoroutinesEnd: groups}
+		GoroutinesStart: p.GoroutinesStart, GoroutinesEnd: end}
 	cfg := p.AdvisorConfig
 	if cfg == (advisor.Config{}) {
 		cfg = advisor.DefaultConfig()
