@@ -147,3 +147,62 @@ func keysOf(m map[string][]byte) []string {
 	}
 	return out
 }
+
+// Two real snapshots of the demo, at GOGC=100 and GOGC=400: gotune diff
+// reports GC CPU and the GC rate down and the heap goal up, each beyond the
+// windows' noise (the advisor's predictions themselves are checked by the
+// advisor's experiments).
+func TestDiffOfRealDemoSnapshots(t *testing.T) {
+	bin := testproc.Build(t, ".")
+	dir := t.TempDir()
+	capture := func(gogc string) string {
+		demo := testproc.Start(t, bin, []string{"GOGC=" + gogc}, "demo", "--serve", "127.0.0.1:0", "--alloc-rate", "100MiB", "--cache", "32MiB")
+		path := filepath.Join(dir, "gogc"+gogc+".gotune")
+		if _, _, err := runGotune(t, t.Context(), "snapshot", demo.FirstLine, "-o", path, "--window", "10s", "--name", "GOGC="+gogc); err != nil {
+			t.Fatal(err)
+		}
+		demo.Kill()
+		return path
+	}
+	before, after := capture("100"), capture("400")
+	out, _, err := runGotune(t, t.Context(), "diff", before, after, "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Metrics []struct {
+			Name   string  `json:"name"`
+			Delta  float64 `json:"delta"`
+			Beyond bool    `json:"beyond_noise"`
+		} `json:"metrics"`
+		Settings []struct{ Name, Before, After string } `json:"settings"`
+	}
+	if err := json.Unmarshal([]byte(out), &c); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"GC CPU": -1, "GC cycles/s": -1, "heap goal": +1}
+	for _, m := range c.Metrics {
+		dir, ok := want[m.Name]
+		if !ok {
+			continue
+		}
+		delete(want, m.Name)
+		if !m.Beyond || m.Delta*float64(dir) <= 0 {
+			t.Errorf("%s: delta %g beyond noise %v, want a change of sign %d beyond noise", m.Name, m.Delta, m.Beyond, dir)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("metrics missing from the comparison: %v", want)
+	}
+	gogc := false
+	for _, s := range c.Settings {
+		gogc = gogc || s.Name == "GOGC" && s.Before == "100" && s.After == "400"
+	}
+	if !gogc {
+		t.Errorf("settings %+v lack GOGC 100 → 400", c.Settings)
+	}
+	text, _, err := runGotune(t, t.Context(), "diff", before, after)
+	if err != nil || !strings.Contains(text, "GOGC         100 → 400") {
+		t.Errorf("text diff: %v\n%s", err, text)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gotune/gotune/collectors/effective"
 	"github.com/gotune/gotune/session"
 )
 
@@ -44,6 +45,9 @@ func (t *URLTarget) CollectMetrics(store *session.Store) func(ctx context.Contex
 			t.describe(store, t.source)
 		}
 		store.Append(s)
+		// Over HTTP only the live values are known, not where they come
+		// from; the explanation says so ("origin unknown").
+		store.SetFact(FactSettings, effective.Explain(effective.Input{Live: s.Values, CPUQuota: -1}))
 		return via, nil
 	}
 }
