@@ -128,7 +128,14 @@ func TestAttachPlainLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) < 5 || !strings.Contains(lines[0], "metrics via agent") || !strings.HasPrefix(lines[1], "TIME") {
+	header := -1
+	for i, l := range lines {
+		if strings.HasPrefix(l, "TIME") {
+			header = i
+			break
+		}
+	}
+	if len(lines) < 5 || !strings.Contains(lines[0], "metrics via agent") || header < 1 || !strings.HasPrefix(lines[1], "# GOGC") {
 		t.Fatalf("unexpected output:\n%s", out)
 	}
 	for _, l := range lines[2:] {
