@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gotune/gotune/collectors/cgroup"
+	"github.com/gotune/gotune/collectors/effective"
 	"github.com/gotune/gotune/measurement"
 	"github.com/gotune/gotune/session"
 )
@@ -258,32 +259,12 @@ func (c *check) memLimit() (float64, bool) {
 		case "no limit":
 			return 0, true
 		default:
-			if n, ok := parseLimit(s.GOMEMLIMIT.Value); ok {
-				return n, true
+			if n, ok := effective.ParseByteCount(s.GOMEMLIMIT.Value); ok {
+				return float64(n), true
 			}
 		}
 	}
 	return 0, false
-}
-
-// parseLimit reads a GOMEMLIMIT-style byte count: digits with an optional
-// B, KiB, MiB, GiB or TiB suffix.
-func parseLimit(s string) (float64, bool) {
-	mult := 1.0
-	for _, u := range []struct {
-		suffix string
-		mult   float64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"B", 1}} {
-		if n, ok := strings.CutSuffix(s, u.suffix); ok {
-			s, mult = n, u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return 0, false
-	}
-	return float64(n) * mult, true
 }
 
 // gomaxprocs returns the live GOMAXPROCS.

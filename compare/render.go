@@ -54,8 +54,9 @@ func statText(unit string, s *Stats) string {
 	return FormatValue(unit, s.Mean)
 }
 
-// rows is the metrics table as cells: name, before, after, change, verdict.
-func (c *Comparison) rows() [][]string {
+// Rows is the metrics table as text cells: name, before (mean), after
+// (mean), change, verdict ("changed", "within noise", "not measured").
+func (c *Comparison) Rows() [][]string {
 	var out [][]string
 	for _, m := range c.Metrics {
 		verdict := "within noise"
@@ -95,7 +96,7 @@ func (c *Comparison) WriteText(w io.Writer) error {
 	bw.printf("before: %s  %s  %s, %d samples\n", c.Before.Name, c.Before.Target, c.Before.Window.Duration().Round(time.Second), c.Before.Samples)
 	bw.printf("after:  %s  %s  %s, %d samples\n\n", c.After.Name, c.After.Target, c.After.Window.Duration().Round(time.Second), c.After.Samples)
 	bw.printf("%-18s %14s %14s %20s\n", "METRIC", "BEFORE", "AFTER", "CHANGE")
-	for _, r := range c.rows() {
+	for _, r := range c.Rows() {
 		bw.printf("%-18s %14s %14s %20s  %s\n", r[0], r[1], r[2], r[3], r[4])
 	}
 	bw.printf("\nSETTINGS\n")
@@ -163,7 +164,7 @@ func (c *Comparison) WriteMarkdown(w io.Writer) error {
 	bw.printf("- **Before:** %s %s (%s, %d samples)\n", mdEscape(c.Before.Name), mdEscape(c.Before.Target), c.Before.Window.Duration().Round(time.Second), c.Before.Samples)
 	bw.printf("- **After:** %s %s (%s, %d samples)\n\n", mdEscape(c.After.Name), mdEscape(c.After.Target), c.After.Window.Duration().Round(time.Second), c.After.Samples)
 	bw.printf("| metric | before | after | change | |\n|---|---:|---:|---:|---|\n")
-	for _, r := range c.rows() {
+	for _, r := range c.Rows() {
 		bw.printf("| %s | %s | %s | %s | %s |\n", r[0], r[1], r[2], r[3], r[4])
 	}
 	bw.printf("\nA change is marked when the difference of the means exceeds two standard errors of the windows' own variation.\n")

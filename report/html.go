@@ -230,16 +230,7 @@ func newCompareView(c *compare.Comparison) *compareView {
 	if len(v.Groups) > 15 {
 		v.Groups, v.More = v.Groups[:15], len(v.Groups)-15
 	}
-	for _, m := range c.Metrics {
-		verdict := "within noise"
-		switch {
-		case m.Before == nil || m.After == nil:
-			verdict = "not measured"
-		case m.Beyond:
-			verdict = "changed"
-		}
-		v.Rows = append(v.Rows, []string{m.Name, statText(m.Unit, m.Before), statText(m.Unit, m.After), deltaText(m), verdict})
-	}
+	v.Rows = c.Rows()
 	for _, p := range c.Profiles {
 		pv := compareProfileView{Kind: p.Kind, Error: p.Error}
 		for _, d := range []*profile.Diff{p.Absolute, p.Normalized} {
@@ -271,26 +262,4 @@ func newCompareView(c *compare.Comparison) *compareView {
 		v.Profiles = append(v.Profiles, pv)
 	}
 	return v
-}
-
-func statText(unit string, s *compare.Stats) string {
-	if s == nil {
-		return "-"
-	}
-	return compare.FormatValue(unit, s.Mean)
-}
-
-func deltaText(m compare.MetricChange) string {
-	if m.Before == nil || m.After == nil {
-		return "-"
-	}
-	sign, d := "+", m.Delta
-	if d < 0 {
-		sign, d = "-", -d
-	}
-	s := sign + compare.FormatValue(m.Unit, d)
-	if m.Before.Mean != 0 {
-		s += fmt.Sprintf(" (%+.0f%%)", m.Rel*100)
-	}
-	return s
 }

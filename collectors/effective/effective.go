@@ -197,10 +197,12 @@ func readGOMEMLIMIT(s string) (int64, bool) {
 	if s == "" || s == "off" {
 		return math.MaxInt64, true
 	}
-	return parseByteCount(s)
+	return ParseByteCount(s)
 }
 
-func parseByteCount(s string) (int64, bool) {
+// ParseByteCount reads a GOMEMLIMIT-style byte count: digits with an
+// optional B, KiB, MiB, GiB or TiB suffix, as the runtime accepts them.
+func ParseByteCount(s string) (int64, bool) {
 	mult := int64(1)
 	num := s
 	for _, u := range []struct {

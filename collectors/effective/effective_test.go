@@ -141,13 +141,13 @@ func FuzzParseByteCount(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		n, ok := parseByteCount(s)
+		n, ok := ParseByteCount(s)
 		if ok && n < 0 {
-			t.Fatalf("parseByteCount(%q) = %d", s, n)
+			t.Fatalf("ParseByteCount(%q) = %d", s, n)
 		}
 		if ok && n != math.MaxInt64 && n >= 0 {
 			// What FormatLimit prints parses back to the same figure.
-			if m, ok := parseByteCount(FormatLimit(n)); !ok || m != n {
+			if m, ok := ParseByteCount(FormatLimit(n)); !ok || m != n {
 				t.Fatalf("FormatLimit(%d) = %q parses as %d, %v", n, FormatLimit(n), m, ok)
 			}
 		}
@@ -166,9 +166,9 @@ func TestParseByteCount(t *testing.T) {
 		{"1KB", 0, false}, {"1k", 0, false}, {"-1", 0, false}, {"+1", 1, true}, {"B", 0, false}, {"", 0, false},
 		{"1iB", 0, false}, {"9999999999TiB", 0, false}, {"8388607TiB", 8388607 << 40, true},
 	} {
-		got, ok := parseByteCount(tc.in)
+		got, ok := ParseByteCount(tc.in)
 		if got != tc.want || ok != tc.ok {
-			t.Errorf("parseByteCount(%q) = %d, %v; want %d, %v", tc.in, got, ok, tc.want, tc.ok)
+			t.Errorf("ParseByteCount(%q) = %d, %v; want %d, %v", tc.in, got, ok, tc.want, tc.ok)
 		}
 	}
 }
