@@ -135,7 +135,7 @@ func TestAttachPlainLines(t *testing.T) {
 			break
 		}
 	}
-	if len(lines) < 5 || !strings.Contains(lines[0], "metrics via agent") || header < 1 || !strings.HasPrefix(lines[1], "# GOGC") {
+	if len(lines) < 5 || !strings.Contains(lines[0], "metrics via agent") || header < 1 || !strings.Contains(out, "\n# GOGC ") {
 		t.Fatalf("unexpected output:\n%s", out)
 	}
 	for _, l := range lines[2:] {

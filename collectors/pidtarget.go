@@ -166,8 +166,8 @@ func (t *PIDTarget) CollectMetrics(store *session.Store) func(ctx context.Contex
 			t.mu.Unlock()
 		}
 		s.Missing = missing(&s)
+		t.explain(store, s) // before the sample: readers see both together
 		store.Append(s)
-		t.explain(store, s)
 		if metricsErr != nil {
 			return t.Via(), metricsErr
 		}
