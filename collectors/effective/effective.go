@@ -46,6 +46,9 @@ type Input struct {
 	// Env is the GO* environment at exec (/proc/PID/environ, filtered); nil
 	// when it could not be read. GODEBUG in it overrides DefaultGODEBUG.
 	Env map[string]string
+	// Remote says the process was reached over HTTP only, so its
+	// environment was never in reach (rather than unreadable).
+	Remote bool
 	// GoVersion is the build info's Go version ("go1.26.8"); "" if unknown.
 	GoVersion string
 	// DefaultGODEBUG is the build info setting of that name: the GODEBUG
@@ -92,6 +95,14 @@ func (e Explanation) Settings() []Setting { return []Setting{e.GOGC, e.GOMEMLIMI
 // Explain explains the three settings.
 func Explain(in Input) Explanation {
 	return Explanation{GOGC: explainGOGC(in), GOMEMLIMIT: explainGOMEMLIMIT(in), GOMAXPROCS: explainGOMAXPROCS(in)}
+}
+
+// envUnknown says why the environment is not known.
+func (in Input) envUnknown() string {
+	if in.Remote {
+		return "the process was reached over HTTP, where its environment is not visible (attach by PID to read it)"
+	}
+	return "its environment could not be read"
 }
 
 func (in Input) env(name string) (string, bool) {
@@ -154,7 +165,7 @@ func explainGOGC(in Input) Setting {
 	switch {
 	case in.Env == nil && hasLive:
 		s.Value, s.Live, s.Source = gogcString(now), true, Unknown
-		s.Reason = fmt.Sprintf("GOGC is %s now; its environment could not be read, so whether that is Go's default (100), the environment or a run-time change is unknown", gogcString(now))
+		s.Reason = fmt.Sprintf("GOGC is %s now; %s, so whether that is Go's default (100), the environment or a run-time change is unknown", gogcString(now), in.envUnknown())
 		return s
 	case in.Env == nil:
 		s.Value, s.Source = "?", Unknown
@@ -256,7 +267,7 @@ func explainGOMEMLIMIT(in Input) Setting {
 	if in.Env == nil {
 		if hasLive {
 			s.Value, s.Live, s.Source = FormatLimit(now), true, Unknown
-			s.Reason = fmt.Sprintf("the memory limit is %s now; the environment could not be read, so where it comes from is unknown", FormatLimit(now))
+			s.Reason = fmt.Sprintf("the memory limit is %s now; %s, so where it comes from is unknown", FormatLimit(now), in.envUnknown())
 		} else {
 			s.Value, s.Source = "?", Unknown
 			s.Reason = "neither the environment nor /gc/gomemlimit:bytes could be read"
