@@ -542,25 +542,37 @@ func countSamples(fr fieldReader) (c sampleCounts) {
 
 func decodeValueType(b []byte) ([2]int64, error) {
 	var vt [2]int64
+	err := varintFields(b, func(field int, v uint64) {
+		if field == 1 || field == 2 {
+			vt[field-1] = int64(v)
+		}
+	})
+	return vt, err
+}
+
+// varintFields calls f with each varint field of the message b, skipping
+// fields of other wire types. Messages whose submessages matter (samples,
+// locations) walk their own fields.
+func varintFields(b []byte, f func(field int, v uint64)) error {
 	w := wire{b: b}
 	for w.pos < len(b) {
 		field, typ, err := w.key()
 		if err != nil {
-			return vt, err
+			return err
 		}
-		if (field == 1 || field == 2) && typ == 0 {
-			v, err := w.varint()
-			if err != nil {
-				return vt, err
+		if typ != 0 {
+			if err := w.skip(typ); err != nil {
+				return err
 			}
-			vt[field-1] = int64(v)
 			continue
 		}
-		if err := w.skip(typ); err != nil {
-			return vt, err
+		v, err := w.varint()
+		if err != nil {
+			return err
 		}
+		f(field, v)
 	}
-	return vt, nil
+	return nil
 }
 
 func (d *decoder) sample(b []byte) error {
@@ -622,22 +634,7 @@ func (d *decoder) sample(b []byte) error {
 func (d *decoder) label(sample uint32, b []byte) error {
 	l := rawLabel{sample: sample}
 	hasNum := false
-	w := wire{b: b}
-	for w.pos < len(b) {
-		field, typ, err := w.key()
-		if err != nil {
-			return err
-		}
-		if typ != 0 {
-			if err := w.skip(typ); err != nil {
-				return err
-			}
-			continue
-		}
-		v, err := w.varint()
-		if err != nil {
-			return err
-		}
+	err := varintFields(b, func(field int, v uint64) {
 		switch field {
 		case 1:
 			l.key = int64(v)
@@ -646,6 +643,9 @@ func (d *decoder) label(sample uint32, b []byte) error {
 		case 3, 4:
 			hasNum = true
 		}
+	})
+	if err != nil {
+		return err
 	}
 	// Numeric labels (the heap profile's "bytes") are not kept: no view
 	// uses them, and they would cost 16 bytes per sample.
@@ -657,22 +657,7 @@ func (d *decoder) label(sample uint32, b []byte) error {
 
 func (d *decoder) mapping(b []byte) error {
 	var m rawMapping
-	w := wire{b: b}
-	for w.pos < len(b) {
-		field, typ, err := w.key()
-		if err != nil {
-			return err
-		}
-		if typ != 0 {
-			if err := w.skip(typ); err != nil {
-				return err
-			}
-			continue
-		}
-		v, err := w.varint()
-		if err != nil {
-			return err
-		}
+	err := varintFields(b, func(field int, v uint64) {
 		switch field {
 		case 1:
 			m.id = v
@@ -681,6 +666,9 @@ func (d *decoder) mapping(b []byte) error {
 		case 6:
 			m.buildID = int64(v)
 		}
+	})
+	if err != nil {
+		return err
 	}
 	d.maps = append(d.maps, m)
 	return nil
@@ -701,28 +689,16 @@ func (d *decoder) location(b []byte) error {
 				return err
 			}
 			var ln rawLine
-			lw := wire{b: lb}
-			for lw.pos < len(lb) {
-				f, t, err := lw.key()
-				if err != nil {
-					return err
-				}
-				if t != 0 {
-					if err := lw.skip(t); err != nil {
-						return err
-					}
-					continue
-				}
-				v, err := lw.varint()
-				if err != nil {
-					return err
-				}
-				switch f {
+			err = varintFields(lb, func(field int, v uint64) {
+				switch field {
 				case 1:
 					ln.functionID = v
 				case 2:
 					ln.line = v
 				}
+			})
+			if err != nil {
+				return err
 			}
 			d.lineBuf = append(d.lineBuf, ln)
 			continue
@@ -754,22 +730,7 @@ func (d *decoder) location(b []byte) error {
 
 func (d *decoder) function(b []byte) error {
 	var f rawFunction
-	w := wire{b: b}
-	for w.pos < len(b) {
-		field, typ, err := w.key()
-		if err != nil {
-			return err
-		}
-		if typ != 0 {
-			if err := w.skip(typ); err != nil {
-				return err
-			}
-			continue
-		}
-		v, err := w.varint()
-		if err != nil {
-			return err
-		}
+	err := varintFields(b, func(field int, v uint64) {
 		switch field {
 		case 1:
 			f.id = v
@@ -782,6 +743,9 @@ func (d *decoder) function(b []byte) error {
 		case 5:
 			f.start = int64(v)
 		}
+	})
+	if err != nil {
+		return err
 	}
 	d.funcs = append(d.funcs, f)
 	return nil
