@@ -376,8 +376,8 @@ func (c *check) cpuQuota() (cpuQuota, bool) {
 // the level that enforces the effective quota.
 func (c *check) throttle() (cgroup.ThrottleRates, string, bool) {
 	f := c.in.Facts
-	if f.Cgroup != nil && f.CgroupStart != nil {
-		rates := cgroup.CPURates(*f.CgroupStart, *f.Cgroup)
+	if f.Cgroup != nil && c.in.CgroupStart != nil {
+		rates := cgroup.CPURates(*c.in.CgroupStart, *f.Cgroup)
 		if f.Cgroup.CPU != nil {
 			if r, ok := rates[f.Cgroup.CPU.From]; ok && f.Cgroup.CPU.From != "" {
 				return r, "cpu.stat of " + f.Cgroup.CPU.From + " over the window", true

@@ -4,10 +4,6 @@ import (
 	"time"
 
 	"github.com/gotune/gotune/collectors/cgroup"
-	"github.com/gotune/gotune/collectors/discover"
-	"github.com/gotune/gotune/collectors/effective"
-	"github.com/gotune/gotune/collectors/numa"
-	"github.com/gotune/gotune/collectors/proc"
 	"github.com/gotune/gotune/profile"
 	"github.com/gotune/gotune/session"
 )
@@ -17,28 +13,18 @@ import (
 type Input struct {
 	// Points is the window, oldest first (session.Snapshot.Points or a
 	// suffix of it). Time comes from here: the advisor never reads a clock.
-	Points   []session.Point
-	Facts    Facts
-	Profiles Profiles
+	Points []session.Point
+	Facts  Facts
+	// CgroupStart is a cgroup reading from the start of the window: with
+	// Facts.Cgroup it gives throttling over the whole window. Without it
+	// the advisor uses Facts.Throttle (the last two readings).
+	CgroupStart *cgroup.Stats
+	Profiles    Profiles
 }
 
 // Facts are what the PID collectors know about the process and its host
-// (session.Snapshot.Facts, typed). Nil or zero fields are unknown.
-type Facts struct {
-	Cgroup *cgroup.Stats
-	// CgroupStart is a cgroup reading from the start of the window: with
-	// Cgroup it gives throttling over the whole window. Without it the
-	// advisor uses Throttle (the last two readings).
-	CgroupStart  *cgroup.Stats
-	Throttle     *cgroup.ThrottleRates
-	Process      *proc.ProcessStat
-	Topology     *numa.Topology
-	NUMASettings *numa.Settings
-	NUMAProcess  *numa.Process
-	Build        *discover.Build
-	Env          map[string]string // GO* variables at exec; nil when unreadable
-	Settings     *effective.Explanation
-}
+// (session.Snapshot.Facts). Nil or zero fields are unknown.
+type Facts = session.Facts
 
 // Profiles are parsed profiles taken during the window. Any may be nil.
 type Profiles struct {
@@ -52,40 +38,22 @@ type Profiles struct {
 	GoroutinesEnd   []profile.GoroutineGroup
 }
 
-// FactEnv is the key under which the PID collectors publish the GO*
-// environment (collectors.FactEnv); the other facts are found by type.
-const FactEnv = "env"
+// Needs lists the profile kinds the rules read.
+var Needs = []profile.Kind{profile.KindCPU, profile.KindHeap, profile.KindAllocs, profile.KindMutex, profile.KindGoroutine}
 
-// FactsFrom types a snapshot's facts. Facts are recognised by their type
-// (each collector fact has its own), so the advisor does not import the
-// collectors package.
-func FactsFrom(facts map[string]any) Facts {
-	var f Facts
-	for k, v := range facts {
-		switch x := v.(type) {
-		case cgroup.Stats:
-			f.Cgroup = &x
-		case cgroup.ThrottleRates:
-			f.Throttle = &x
-		case proc.ProcessStat:
-			f.Process = &x
-		case numa.Topology:
-			f.Topology = &x
-		case numa.Settings:
-			f.NUMASettings = &x
-		case numa.Process:
-			f.NUMAProcess = &x
-		case *discover.Build:
-			f.Build = x
-		case effective.Explanation:
-			f.Settings = &x
-		case map[string]string:
-			if k == FactEnv {
-				f.Env = x
-			}
-		}
+// Set puts p where the rules read a profile of kind k; kinds no rule reads
+// are ignored.
+func (ps *Profiles) Set(k profile.Kind, p *profile.Profile) {
+	switch k {
+	case profile.KindCPU:
+		ps.CPU = p
+	case profile.KindHeap:
+		ps.Heap = p
+	case profile.KindAllocs:
+		ps.Allocs = p
+	case profile.KindMutex:
+		ps.Mutex = p
 	}
-	return f
 }
 
 // InputFrom builds an Input from a snapshot: the points of the last window
@@ -104,5 +72,5 @@ func InputFrom(snap *session.Snapshot, window time.Duration) Input {
 		}
 		pts = pts[i:]
 	}
-	return Input{Points: pts, Facts: FactsFrom(snap.Facts)}
+	return Input{Points: pts, Facts: snap.Facts}
 }

@@ -33,7 +33,7 @@ func build(goVersion, godebug string, deps ...string) *discover.Build {
 
 // explain runs the effective-settings explanation the PID collectors publish.
 func explain(env map[string]string, b *discover.Build, procs int, quota float64) *effective.Explanation {
-	in := effective.Input{Env: env, AffinityCPUs: procs, CPUQuota: quota, Live: map[string]float64{"/sched/gomaxprocs:threads": float64(procs)}}
+	in := effective.Input{Env: env, AffinityCPUs: procs, CPUQuota: quota, Live: effective.Live{GOMAXPROCS: effective.LiveValue(float64(procs), true)}}
 	if b != nil {
 		in.GoVersion, in.DefaultGODEBUG, in.Deps = b.GoVersion, b.GODEBUG, b.Deps
 	}

@@ -19,7 +19,7 @@ speedscope and inferno read this format. SOURCE is a file or URL, as for top.`,
 			if err != nil {
 				return err
 			}
-			p, _, err := af.src.loadProfile(e.ctx, args[0], "heap")
+			p, _, err := af.src.loadProfile(e.ctx, args[0], profile.KindHeap)
 			if err != nil {
 				return err
 			}

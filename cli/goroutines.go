@@ -32,11 +32,11 @@ the profile, which carries pprof labels).`,
 			if proto {
 				debug = 0
 			}
-			data, name, err := src.readSource(e.ctx, args[0], "goroutine", debug)
+			data, name, err := src.readSource(e.ctx, args[0], profile.KindGoroutine, debug)
 			if err != nil {
 				return err
 			}
-			groups, total, err := goroutineGroups(data, profile.GroupOptions{IgnoreArgs: !exactArgs})
+			groups, total, err := goroutineGroups(data, profile.GroupOptions{ExactArgs: exactArgs})
 			if err != nil {
 				return fmt.Errorf("read %s: %w", name, err)
 			}
@@ -73,7 +73,7 @@ func goroutineGroups(data []byte, o profile.GroupOptions) ([]profile.GoroutineGr
 		if err != nil {
 			return nil, 0, err
 		}
-		if k := p.Kind(); k != "goroutine" {
+		if k := p.Kind(); k != profile.KindGoroutine {
 			return nil, 0, fmt.Errorf("this is a %s profile, not a goroutine profile or dump", kindName(k))
 		}
 		if groups, err = profile.GoroutineGroupsFromProfile(p); err != nil {

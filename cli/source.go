@@ -18,7 +18,7 @@ import (
 // http(s) URL, either a base ("http://host:6060", the command's default kind
 // or --kind) or a full pprof endpoint ("http://host:6060/debug/pprof/heap").
 type profileSource struct {
-	kind    string // --kind override for base URLs
+	kind    string // --kind override for base URLs (a kind name or endpoint)
 	seconds int    // CPU profile duration for URLs
 }
 
@@ -28,7 +28,7 @@ func isURL(s string) bool {
 
 // fetchRequest turns a URL into a client base and a request. defaultKind
 // applies to base URLs without --kind.
-func (ps profileSource) fetchRequest(src, defaultKind string, debug int) (string, collectors.ProfileRequest, error) {
+func (ps profileSource) fetchRequest(src string, defaultKind profile.Kind, debug int) (string, collectors.ProfileRequest, error) {
 	u, err := url.Parse(src)
 	if err != nil {
 		return "", collectors.ProfileRequest{}, fmt.Errorf("source %q is not a URL: %w", src, err)
@@ -36,7 +36,11 @@ func (ps profileSource) fetchRequest(src, defaultKind string, debug int) (string
 	req := collectors.ProfileRequest{Kind: defaultKind, Seconds: ps.seconds, Debug: debug}
 	if i := strings.Index(u.Path, "/debug/pprof/"); i >= 0 {
 		if k := path.Base(u.Path[i:]); k != "" && k != "pprof" {
-			req.Kind = k
+			kind, err := profile.ParseKind(k)
+			if err != nil {
+				return "", req, fmt.Errorf("source %q: %w", src, err)
+			}
+			req.Kind = kind
 		}
 		q := u.Query()
 		if s, err := strconv.Atoi(q.Get("seconds")); err == nil && s > 0 && ps.seconds == 0 {
@@ -47,16 +51,17 @@ func (ps profileSource) fetchRequest(src, defaultKind string, debug int) (string
 		}
 	}
 	if ps.kind != "" {
-		req.Kind = ps.kind
-	}
-	if req.Kind == "cpu" {
-		req.Kind = "profile"
+		kind, err := profile.ParseKind(ps.kind)
+		if err != nil {
+			return "", req, fmt.Errorf("--kind: %w", err)
+		}
+		req.Kind = kind
 	}
 	return src, req, nil
 }
 
 // readSource returns the raw bytes of src and a short name for messages.
-func (ps profileSource) readSource(ctx context.Context, src, defaultKind string, debug int) ([]byte, string, error) {
+func (ps profileSource) readSource(ctx context.Context, src string, defaultKind profile.Kind, debug int) ([]byte, string, error) {
 	if !isURL(src) {
 		data, err := os.ReadFile(src)
 		if err != nil {
@@ -77,7 +82,7 @@ func (ps profileSource) readSource(ctx context.Context, src, defaultKind string,
 }
 
 // loadProfile reads and parses a pprof profile from src.
-func (ps profileSource) loadProfile(ctx context.Context, src, defaultKind string) (*profile.Profile, string, error) {
+func (ps profileSource) loadProfile(ctx context.Context, src string, defaultKind profile.Kind) (*profile.Profile, string, error) {
 	data, name, err := ps.readSource(ctx, src, defaultKind, 0)
 	if err != nil {
 		// Already says which file or URL ("open x: no such file ...").

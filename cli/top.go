@@ -74,7 +74,7 @@ total first.`,
 			if err != nil {
 				return err
 			}
-			p, name, err := af.src.loadProfile(e.ctx, args[0], "heap")
+			p, name, err := af.src.loadProfile(e.ctx, args[0], profile.KindHeap)
 			if err != nil {
 				return err
 			}
@@ -142,7 +142,7 @@ type topJSON struct {
 	Source       string            `json:"source"`
 	Base         string            `json:"base,omitempty"`
 	Normalized   bool              `json:"normalized,omitempty"`
-	Kind         string            `json:"kind,omitempty"`
+	Kind         profile.Kind      `json:"kind,omitempty"`
 	SampleType   profile.ValueType `json:"sample_type"`
 	Granularity  string            `json:"granularity"`
 	Time         string            `json:"time,omitempty"`

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gotune/gotune/internal/testproc"
+	"github.com/gotune/gotune/profile"
 	"github.com/gotune/gotune/session"
 )
 
@@ -37,7 +38,7 @@ func gzipped(b []byte) []byte {
 func realHeapProfile(t *testing.T) []byte {
 	t.Helper()
 	base := startMetricsServer(t, "pprof")
-	body, err := NewPprofClient(base).Fetch(t.Context(), ProfileRequest{Kind: "heap"})
+	body, err := NewPprofClient(base).Fetch(t.Context(), ProfileRequest{Kind: profile.KindHeap})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func TestBadTargets(t *testing.T) {
 			if c.maxBody > 0 {
 				cl.MaxBody = c.maxBody
 			}
-			body, err := cl.Fetch(t.Context(), ProfileRequest{Kind: "heap"})
+			body, err := cl.Fetch(t.Context(), ProfileRequest{Kind: profile.KindHeap})
 			if err == nil {
 				t.Fatalf("no error; got %d bytes", len(body))
 			}

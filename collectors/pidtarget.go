@@ -17,21 +17,6 @@ import (
 	"github.com/gotune/gotune/session"
 )
 
-// Keys of the facts a PIDTarget publishes (session.Snapshot.Facts); the
-// names live in session so readers need not import collectors.
-const (
-	FactProcess      = session.FactProcess
-	FactCgroup       = session.FactCgroup
-	FactThrottle     = session.FactThrottle
-	FactTopology     = session.FactTopology
-	FactNUMASettings = session.FactNUMASettings
-	FactNUMAProcess  = session.FactNUMAProcess
-	FactBuild        = session.FactBuild
-	FactEnv          = session.FactEnv
-	FactReach        = session.FactReach
-	FactSettings     = session.FactSettings
-)
-
 // ProcessThreads is the OS thread count of the process, from /proc.
 const ProcessThreads = "/process/threads:threads"
 
@@ -117,13 +102,12 @@ func (t *PIDTarget) Describe(store *session.Store) {
 		tg.URL = Redact(t.URL.Base)
 	}
 	store.SetTarget(tg)
-	if t.Process.Build != nil {
-		store.SetFact(FactBuild, t.Process.Build)
-	}
-	if env := t.Process.Env(); env != nil {
-		store.SetFact(FactEnv, env)
-	}
-	store.SetFact(FactReach, t.Process.Reach)
+	reach := t.Process.Reach
+	store.UpdateFacts(func(f *session.Facts) {
+		f.Build = t.Process.Build
+		f.Env = t.Process.Env()
+		f.Reach = &reach
+	})
 }
 
 // ErrProcessGone says the attached process has exited.
@@ -149,7 +133,7 @@ func (t *PIDTarget) CollectMetrics(store *session.Store) func(ctx context.Contex
 		case t.URL != nil:
 			s, _, metricsErr = t.URL.readOnce(ctx)
 		case t.Gops != nil:
-			s, metricsErr = t.Gops.Sample(ctx)
+			s, metricsErr = gopsSample(ctx, t.Gops)
 		}
 		if s.Values == nil {
 			s = session.Sample{Time: time.Now(), Source: "os", Values: map[string]float64{}}
@@ -158,7 +142,7 @@ func (t *PIDTarget) CollectMetrics(store *session.Store) func(ctx context.Contex
 			s.Values[session.ProcessCPU] = st.CPUSeconds
 			s.Values[session.ProcessRSS] = float64(st.RSS)
 			s.Values[ProcessThreads] = float64(st.NumThreads)
-			store.SetFact(FactProcess, st)
+			store.UpdateFacts(func(f *session.Facts) { f.Process = &st })
 			t.mu.Lock()
 			if t.limits.affinity == 0 && len(st.CPUsAllowed) > 0 {
 				t.limits.affinity = len(st.CPUsAllowed)
@@ -183,11 +167,12 @@ func (t *PIDTarget) explain(store *session.Store, s session.Sample) {
 	t.mu.Lock()
 	lim := t.limits
 	t.mu.Unlock()
-	in := effective.Input{Env: t.Process.Env(), Live: s.Values, AffinityCPUs: lim.affinity, CPUQuota: lim.quota, MemoryLimit: lim.memLimit}
+	in := effective.Input{Env: t.Process.Env(), Live: session.LiveSettings(s.Values), AffinityCPUs: lim.affinity, CPUQuota: lim.quota, MemoryLimit: lim.memLimit}
 	if b := t.Process.Build; b != nil {
 		in.GoVersion, in.DefaultGODEBUG, in.Deps = b.GoVersion, b.GODEBUG, b.Deps
 	}
-	store.SetFact(FactSettings, effective.Explain(in))
+	ex := effective.Explain(in)
+	store.UpdateFacts(func(f *session.Facts) { f.Settings = &ex })
 }
 
 // CollectHost reads cgroups and NUMA placement (numa_maps at most once per
@@ -199,7 +184,7 @@ func (t *PIDTarget) CollectHost(store *session.Store) func(ctx context.Context) 
 		if err != nil {
 			errs = append(errs, fmt.Errorf("cgroups: %w", err))
 		} else {
-			store.SetFact(FactCgroup, cg)
+			store.UpdateFacts(func(f *session.Facts) { f.Cgroup = &cg })
 			t.mu.Lock()
 			if prev := t.lastCG; prev != nil && cg.CPU != nil {
 				// Throttling is counted where the quota is enforced: the
@@ -210,7 +195,7 @@ func (t *PIDTarget) CollectHost(store *session.Store) func(ctx context.Context) 
 					level = cg.CPU.Leaf().Path
 				}
 				if r, ok := rates[level]; ok {
-					store.SetFact(FactThrottle, r)
+					store.UpdateFacts(func(f *session.Facts) { f.Throttle = &r })
 				}
 			}
 			t.lastCG = &cg
@@ -228,12 +213,12 @@ func (t *PIDTarget) CollectHost(store *session.Store) func(ctx context.Context) 
 		if t.topology == nil {
 			if topo, err := t.numaFS.Topology(ctx); err == nil {
 				t.topology = &topo
-				store.SetFact(FactTopology, topo)
+				store.UpdateFacts(func(f *session.Facts) { f.Topology = &topo })
 			} else {
 				errs = append(errs, fmt.Errorf("NUMA topology: %w", err))
 			}
 			if set, err := t.numaFS.Settings(ctx); err == nil {
-				store.SetFact(FactNUMASettings, set)
+				store.UpdateFacts(func(f *session.Facts) { f.NUMASettings = &set })
 			}
 		}
 		if t.topology != nil {
@@ -243,7 +228,7 @@ func (t *PIDTarget) CollectHost(store *session.Store) func(ctx context.Context) 
 				if withMaps {
 					t.lastMaps = time.Now()
 				}
-				store.SetFact(FactNUMAProcess, np)
+				store.UpdateFacts(func(f *session.Facts) { f.NUMAProcess = &np })
 			} else {
 				errs = append(errs, fmt.Errorf("NUMA placement: %w", err))
 			}

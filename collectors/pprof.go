@@ -14,15 +14,13 @@ import (
 	"time"
 
 	"github.com/gotune/gotune/measurement"
+	"github.com/gotune/gotune/profile"
 )
-
-// ProfileKinds are the net/http/pprof endpoints gotune fetches.
-var ProfileKinds = []string{"heap", "allocs", "goroutine", "profile", "mutex", "block", "threadcreate"}
 
 // ProfileRequest says which profile to fetch from /debug/pprof/<Kind>.
 type ProfileRequest struct {
-	Kind    string        // heap, allocs, goroutine, profile (CPU), mutex, block, threadcreate
-	Seconds int           // CPU profile duration (Kind "profile"); default 10
+	Kind    profile.Kind
+	Seconds int           // duration of a timed profile (CPU); default 10
 	Debug   int           // 0: gzipped protobuf; 1, 2: text (goroutine debug=2 is the full dump)
 	GC      bool          // heap: run a GC first (gc=1) for an up-to-date in-use profile
 	Timeout time.Duration // overrides the client's timeout (a CPU profile adds Seconds)
@@ -55,7 +53,7 @@ var ErrCPUProfileBusy = errors.New("a CPU profile is already being captured from
 // URL returns the endpoint URL for req.
 func (c *PprofClient) URL(req ProfileRequest) string {
 	q := url.Values{}
-	if req.Kind == "profile" {
+	if req.Kind.Timed() {
 		q.Set("seconds", strconv.Itoa(cpuSeconds(req)))
 	}
 	if req.Debug > 0 {
@@ -64,7 +62,7 @@ func (c *PprofClient) URL(req ProfileRequest) string {
 	if req.GC {
 		q.Set("gc", "1")
 	}
-	u := c.Base + "/debug/pprof/" + req.Kind
+	u := c.Base + "/debug/pprof/" + req.Kind.Endpoint()
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
@@ -82,8 +80,9 @@ func cpuSeconds(req ProfileRequest) int {
 // gzip stream checked end to end, so a truncated or non-profile body is an
 // error here, not later), text otherwise.
 func (c *PprofClient) Fetch(ctx context.Context, req ProfileRequest) ([]byte, error) {
-	if !validKind(req.Kind) {
-		return nil, fmt.Errorf("unknown profile kind %q (want one of %v)", req.Kind, ProfileKinds)
+	if !req.Kind.Valid() {
+		_, err := profile.ParseKind(string(req.Kind))
+		return nil, err
 	}
 	timeout := c.Timeout
 	if timeout <= 0 {
@@ -92,7 +91,7 @@ func (c *PprofClient) Fetch(ctx context.Context, req ProfileRequest) ([]byte, er
 	if req.Timeout > 0 {
 		timeout = req.Timeout
 	}
-	if req.Kind == "profile" {
+	if req.Kind.Timed() {
 		if !c.cpu.TryLock() {
 			return nil, ErrCPUProfileBusy
 		}
@@ -123,15 +122,6 @@ func (c *PprofClient) Fetch(ctx context.Context, req ProfileRequest) ([]byte, er
 		return nil, &FetchError{URL: u, Reason: err.Error(), Err: err, Hint: profileHint(body)}
 	}
 	return body, nil
-}
-
-func validKind(k string) bool {
-	for _, v := range ProfileKinds {
-		if v == k {
-			return true
-		}
-	}
-	return false
 }
 
 func profileHint(body []byte) string {

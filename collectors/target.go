@@ -47,7 +47,8 @@ func (t *URLTarget) CollectMetrics(store *session.Store) func(ctx context.Contex
 		// Over HTTP only the live values are known, not where they come
 		// from; the explanation says so ("origin unknown"). Published
 		// before the sample, so a reader never sees a sample without it.
-		store.SetFact(FactSettings, effective.Explain(effective.Input{Live: s.Values, CPUQuota: -1, Remote: true}))
+		ex := effective.Explain(effective.Input{Live: session.LiveSettings(s.Values), CPUQuota: -1, Remote: true})
+		store.UpdateFacts(func(f *session.Facts) { f.Settings = &ex })
 		store.Append(s)
 		return via, nil
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gotune/gotune/internal/testproc"
+	"github.com/gotune/gotune/profile"
 	"github.com/gotune/gotune/session"
 )
 
@@ -151,7 +152,7 @@ func TestDetectFailsClearlyWithoutMetrics(t *testing.T) {
 	}
 	// Profiles still work on such a server.
 	c := NewPprofClient(base)
-	body, err := c.Fetch(t.Context(), ProfileRequest{Kind: "heap"})
+	body, err := c.Fetch(t.Context(), ProfileRequest{Kind: profile.KindHeap})
 	if err != nil || len(body) < 100 {
 		t.Fatalf("heap profile: %d bytes, %v", len(body), err)
 	}
@@ -161,9 +162,10 @@ func TestDetectFailsClearlyWithoutMetrics(t *testing.T) {
 func TestFetchEveryProfileKind(t *testing.T) {
 	base := startMetricsServer(t, "agent")
 	c := NewPprofClient(base)
-	for _, kind := range ProfileKinds {
+	for _, ki := range profile.Kinds() {
+		kind := ki.Kind
 		req := ProfileRequest{Kind: kind}
-		if kind == "profile" {
+		if kind.Timed() {
 			req.Seconds = 1
 		}
 		body, err := c.Fetch(t.Context(), req)
@@ -175,7 +177,7 @@ func TestFetchEveryProfileKind(t *testing.T) {
 			t.Errorf("%s: %v", kind, err)
 		}
 	}
-	dump, err := c.Fetch(t.Context(), ProfileRequest{Kind: "goroutine", Debug: 2})
+	dump, err := c.Fetch(t.Context(), ProfileRequest{Kind: profile.KindGoroutine, Debug: 2})
 	if err != nil || !contains(string(dump), "goroutine 1 [") {
 		t.Errorf("goroutine debug=2: %v, starts %q", err, string(dump[:min(len(dump), 40)]))
 	}
@@ -190,11 +192,11 @@ func TestOneCPUProfileAtATime(t *testing.T) {
 	defer cancel()
 	first := make(chan error, 1)
 	go func() {
-		_, err := c.Fetch(ctx, ProfileRequest{Kind: "profile", Seconds: 2})
+		_, err := c.Fetch(ctx, ProfileRequest{Kind: profile.KindCPU, Seconds: 2})
 		first <- err
 	}()
 	testproc.Eventually(t, 5*time.Second, func() bool { return !c.cpu.TryLock() || unlockAgain(&c.cpu) }, "first CPU profile never started")
-	_, err := c.Fetch(t.Context(), ProfileRequest{Kind: "profile", Seconds: 1})
+	_, err := c.Fetch(t.Context(), ProfileRequest{Kind: profile.KindCPU, Seconds: 1})
 	if err != ErrCPUProfileBusy {
 		t.Fatalf("second CPU profile: %v, want ErrCPUProfileBusy", err)
 	}

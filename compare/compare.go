@@ -7,13 +7,14 @@
 package compare
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
-	"slices"
 	"sort"
 	"strings"
 
+	"github.com/gotune/gotune/advisor"
+	"github.com/gotune/gotune/collectors/effective"
+	"github.com/gotune/gotune/measurement"
 	"github.com/gotune/gotune/profile"
 	"github.com/gotune/gotune/session"
 	"github.com/gotune/gotune/snapshot"
@@ -82,10 +83,30 @@ type GroupChange struct {
 
 // ProfileDiff is one profile kind compared both ways.
 type ProfileDiff struct {
-	Kind       string        `json:"kind"`
+	Kind       profile.Kind  `json:"kind"`
+	Before     ProfileSide   `json:"before"`
+	After      ProfileSide   `json:"after"`
 	Absolute   *profile.Diff `json:"absolute,omitempty"`
 	Normalized *profile.Diff `json:"normalized,omitempty"`
 	Error      string        `json:"error,omitempty"`
+}
+
+// ProfileSide says what one side's profile covers.
+type ProfileSide struct {
+	// Scope is "window" (the difference over the snapshot's window),
+	// "since-start" (counted since the process started), "capture" (a CPU
+	// profile's seconds) or "instant".
+	Scope profile.Scope `json:"scope"`
+	// Seconds is the span the values cover (0: an instant, or unknown).
+	Seconds float64 `json:"seconds,omitempty"`
+	// SampleType and Total are the default sample type's name and total.
+	SampleType string `json:"sample_type,omitempty"`
+	Unit       string `json:"unit,omitempty"`
+	Total      int64  `json:"total"`
+	// PerSecond is Total / Seconds when both are known: for a windowed
+	// allocs profile, the sampled allocation rate to set beside the
+	// series' allocation rate.
+	PerSecond float64 `json:"per_second,omitempty"`
 }
 
 // FindingChange is a finding present on one side only, or on both.
@@ -109,6 +130,9 @@ type Comparison struct {
 	// MinSamples and MinChange are the profile diffs' noise floor.
 	MinSamples int64   `json:"noise_min_samples"`
 	MinChange  float64 `json:"noise_min_change"`
+	// Notes say where the two sides do not compare like with like (window
+	// lengths, process uptimes, profiles counted over different spans).
+	Notes []string `json:"notes,omitempty"`
 }
 
 // FormatVersion is the version of the JSON document of a Comparison.
@@ -120,6 +144,9 @@ type Side struct {
 	Target  string          `json:"target"`
 	Window  snapshot.Window `json:"window"`
 	Samples int             `json:"samples"`
+	// Uptime is how long the process had run at the window's end, in
+	// seconds (0: unknown).
+	Uptime float64 `json:"uptime_seconds,omitempty"`
 }
 
 // Compare sets before and after side by side.
@@ -133,11 +160,62 @@ func Compare(before, after *snapshot.Snapshot) *Comparison {
 	c.Profiles = compareProfiles(before, after)
 	c.Groups = compareGroups(before, after)
 	c.Findings = compareFindings(before, after)
+	c.Notes = notes(c)
 	return c
 }
 
 func side(s *snapshot.Snapshot) Side {
-	return Side{Name: s.Manifest.Name, Target: s.Manifest.Target.Name, Window: s.Manifest.Window, Samples: len(s.Series.Points)}
+	m := s.Manifest
+	return Side{Name: m.Name, Target: m.Target.Name, Window: m.Window, Samples: len(s.Series.Points),
+		Uptime: m.Target.Uptime(m.Window.End).Seconds()}
+}
+
+// Thresholds of the like-with-like notes: windows or uptimes that differ
+// by more than this factor are said to differ.
+const (
+	windowRatioNote = 1.5
+	uptimeRatioNote = 2.0
+)
+
+// notes says where the sides do not compare like with like.
+func notes(c *Comparison) []string {
+	var out []string
+	ratio := func(a, b float64) float64 {
+		if a <= 0 || b <= 0 {
+			return 0
+		}
+		return max(a, b) / min(a, b)
+	}
+	bw, aw := c.Before.Window.Duration().Seconds(), c.After.Window.Duration().Seconds()
+	if r := ratio(bw, aw); r > windowRatioNote {
+		out = append(out, fmt.Sprintf("the windows differ: %s before, %s after; figures are compared as means over each window",
+			measurement.Seconds(bw), measurement.Seconds(aw)))
+	}
+	bu, au := c.Before.Uptime, c.After.Uptime
+	if r := ratio(bu, au); r > uptimeRatioNote {
+		out = append(out, fmt.Sprintf("the uptimes differ: the process had run %s at the end of the before window, %s at the end of the after one",
+			measurement.Seconds(bu), measurement.Seconds(au)))
+	}
+	for _, p := range c.Profiles {
+		if !p.Kind.Cumulative() || p.Before.Scope == p.After.Scope && p.Before.Scope == profile.ScopeWindow {
+			continue
+		}
+		if p.Before.Scope == profile.ScopeSinceStart || p.After.Scope == profile.ScopeSinceStart {
+			out = append(out, fmt.Sprintf("%s: counted since process start on the %s side, not over the window: compare the normalized diff, and take totals with care",
+				p.Kind, sinceStartSides(p)))
+		}
+	}
+	return out
+}
+
+func sinceStartSides(p ProfileDiff) string {
+	switch {
+	case p.Before.Scope == profile.ScopeSinceStart && p.After.Scope == profile.ScopeSinceStart:
+		return "before and after"
+	case p.Before.Scope == profile.ScopeSinceStart:
+		return "before"
+	}
+	return "after"
 }
 
 func values(m Metric, s *snapshot.Snapshot) []float64 {
@@ -196,22 +274,18 @@ func compareMetric(m Metric, before, after *snapshot.Snapshot) MetricChange {
 	return mc
 }
 
-type settingValue struct {
-	Value  string `json:"value"`
-	Source string `json:"source"`
-}
-
 func compareSettings(before, after *snapshot.Snapshot) []SettingChange {
 	var out []SettingChange
-	parse := func(raw json.RawMessage) map[string]settingValue {
-		var ex map[string]settingValue
-		_ = json.Unmarshal(raw, &ex)
-		return ex
+	settings := func(s *snapshot.Snapshot) []effective.Setting {
+		if ex := s.Manifest.Settings; ex != nil {
+			return ex.Settings()
+		}
+		return make([]effective.Setting, 3)
 	}
-	b, a := parse(before.Manifest.Settings), parse(after.Manifest.Settings)
-	for _, k := range []string{"gogc", "gomemlimit", "gomaxprocs"} {
-		if b[k].Value != a[k].Value {
-			out = append(out, SettingChange{Name: strings.ToUpper(k), Before: b[k].Value, After: a[k].Value})
+	b, a := settings(before), settings(after)
+	for i, name := range []string{"GOGC", "GOMEMLIMIT", "GOMAXPROCS"} {
+		if b[i].Value != a[i].Value {
+			out = append(out, SettingChange{Name: name, Before: b[i].Value, After: a[i].Value})
 		}
 	}
 	keys := map[string]bool{}
@@ -238,47 +312,43 @@ func compareSettings(before, after *snapshot.Snapshot) []SettingChange {
 }
 
 func compareProfiles(before, after *snapshot.Snapshot) []ProfileDiff {
-	var kinds []string
-	for k := range before.Profiles {
-		if _, ok := after.Profiles[k]; ok {
-			kinds = append(kinds, k)
-		}
-	}
-	order := []string{"cpu", "heap", "allocs", "goroutine", "mutex", "block"}
-	slices.SortFunc(kinds, func(a, b string) int {
-		ia, ib := slices.Index(order, a), slices.Index(order, b)
-		if ia < 0 {
-			ia = len(order)
-		}
-		if ib < 0 {
-			ib = len(order)
-		}
-		if ia != ib {
-			return ia - ib
-		}
-		return strings.Compare(a, b)
-	})
 	var out []ProfileDiff
-	for _, k := range kinds {
-		pd := ProfileDiff{Kind: k}
-		base, err1 := profile.ParseBytes(before.Profiles[k])
-		cur, err2 := profile.ParseBytes(after.Profiles[k])
-		if err := firstErr(err1, err2); err != nil {
-			pd.Error = err.Error()
+	for _, k := range before.Kinds() {
+		b, a := before.Profile(k), after.Profile(k)
+		if a == nil {
+			continue
+		}
+		pd := ProfileDiff{Kind: k, Before: profileSide(b), After: profileSide(a)}
+		if b.Profile == nil || a.Profile == nil {
+			pd.Error = "a side's profile could not be read (see the report's problems)"
 			out = append(out, pd)
 			continue
 		}
-		abs, err := profile.NewDiff(base, cur, profile.DiffOptions{})
+		abs, err := profile.NewDiff(b.Profile, a.Profile, profile.DiffOptions{})
 		if err != nil {
 			pd.Error = err.Error()
 			out = append(out, pd)
 			continue
 		}
-		norm, _ := profile.NewDiff(base, cur, profile.DiffOptions{Normalize: true})
+		norm, _ := profile.NewDiff(b.Profile, a.Profile, profile.DiffOptions{Normalize: true})
 		pd.Absolute, pd.Normalized = abs, norm
 		out = append(out, pd)
 	}
 	return out
+}
+
+func profileSide(c *profile.Captured) ProfileSide {
+	ps := ProfileSide{Scope: c.Scope, Seconds: c.Seconds()}
+	if c.Profile == nil {
+		return ps
+	}
+	if top, err := profile.NewTop(c.Profile, profile.TopOptions{}); err == nil {
+		ps.SampleType, ps.Unit, ps.Total = top.SampleType.Type, top.SampleType.Unit, top.Total
+	}
+	if ps.Seconds > 0 {
+		ps.PerSecond = float64(ps.Total) / ps.Seconds
+	}
+	return ps
 }
 
 func firstErr(errs ...error) error {
@@ -291,13 +361,12 @@ func firstErr(errs ...error) error {
 }
 
 func groups(s *snapshot.Snapshot) []profile.GoroutineGroup {
-	var gs []profile.GoroutineGroup
-	if len(s.Goroutines) > 0 && json.Unmarshal(s.Goroutines, &gs) == nil {
-		return gs
+	if len(s.Goroutines) > 0 {
+		return s.Goroutines
 	}
 	if len(s.GoroutineDump) > 0 {
 		if parsed, err := profile.ParseGoroutineDumpBytes(s.GoroutineDump); err == nil {
-			return profile.GroupGoroutines(parsed, profile.GroupOptions{IgnoreArgs: true})
+			return profile.GroupGoroutines(parsed, profile.GroupOptions{})
 		}
 	}
 	return nil
@@ -373,28 +442,17 @@ func abs(n int) int {
 	return n
 }
 
-// finding is the part of an advisor.Finding a comparison needs; decoding
-// only that keeps this package independent of the advisor's other fields.
-type finding struct {
-	ID       string `json:"id"`
-	Severity string `json:"severity"`
-	Title    string `json:"title"`
-}
-
-// findings reads the advisor report (advisor.Report JSON) of a snapshot.
-func findings(s *snapshot.Snapshot) []finding {
-	var r struct {
-		Findings []finding `json:"findings"`
-	}
-	if len(s.Findings) == 0 || json.Unmarshal(s.Findings, &r) != nil {
+// findings are the advisor's findings of a snapshot.
+func findings(s *snapshot.Snapshot) []advisor.Finding {
+	if s.Advice == nil {
 		return nil
 	}
-	return r.Findings
+	return s.Advice.Findings
 }
 
 func compareFindings(before, after *snapshot.Snapshot) []FindingChange {
 	b, a := findings(before), findings(after)
-	inA := map[string]finding{}
+	inA := map[string]advisor.Finding{}
 	for _, f := range a {
 		inA[f.ID] = f
 	}
@@ -403,14 +461,14 @@ func compareFindings(before, after *snapshot.Snapshot) []FindingChange {
 	for _, f := range b {
 		inB[f.ID] = true
 		if _, ok := inA[f.ID]; ok {
-			out = append(out, FindingChange{Change: "still", ID: f.ID, Severity: inA[f.ID].Severity, Title: inA[f.ID].Title})
+			out = append(out, FindingChange{Change: "still", ID: f.ID, Severity: inA[f.ID].Severity.String(), Title: inA[f.ID].Title})
 		} else {
-			out = append(out, FindingChange{Change: "resolved", ID: f.ID, Severity: f.Severity, Title: f.Title})
+			out = append(out, FindingChange{Change: "resolved", ID: f.ID, Severity: f.Severity.String(), Title: f.Title})
 		}
 	}
 	for _, f := range a {
 		if !inB[f.ID] {
-			out = append(out, FindingChange{Change: "new", ID: f.ID, Severity: f.Severity, Title: f.Title})
+			out = append(out, FindingChange{Change: "new", ID: f.ID, Severity: f.Severity.String(), Title: f.Title})
 		}
 	}
 	return out

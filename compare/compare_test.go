@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gotune/gotune/advisor"
+	"github.com/gotune/gotune/collectors/effective"
 	"github.com/gotune/gotune/session"
 	"github.com/gotune/gotune/snapshot"
 )
@@ -15,8 +17,24 @@ var t0 = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 
 func snap(name string, gcCPU, heap []float64, settings, findings, groups string, env map[string]string) *snapshot.Snapshot {
 	s := &snapshot.Snapshot{Manifest: snapshot.Manifest{Name: name, Target: snapshot.Target{Name: "demo"},
-		Settings: json.RawMessage(settings), Env: env, Window: snapshot.Window{Start: t0, End: t0.Add(10 * time.Second)}},
-		Findings: json.RawMessage(findings), Goroutines: json.RawMessage(groups)}
+		Env: env, Window: snapshot.Window{Start: t0, End: t0.Add(10 * time.Second)}}}
+	// The fixtures are written as the JSON a snapshot file holds.
+	decode := func(doc string, v any) {
+		if doc != "" {
+			if err := json.Unmarshal([]byte(doc), v); err != nil {
+				panic(err)
+			}
+		}
+	}
+	if settings != "" {
+		s.Manifest.Settings = new(effective.Explanation)
+		decode(settings, s.Manifest.Settings)
+	}
+	if findings != "" {
+		s.Advice = new(advisor.Report)
+		decode(findings, s.Advice)
+	}
+	decode(groups, &s.Goroutines)
 	for i := range gcCPU {
 		s.Series.Points = append(s.Series.Points, snapshot.Point{Time: t0.Add(time.Duration(i) * time.Second),
 			Values: map[string]float64{session.HeapLive: heap[i]}, Derived: map[string]float64{session.GCCPU: gcCPU[i]}})

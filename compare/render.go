@@ -95,6 +95,12 @@ func (c *Comparison) WriteText(w io.Writer) error {
 	bw := &errWriter{w: w, sanitize: true}
 	bw.printf("before: %s  %s  %s, %d samples\n", c.Before.Name, c.Before.Target, c.Before.Window.Duration().Round(time.Second), c.Before.Samples)
 	bw.printf("after:  %s  %s  %s, %d samples\n\n", c.After.Name, c.After.Target, c.After.Window.Duration().Round(time.Second), c.After.Samples)
+	for _, n := range c.Notes {
+		bw.printf("note: %s\n", n)
+	}
+	if len(c.Notes) > 0 {
+		bw.printf("\n")
+	}
 	bw.printf("%-18s %14s %14s %20s\n", "METRIC", "BEFORE", "AFTER", "CHANGE")
 	for _, r := range c.Rows() {
 		bw.printf("%-18s %14s %14s %20s  %s\n", r[0], r[1], r[2], r[3], r[4])
@@ -130,6 +136,7 @@ func (c *Comparison) WriteText(w io.Writer) error {
 			bw.printf(": %s\n", p.Error)
 			continue
 		}
+		bw.printf("\n  before: %s\n  after:  %s\n", p.Before.Text(), p.After.Text())
 		for _, d := range []*profile.Diff{p.Absolute, p.Normalized} {
 			if d == nil {
 				continue
@@ -163,6 +170,12 @@ func (c *Comparison) WriteMarkdown(w io.Writer) error {
 	bw.printf("## Before → after\n\n")
 	bw.printf("- **Before:** %s %s (%s, %d samples)\n", mdEscape(c.Before.Name), mdEscape(c.Before.Target), c.Before.Window.Duration().Round(time.Second), c.Before.Samples)
 	bw.printf("- **After:** %s %s (%s, %d samples)\n\n", mdEscape(c.After.Name), mdEscape(c.After.Target), c.After.Window.Duration().Round(time.Second), c.After.Samples)
+	for _, n := range c.Notes {
+		bw.printf("> **Note:** %s\n>\n", mdEscape(n))
+	}
+	if len(c.Notes) > 0 {
+		bw.printf("\n")
+	}
 	bw.printf("| metric | before | after | change | |\n|---|---:|---:|---:|---|\n")
 	for _, r := range c.Rows() {
 		bw.printf("| %s | %s | %s | %s | %s |\n", r[0], r[1], r[2], r[3], r[4])
@@ -199,6 +212,7 @@ func (c *Comparison) WriteMarkdown(w io.Writer) error {
 			bw.printf("%s\n", mdEscape(p.Error))
 			continue
 		}
+		bw.printf("- before: %s\n- after: %s\n\n", mdEscape(p.Before.Text()), mdEscape(p.After.Text()))
 		for _, d := range []*profile.Diff{p.Absolute, p.Normalized} {
 			if d == nil {
 				continue
@@ -224,6 +238,32 @@ func (c *Comparison) WriteMarkdown(w io.Writer) error {
 		}
 	}
 	return bw.err
+}
+
+// Text says what one side's profile covers: "alloc_space 1.2 GiB over the
+// window (30s): 41 MiB/s".
+func (ps ProfileSide) Text() string {
+	var b strings.Builder
+	if ps.SampleType != "" {
+		fmt.Fprintf(&b, "%s %s ", ps.SampleType, profile.FormatValue(ps.Total, ps.Unit, "auto"))
+	}
+	switch ps.Scope {
+	case profile.ScopeWindow:
+		fmt.Fprintf(&b, "over the window (%s)", measurement.Seconds(ps.Seconds))
+	case profile.ScopeCapture:
+		fmt.Fprintf(&b, "captured over %s", measurement.Seconds(ps.Seconds))
+	case profile.ScopeSinceStart:
+		b.WriteString("since the process started")
+		if ps.Seconds > 0 {
+			fmt.Fprintf(&b, " (%s)", measurement.Seconds(ps.Seconds))
+		}
+	default:
+		b.WriteString("at one moment")
+	}
+	if ps.PerSecond > 0 && ps.Scope != profile.ScopeInstant {
+		fmt.Fprintf(&b, ": %s/s", profile.FormatValue(int64(ps.PerSecond), ps.Unit, "auto"))
+	}
+	return b.String()
 }
 
 func orDash(s string) string {

@@ -35,7 +35,7 @@ func FuzzParseGoroutineDump(f *testing.F) {
 			}
 			return
 		}
-		for _, o := range []GroupOptions{{}, {IgnoreArgs: true}} {
+		for _, o := range []GroupOptions{{}, {ExactArgs: true}} {
 			total := 0
 			for _, g := range GroupGoroutines(gs, o) {
 				if g.Count <= 0 || g.MinWait > g.MaxWait || len(g.IDs) == 0 || len(g.IDs) > MaxGroupIDs {

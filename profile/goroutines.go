@@ -270,13 +270,14 @@ const MaxGroupIDs = 10
 
 // GroupOptions change what makes two goroutines alike.
 type GroupOptions struct {
-	// IgnoreArgs merges stacks that differ only in argument values
-	// (pointers, lengths), as panicparse's default similarity does.
-	IgnoreArgs bool
+	// ExactArgs keeps stacks apart that differ only in argument values
+	// (pointers, lengths). By default they are merged, as panicparse's
+	// default similarity does: every front end groups with the zero value.
+	ExactArgs bool
 }
 
 // GroupGoroutines buckets goroutines by state, locked-to-thread, stack
-// (function, file and line of each frame, plus arguments unless IgnoreArgs),
+// (function, file and line of each frame, plus arguments with ExactArgs),
 // creator and labels. Groups are sorted by count, largest first.
 func GroupGoroutines(gs []Goroutine, o GroupOptions) []GoroutineGroup {
 	index := map[string]int{}
@@ -290,7 +291,7 @@ func GroupGoroutines(gs []Goroutine, o GroupOptions) []GoroutineGroup {
 			key.WriteString("\x00L")
 		}
 		for _, f := range g.Frames {
-			writeFrameKey(&key, f, o.IgnoreArgs)
+			writeFrameKey(&key, f, !o.ExactArgs)
 		}
 		if g.Elided {
 			key.WriteString("\x00E")

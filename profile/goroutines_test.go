@@ -45,11 +45,11 @@ func TestParseGoroutineDumpFormats(t *testing.T) {
 		if s := gs[3]; s.State != "syscall" || !s.LockedToThread || s.WaitMinutes != 40 {
 			t.Errorf("goroutine 8 = %+v", s)
 		}
-		groups := GroupGoroutines(gs, GroupOptions{})
+		groups := GroupGoroutines(gs, GroupOptions{ExactArgs: true})
 		if len(groups) != 4 {
 			t.Errorf("%d groups with exact args, want 4 (the workers' args differ)", len(groups))
 		}
-		groups = GroupGoroutines(gs, GroupOptions{IgnoreArgs: true})
+		groups = GroupGoroutines(gs, GroupOptions{})
 		if len(groups) != 3 || groups[0].Count != 2 || groups[0].MinWait != 3 || groups[0].MaxWait != 12 {
 			t.Errorf("groups ignoring args = %+v", groups)
 		}
@@ -68,7 +68,7 @@ func TestParseGoroutineDumpFormats(t *testing.T) {
 		if g := gs[4]; g.State != "running" || len(g.Frames) != 0 || g.CreatedBy == nil {
 			t.Errorf("goroutine 20 (stack unavailable) = %+v", g)
 		}
-		groups := GroupGoroutines(gs, GroupOptions{IgnoreArgs: true})
+		groups := GroupGoroutines(gs, GroupOptions{})
 		if groups[0].Count != 2 || groups[0].State != "GC worker (idle)" || groups[0].IDs[0] != 18 {
 			t.Errorf("largest group = %+v", groups[0])
 		}
@@ -96,7 +96,7 @@ func TestParseGoroutineDumpFormats(t *testing.T) {
 		if g := gs[6]; !g.Elided || len(g.Frames) != 3 {
 			t.Errorf("elided goroutine = %+v", g)
 		}
-		groups := GroupGoroutines(gs, GroupOptions{IgnoreArgs: true})
+		groups := GroupGoroutines(gs, GroupOptions{})
 		if groups[0].Count != 2 || groups[0].State != "sync.Mutex.Lock" || groups[0].MinWait != 0 || groups[0].MaxWait != 2 {
 			t.Errorf("mutex group = %+v", groups[0])
 		}
@@ -121,7 +121,7 @@ func TestParseGoroutineDumpGarbage(t *testing.T) {
 // labelled, 30 select, 20 mutex, 10 sleep) and goldens the JSON.
 func TestGoroutineGroupsFixtures(t *testing.T) {
 	gs := readDump(t, fixtures+"/goroutine.txt")
-	groups := GroupGoroutines(gs, GroupOptions{IgnoreArgs: true})
+	groups := GroupGoroutines(gs, GroupOptions{})
 	checkParkedGroups(t, groups, 100, true)
 	out, _ := json.MarshalIndent(groups, "", "  ")
 	golden.RequireEqual(t, out)
@@ -205,7 +205,7 @@ func TestGoroutineDump10k(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	groups := GroupGoroutines(gs, GroupOptions{IgnoreArgs: true})
+	groups := GroupGoroutines(gs, GroupOptions{})
 	all := time.Since(start)
 	t.Logf("%d bytes, %d goroutines, %d groups: parse %v, parse+group %v", len(data), len(gs), len(groups), parse, all)
 	checkParkedGroups(t, groups, 10000, true)
@@ -231,6 +231,6 @@ func BenchmarkParseGoroutineDump(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		GroupGoroutines(gs, GroupOptions{IgnoreArgs: true})
+		GroupGoroutines(gs, GroupOptions{})
 	}
 }

@@ -164,11 +164,11 @@ func (p *Profile) SampleTypeNames() []string {
 	return names
 }
 
-// Kind guesses what profile this is from its sample types: "cpu", "heap",
-// "allocs", "goroutine", "mutex", "block", "threadcreate", or "" when unknown.
+// Kind guesses what profile this is from its sample types: CPU, Heap,
+// Allocs, Goroutine, Mutex, Block, ThreadCreate, or "" when unknown.
 // Allocs and heap profiles share sample types; the allocs endpoint sets
 // alloc_space as the default sample type.
-func (p *Profile) Kind() string {
+func (p *Profile) Kind() Kind {
 	has := func(t string) bool {
 		for _, st := range p.SampleTypes {
 			if st.Type == t {
@@ -179,25 +179,25 @@ func (p *Profile) Kind() string {
 	}
 	switch {
 	case has("cpu"):
-		return "cpu"
+		return KindCPU
 	case has("inuse_space"):
 		if p.DefaultSampleType == "alloc_space" {
-			return "allocs"
+			return KindAllocs
 		}
-		return "heap"
+		return KindHeap
 	case has("goroutine"):
-		return "goroutine"
+		return KindGoroutine
 	case has("threadcreate"):
-		return "threadcreate"
+		return KindThreadCreate
 	case has("contentions"):
 		// Mutex and block profiles share sample and period types. Mutex
 		// profiles record where a contended lock is released, so their
 		// leaves are Unlock functions; block profiles record where
 		// goroutines blocked (Lock, chanrecv, selectgo, Wait).
 		if p.leafMatches(func(name string) bool { return strings.Contains(name, "nlock") }) {
-			return "mutex"
+			return KindMutex
 		}
-		return "block"
+		return KindBlock
 	}
 	return ""
 }

@@ -223,7 +223,7 @@ func Compatible(a, b *Profile) error {
 
 func kindOr(p *Profile) string {
 	if k := p.Kind(); k != "" {
-		return k
+		return string(k)
 	}
 	return "unknown"
 }

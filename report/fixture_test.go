@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gotune/gotune/advisor"
+	"github.com/gotune/gotune/collectors/cgroup"
 	"github.com/gotune/gotune/collectors/effective"
 	"github.com/gotune/gotune/profile"
 	"github.com/gotune/gotune/session"
@@ -98,20 +99,22 @@ func buildFixture(t *testing.T, after bool) *snapshot.Snapshot {
 			StartTime: t0.Add(-2 * time.Hour),
 		},
 		Status: []session.Status{{Source: "metrics", Via: "agent"}},
-		Facts: map[string]any{
-			session.FactEnv: env,
-			session.FactSettings: effective.Explanation{
+		Facts: session.Facts{
+			Env: env,
+			Settings: &effective.Explanation{
 				GOGC:       effective.Setting{Name: "GOGC", Value: env["GOGC"], Live: true, Source: effective.FromEnv, Reason: "set in the environment", Env: env["GOGC"]},
 				GOMEMLIMIT: effective.Setting{Name: "GOMEMLIMIT", Value: "no limit", Live: true, Source: effective.GoDefault, Reason: "Go's default: no memory limit (GOMEMLIMIT unset)"},
 				GOMAXPROCS: effective.Setting{Name: "GOMAXPROCS", Value: "2", Live: true, Source: effective.ContainerDefault, Reason: "Go's default: the cgroup CPU quota of 2 CPUs <limits>"},
 			},
-			session.FactCgroup: map[string]any{"version": 2, "memory_max": 1 << 30, "cpu_quota": 2.0},
+			Cgroup: &cgroup.Stats{PID: 4242, Mode: cgroup.ModeV2,
+				CPU:    &cgroup.CPU{Levels: []cgroup.CPULevel{{Path: "/api.slice", HasQuota: true, Quota: cgroup.CPUQuota{QuotaUsec: 200000, PeriodUsec: 100000, Limited: true}}}, Effective: cgroup.CPUQuota{QuotaUsec: 200000, PeriodUsec: 100000, Limited: true}, From: "/api.slice"},
+				Memory: &cgroup.Memory{Levels: []cgroup.MemoryLevel{{Path: "/api.slice", Limit: 1 << 30, Limited: true}}, Limit: 1 << 30, Limited: true, From: "/api.slice"}},
 		},
 	}
 	if after {
-		ex := sess.Facts[session.FactSettings].(effective.Explanation)
+		ex := *sess.Facts.Settings
 		ex.GOMEMLIMIT = effective.Setting{Name: "GOMEMLIMIT", Value: "768MiB", Live: true, Source: effective.FromEnv, Reason: "set in the environment", Env: "768MiB"}
-		sess.Facts[session.FactSettings] = ex
+		sess.Facts.Settings = &ex
 	}
 	cycles := 0.0
 	for i := range n {
@@ -145,24 +148,47 @@ func buildFixture(t *testing.T, after bool) *snapshot.Snapshot {
 	}
 	s := snapshot.FromSession(sess, name, "v0.1.0-test", start, start.Add((n-1)*time.Second))
 	s.Manifest.Notes = []string{"block profile: not served (the program never called runtime.SetBlockProfileRate)"}
+	end := start.Add((n - 1) * time.Second)
+	prof := func(k profile.Kind, file string) *profile.Captured {
+		raw := readProfile(t, file)
+		p, err := profile.ParseBytes(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &profile.Captured{Kind: k, Raw: raw, Profile: p, Scope: profile.ScopeInstant, From: end, To: end, FetchedAt: end}
+		switch {
+		case k.Timed():
+			c.Scope, c.From = profile.ScopeCapture, end.Add(-10*time.Second)
+		case k.Cumulative():
+			c.Scope, c.From = profile.ScopeWindow, start
+		}
+		return c
+	}
+	s.Profiles = map[profile.Kind]*profile.Captured{}
+	add := func(k profile.Kind, file string) { s.Profiles[k] = prof(k, file) }
 	if after {
-		s.Profiles = map[string][]byte{"cpu": readProfile(t, "cpu.pb.gz"), "heap": readProfile(t, "heap.pb.gz"),
-			"allocs": readProfile(t, "allocs.pb.gz"), "goroutine": readProfile(t, "goroutine.pb.gz")}
+		add(profile.KindCPU, "cpu.pb.gz")
+		add(profile.KindHeap, "heap.pb.gz")
+		add(profile.KindAllocs, "allocs.pb.gz")
+		add(profile.KindGoroutine, "goroutine.pb.gz")
 	} else {
-		s.Profiles = map[string][]byte{"cpu": readProfile(t, "cpu_base.pb.gz"), "heap": readProfile(t, "heap_base.pb.gz"),
-			"goroutine": readProfile(t, "goroutine.pb.gz"), "mutex": readProfile(t, "mutex.pb.gz")}
+		add(profile.KindCPU, "cpu_base.pb.gz")
+		add(profile.KindHeap, "heap_base.pb.gz")
+		add(profile.KindGoroutine, "goroutine.pb.gz")
+		add(profile.KindMutex, "mutex.pb.gz")
 	}
 	s.GoroutineDump = readProfile(t, "goroutine.txt")
 	gs, err := profile.ParseGoroutineDumpBytes(s.GoroutineDump)
 	if err != nil {
 		t.Fatal(err)
 	}
-	groups := profile.GroupGoroutines(gs, profile.GroupOptions{IgnoreArgs: true})
+	groups := profile.GroupGoroutines(gs, profile.GroupOptions{})
 	if !after && len(groups) > 2 {
 		groups = groups[1:] // one group fewer before, so the comparison has a change
 	}
-	s.Goroutines = mustJSON(t, groups)
-	s.Findings = mustJSON(t, fixtureAdvice(start, after))
+	s.Goroutines = groups
+	adv := fixtureAdvice(start, after)
+	s.Advice = &adv
 	return s
 }
 

@@ -49,19 +49,15 @@ func (f FlameFrame) Text(fl *Flame) string {
 
 // flameProfiles are the profiles a flame graph is drawn from, in order of
 // preference.
-var flameProfiles = []string{"cpu", "heap"}
+var flameProfiles = []profile.Kind{profile.KindCPU, profile.KindHeap}
 
 func (r *Report) flame(s *snapshot.Snapshot) *Flame {
 	for _, kind := range flameProfiles {
-		data, ok := s.Profiles[kind]
-		if !ok {
-			continue
+		c := s.Profile(kind)
+		if c == nil || c.Profile == nil {
+			continue // a profile that does not parse is reported with the top tables
 		}
-		p, err := profile.ParseBytes(data)
-		if err != nil {
-			continue // reported with the top tables
-		}
-		t, err := profile.NewFlameTree(p, profile.Options{})
+		t, err := profile.NewFlameTree(c.Profile, profile.Options{})
 		if err != nil || t.Root == nil || t.Root.Total <= 0 {
 			continue
 		}
@@ -73,8 +69,8 @@ func (r *Report) flame(s *snapshot.Snapshot) *Flame {
 
 // layout places every frame: children side by side under their parent,
 // largest first, the trimmed remainder last as one "other" block.
-func layout(kind string, t *profile.FlameTree) *Flame {
-	fl := &Flame{Profile: kind, SampleType: t.SampleType.String(), Unit: t.SampleType.Unit, Total: t.Root.Total}
+func layout(kind profile.Kind, t *profile.FlameTree) *Flame {
+	fl := &Flame{Profile: string(kind), SampleType: t.SampleType.String(), Unit: t.SampleType.Unit, Total: t.Root.Total}
 	fl.TotalText = profile.FormatValue(fl.Total, fl.Unit, "auto")
 	denom := float64(t.Root.Total)
 	type item struct {
@@ -96,7 +92,7 @@ func layout(kind string, t *profile.FlameTree) *Flame {
 		id := len(fl.Frames)
 		name := it.n.Name
 		if it.parent < 0 {
-			name = "all " + kind
+			name = "all " + string(kind)
 		}
 		fl.Frames = append(fl.Frames, FlameFrame{ID: id, Parent: it.parent, Name: name, Depth: it.depth,
 			X: it.x, W: float64(it.n.Total) / denom, Total: it.n.Total, Self: it.n.Self, Color: frameColor(name)})

@@ -232,7 +232,7 @@ func newCompareView(c *compare.Comparison) *compareView {
 	}
 	v.Rows = c.Rows()
 	for _, p := range c.Profiles {
-		pv := compareProfileView{Kind: p.Kind, Error: p.Error}
+		pv := compareProfileView{Kind: string(p.Kind), Error: p.Error}
 		for _, d := range []*profile.Diff{p.Absolute, p.Normalized} {
 			if d == nil {
 				continue

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"slices"
@@ -21,27 +20,23 @@ type hostFact struct{ Name, Text string }
 func (r *Report) hostFacts() []hostFact {
 	var out []hostFact
 	e := r.Environment
-	for _, f := range []struct {
-		name string
-		raw  json.RawMessage
-	}{
-		{"build info", e.Target.Build},
-		{"cgroup limits", e.Cgroup},
-		{"cgroup throttling", e.CgroupRates},
-		{"NUMA topology", e.NUMATopology},
-		{"NUMA settings", e.NUMASettings},
-		{"NUMA placement of the process", e.NUMAProcess},
-	} {
-		if len(f.raw) == 0 || string(f.raw) == "null" {
-			continue
+	add := func(name string, present bool, v any) {
+		if !present {
+			return
 		}
-		var b bytes.Buffer
-		if err := json.Indent(&b, f.raw, "", "  "); err != nil {
-			b.Reset()
-			b.Write(f.raw)
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			r.problem("%s: %v", name, err)
+			return
 		}
-		out = append(out, hostFact{f.name, b.String()})
+		out = append(out, hostFact{name, string(b)})
 	}
+	add("build info", e.Target.Build != nil, e.Target.Build)
+	add("cgroup limits", e.Cgroup != nil, e.Cgroup)
+	add("cgroup throttling", e.CgroupRates != nil, e.CgroupRates)
+	add("NUMA topology", e.NUMATopology != nil, e.NUMATopology)
+	add("NUMA settings", e.NUMASettings != nil, e.NUMASettings)
+	add("NUMA placement of the process", e.NUMAProcess != nil, e.NUMAProcess)
 	return out
 }
 

@@ -311,12 +311,12 @@ func (r *Report) mdProfiles(m *mdWriter) {
 		return
 	}
 	for _, p := range r.Profiles {
-		m.printf("### %s", mdText(p.Kind))
+		m.printf("### %s", mdText(string(p.Kind)))
 		if p.Error != "" {
 			m.printf("\n\nNot readable: %s\n\n", mdText(p.Error))
 			continue
 		}
-		m.printf(" (%s, total %s)\n\n", mdText(p.SampleType), mdText(p.TotalText))
+		m.printf(" (%s, total %s, %s)\n\n", mdText(p.SampleType), mdText(p.TotalText), p.SpanText())
 		if len(p.Rows) == 0 {
 			m.printf("No samples.\n\n")
 			continue

@@ -21,16 +21,17 @@ package report
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/gotune/gotune/advisor"
+	"github.com/gotune/gotune/collectors/cgroup"
 	"github.com/gotune/gotune/collectors/effective"
+	"github.com/gotune/gotune/collectors/numa"
 	"github.com/gotune/gotune/compare"
+	"github.com/gotune/gotune/measurement"
 	"github.com/gotune/gotune/profile"
 	"github.com/gotune/gotune/session"
 	"github.com/gotune/gotune/snapshot"
@@ -130,17 +131,17 @@ type ToDo struct {
 	Confidence string         `json:"confidence,omitempty"`
 }
 
-// Environment is what was captured and where it ran. Host facts are the
-// collectors' JSON as the snapshot holds it.
+// Environment is what was captured and where it ran, with the host facts
+// the snapshot holds.
 type Environment struct {
-	Target       snapshot.Target   `json:"target"`
-	Env          map[string]string `json:"env,omitempty"`
-	Cgroup       json.RawMessage   `json:"cgroup,omitempty"`
-	CgroupRates  json.RawMessage   `json:"cgroup_rates,omitempty"`
-	NUMATopology json.RawMessage   `json:"numa_topology,omitempty"`
-	NUMASettings json.RawMessage   `json:"numa_settings,omitempty"`
-	NUMAProcess  json.RawMessage   `json:"numa_process,omitempty"`
-	Notes        []string          `json:"notes,omitempty"`
+	Target       snapshot.Target       `json:"target"`
+	Env          map[string]string     `json:"env,omitempty"`
+	Cgroup       *cgroup.Stats         `json:"cgroup,omitempty"`
+	CgroupRates  *cgroup.ThrottleRates `json:"cgroup_rates,omitempty"`
+	NUMATopology *numa.Topology        `json:"numa_topology,omitempty"`
+	NUMASettings *numa.Settings        `json:"numa_settings,omitempty"`
+	NUMAProcess  *numa.Process         `json:"numa_process,omitempty"`
+	Notes        []string              `json:"notes,omitempty"`
 }
 
 // Setting is one effective setting with why it has its value.
@@ -178,12 +179,16 @@ type CurvePoint struct {
 
 // ProfileTop is the top table of one profile.
 type ProfileTop struct {
-	Kind       string   `json:"kind"`
-	SampleType string   `json:"sample_type,omitempty"` // "cpu/nanoseconds"
-	Unit       string   `json:"unit,omitempty"`
-	Total      int64    `json:"total"`
-	TotalText  string   `json:"total_text,omitempty"`
-	Rows       []TopRow `json:"rows"`
+	Kind profile.Kind `json:"kind"`
+	// Scope and Seconds say what span the values cover ("window",
+	// "since-start", "capture", "instant").
+	Scope      profile.Scope `json:"scope,omitempty"`
+	Seconds    float64       `json:"seconds,omitempty"`
+	SampleType string        `json:"sample_type,omitempty"` // "cpu/nanoseconds"
+	Unit       string        `json:"unit,omitempty"`
+	Total      int64         `json:"total"`
+	TotalText  string        `json:"total_text,omitempty"`
+	Rows       []TopRow      `json:"rows"`
 	// More is how many functions the table leaves out.
 	More  int    `json:"more,omitempty"`
 	Error string `json:"error,omitempty"`
@@ -243,8 +248,11 @@ func Build(before, after *snapshot.Snapshot) (*Report, error) {
 	m := subject.Manifest
 	r.Environment = Environment{Target: m.Target, Env: m.Env, Cgroup: m.Cgroup, CgroupRates: m.Throttle,
 		NUMATopology: m.NUMATopology, NUMASettings: m.NUMASettings, NUMAProcess: m.NUMAProcess, Notes: m.Notes}
-	r.Settings = r.settings(m.Settings)
-	advised := r.advice(subject.Findings)
+	for _, p := range subject.Problems {
+		r.problem("%s", p)
+	}
+	r.Settings = settings(m.Settings)
+	advised := r.advice(subject.Advice)
 	r.Summary = summarize(r.Findings, advised)
 	r.Curves = curves(subject)
 	r.Profiles = r.tops(subject)
@@ -263,13 +271,8 @@ func (r *Report) problem(format string, args ...any) {
 	r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
 }
 
-func (r *Report) settings(raw json.RawMessage) []Setting {
-	if len(raw) == 0 {
-		return nil
-	}
-	var ex effective.Explanation
-	if err := json.Unmarshal(raw, &ex); err != nil {
-		r.problem("effective settings: %v", err)
+func settings(ex *effective.Explanation) []Setting {
+	if ex == nil {
 		return nil
 	}
 	var out []Setting
@@ -283,19 +286,14 @@ func (r *Report) settings(raw json.RawMessage) []Setting {
 }
 
 // advice reads the advisor's report; false when the snapshot has none.
-func (r *Report) advice(raw json.RawMessage) bool {
+func (r *Report) advice(ar *advisor.Report) bool {
 	r.Findings = []Finding{}
-	if len(raw) == 0 {
+	if ar == nil {
 		r.Skipped = []string{"the snapshot holds no advisor findings"}
 		return false
 	}
-	var ar advisor.Report
-	if err := json.Unmarshal(raw, &ar); err != nil {
-		r.problem("advisor findings: %v", err)
-		return false
-	}
 	if ar.Findings != nil {
-		r.Findings = ar.Findings
+		r.Findings = slices.Clone(ar.Findings)
 	}
 	// Most severe first, then by ID, as the advisor orders them; sorted
 	// again so a report never depends on the writer's order.
@@ -434,35 +432,17 @@ func downsample(pts []CurvePoint, n int, useMax bool) []CurvePoint {
 	return out
 }
 
-// profileOrder is the order profiles are shown in; others follow by name.
-var profileOrder = []string{"cpu", "heap", "allocs", "goroutine", "mutex", "block", "threadcreate"}
-
-func profileNames(s *snapshot.Snapshot) []string {
-	names := make([]string, 0, len(s.Profiles))
-	for n := range s.Profiles {
-		names = append(names, n)
-	}
-	rank := func(n string) int {
-		if i := slices.Index(profileOrder, n); i >= 0 {
-			return i
-		}
-		return len(profileOrder)
-	}
-	slices.SortFunc(names, func(a, b string) int { return cmp.Or(cmp.Compare(rank(a), rank(b)), strings.Compare(a, b)) })
-	return names
-}
-
 func (r *Report) tops(s *snapshot.Snapshot) []ProfileTop {
 	out := []ProfileTop{}
-	for _, kind := range profileNames(s) {
-		pt := ProfileTop{Kind: kind, Rows: []TopRow{}}
-		p, err := profile.ParseBytes(s.Profiles[kind])
-		if err != nil {
-			pt.Error = err.Error()
+	for _, kind := range s.Kinds() {
+		c := s.Profile(kind)
+		pt := ProfileTop{Kind: kind, Scope: c.Scope, Seconds: c.Seconds(), Rows: []TopRow{}}
+		if c.Profile == nil {
+			pt.Error = "the profile could not be read (see problems)"
 			out = append(out, pt)
 			continue
 		}
-		top, err := profile.NewTop(p, profile.TopOptions{NodeFraction: profile.DefaultNodeFraction})
+		top, err := profile.NewTop(c.Profile, profile.TopOptions{NodeFraction: profile.DefaultNodeFraction})
 		if err != nil {
 			pt.Error = err.Error()
 			out = append(out, pt)
@@ -485,6 +465,20 @@ func (r *Report) tops(s *snapshot.Snapshot) []ProfileTop {
 	return out
 }
 
+// SpanText says what span a profile's values cover: "over the window
+// (30s)", "since the process started", "captured over 10s", "at one moment".
+func (p ProfileTop) SpanText() string {
+	switch p.Scope {
+	case profile.ScopeWindow:
+		return "over the window (" + measurement.Seconds(p.Seconds) + ")"
+	case profile.ScopeCapture:
+		return "captured over " + measurement.Seconds(p.Seconds)
+	case profile.ScopeSinceStart:
+		return "since the process started"
+	}
+	return "at one moment"
+}
+
 func share(v, total int64) float64 {
 	if total == 0 {
 		return 0
@@ -495,23 +489,18 @@ func share(v, total int64) float64 {
 func (r *Report) goroutines(s *snapshot.Snapshot) Goroutines {
 	g := Goroutines{Groups: []Group{}}
 	var groups []profile.GoroutineGroup
-	switch {
+	switch gp := s.Profile(profile.KindGoroutine); {
 	case len(s.Goroutines) > 0:
-		if err := json.Unmarshal(s.Goroutines, &groups); err != nil {
-			r.problem("goroutine groups: %v", err)
-		}
+		groups = slices.Clone(s.Goroutines)
 	case len(s.GoroutineDump) > 0:
 		gs, err := profile.ParseGoroutineDumpBytes(s.GoroutineDump)
 		if err != nil {
 			r.problem("goroutine dump: %v", err)
 		}
-		groups = profile.GroupGoroutines(gs, profile.GroupOptions{IgnoreArgs: true})
-	case len(s.Profiles["goroutine"]) > 0:
-		p, err := profile.ParseBytes(s.Profiles["goroutine"])
-		if err == nil {
-			groups, err = profile.GoroutineGroupsFromProfile(p)
-		}
-		if err != nil {
+		groups = profile.GroupGoroutines(gs, profile.GroupOptions{})
+	case gp != nil && gp.Profile != nil:
+		var err error
+		if groups, err = profile.GoroutineGroupsFromProfile(gp.Profile); err != nil {
 			r.problem("goroutine profile: %v", err)
 		}
 	}

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gotune/gotune/advisor"
+	"github.com/gotune/gotune/collectors/cgroup"
+	"github.com/gotune/gotune/profile"
 	"github.com/gotune/gotune/session"
 	"github.com/gotune/gotune/snapshot"
 )
@@ -104,7 +107,7 @@ func TestSummaryThreeThingsToDo(t *testing.T) {
 
 func TestSummaryNothingToDo(t *testing.T) {
 	s := &snapshot.Snapshot{Manifest: snapshot.Manifest{Target: snapshot.Target{Name: "idle"}, Window: snapshot.Window{Start: t0, End: t0.Add(10e9)}},
-		Findings: json.RawMessage(`{"findings":[],"samples":10}`)}
+		Advice: &advisor.Report{Findings: []advisor.Finding{}, Samples: 10}}
 	r, md, js, html := render(t, s, nil)
 	if len(r.Summary.ToDo) != 0 || !r.Summary.Advised || !strings.Contains(r.Summary.Text, "Nothing to do") {
 		t.Errorf("summary %+v", r.Summary)
@@ -178,12 +181,14 @@ func hostile() *snapshot.Snapshot {
 		Target: snapshot.Target{Name: "target " + x, Command: "cmd " + x + " | `tick`", URL: "http://h/" + x},
 		Env:    map[string]string{"GODEBUG": x},
 		Notes:  []string{"note " + x},
-		Cgroup: json.RawMessage(`{"path":"` + strings.ReplaceAll(x, `"`, `\"`) + "```" + `"}`),
+		Cgroup: &cgroup.Stats{Memory: &cgroup.Memory{From: x + "```"}},
 	}}
-	s.Findings = json.RawMessage(`{"findings":[{"id":"id-x","severity":"warn","title":"title ` + strings.ReplaceAll(x, `"`, `\"`) +
-		`","evidence":[{"name":"e","text":"</td></tr><tr><td>injected","source":"s"}],"action":{"kind":"env","text":"GOGC=1 | x` + "`" + `","note":"</script>"},` +
-		`"predicted":{"text":"<b>bold</b>"},"confidence":"low","source":{"text":"src","url":"javascript:alert(1)"}}]}`)
-	s.Goroutines = json.RawMessage(`[{"count":3,"state":"<select>","frames":[{"func":"main.<b>f</b>","file":"/x.go","line":1}]}]`)
+	s.Advice = &advisor.Report{Findings: []advisor.Finding{{ID: "id-x", Severity: advisor.Warn, Title: "title " + x,
+		Evidence:   []advisor.Evidence{{Name: "e", Text: "</td></tr><tr><td>injected", Source: "s"}},
+		Action:     advisor.Action{Kind: advisor.ActionEnv, Text: "GOGC=1 | x`", Note: "</script>"},
+		Predicted:  &advisor.Prediction{Text: "<b>bold</b>"},
+		Confidence: advisor.Low, Source: advisor.Citation{Text: "src", URL: "javascript:alert(1)"}}}}
+	s.Goroutines = []profile.GoroutineGroup{{Count: 3, State: "<select>", Frames: []profile.Frame{{Func: "main.<b>f</b>", File: "/x.go", Line: 1}}}}
 	for i := range 3 {
 		s.Series.Points = append(s.Series.Points, snapshot.Point{Time: t0.Add(time.Duration(i) * time.Second), Values: map[string]float64{session.Goroutines: float64(i)}})
 	}
@@ -308,7 +313,7 @@ func TestFlameLayout(t *testing.T) {
 		next[f.Parent] = f.X + f.W
 	}
 	// Without a CPU profile, the heap profile is drawn.
-	delete(after.Profiles, "cpu")
+	delete(after.Profiles, profile.KindCPU)
 	r, _ = Build(after, nil)
 	if r.Flame == nil || r.Flame.Profile != "heap" {
 		t.Errorf("no heap flame without a CPU profile: %+v", r.Flame)
@@ -373,7 +378,10 @@ func TestHTMLSelfContained(t *testing.T) {
 	for _, s := range []*snapshot.Snapshot{before, after} {
 		s.Manifest.Target.URL = ""
 		delete(s.Manifest.Env, "GOPROXY")
-		s.Findings = json.RawMessage(strings.NewReplacer("https://", "", "http://", "").Replace(string(s.Findings)))
+		for i := range s.Advice.Findings {
+			f := &s.Advice.Findings[i]
+			f.Source.URL = strings.NewReplacer("https://", "", "http://", "").Replace(f.Source.URL)
+		}
 	}
 	_, _, _, html = render(t, before, after)
 	for _, scheme := range []string{"http://", "https://", "//fonts", "data:"} {

@@ -51,24 +51,10 @@ type Snapshot struct {
 	Target Target
 	Points []Point  // oldest first
 	Status []Status // sorted by Source
-	// Facts are slow-changing facts about the target and its host (OS
+	// Facts are the slow-changing facts about the target and its host (OS
 	// process figures, cgroup limits, NUMA placement, build info, effective
-	// settings), keyed by name; the collector that owns a key documents its
-	// value's type. Values are never modified after they are published.
-	Facts map[string]any
-}
-
-// Fact returns the fact under key as a T.
-func Fact[T any](s *Snapshot, key string) (T, bool) {
-	var zero T
-	if s == nil {
-		return zero, false
-	}
-	v, ok := s.Facts[key].(T)
-	if !ok {
-		return zero, false
-	}
-	return v, true
+	// settings).
+	Facts Facts
 }
 
 // Latest returns the newest point, or nil.
@@ -101,10 +87,11 @@ type Store struct {
 	n       int
 	target  Target
 	status  map[string]Status
-	facts   map[string]any
+	facts   Facts
 	seq     uint64
 	snap    atomic.Pointer[Snapshot]
 	changed chan struct{}
+	subs    []chan struct{} // Subscribe's channels
 }
 
 // NewStore returns a store keeping capacity points (DefaultCapacity if ≤ 0).
@@ -115,7 +102,6 @@ func NewStore(capacity int) *Store {
 	s := &Store{
 		ring:    make([]Point, capacity),
 		status:  map[string]Status{},
-		facts:   map[string]any{},
 		changed: make(chan struct{}, 1),
 	}
 	s.snap.Store(&Snapshot{})
@@ -128,8 +114,28 @@ func (s *Store) Capacity() int { return len(s.ring) }
 // Snapshot returns the latest published snapshot. It never blocks.
 func (s *Store) Snapshot() *Snapshot { return s.snap.Load() }
 
-// Changed is signalled (coalesced) after each publish.
+// Changed is signalled (coalesced) after each publish. It has one
+// reader (the front end that renders the store); other readers Subscribe.
 func (s *Store) Changed() <-chan struct{} { return s.changed }
+
+// Subscribe returns a channel of its own signalled (coalesced) after each
+// publish, and a function that stops it.
+func (s *Store) Subscribe() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	s.mu.Lock()
+	s.subs = append(s.subs, ch)
+	s.mu.Unlock()
+	return ch, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for i, c := range s.subs {
+			if c == ch {
+				s.subs = append(s.subs[:i], s.subs[i+1:]...)
+				return
+			}
+		}
+	}
+}
 
 // SetTarget records what the session is attached to.
 func (s *Store) SetTarget(t Target) {
@@ -176,11 +182,12 @@ func (s *Store) SetStatus(st Status) {
 	s.publishLocked()
 }
 
-// SetFact publishes a fact under key; v must not be modified afterwards.
-func (s *Store) SetFact(key string, v any) {
+// UpdateFacts publishes facts changed by update, which sets fields of a
+// copy of the current facts (it must not modify what they point to).
+func (s *Store) UpdateFacts(update func(*Facts)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.facts[key] = v
+	update(&s.facts)
 	s.publishLocked()
 }
 
@@ -195,13 +202,19 @@ func (s *Store) publishLocked() {
 		snap.Status = append(snap.Status, st)
 	}
 	sort.Slice(snap.Status, func(i, j int) bool { return snap.Status[i].Source < snap.Status[j].Source })
-	snap.Facts = make(map[string]any, len(s.facts))
-	for k, v := range s.facts {
-		snap.Facts[k] = v
-	}
+	snap.Facts = s.facts
 	s.snap.Store(snap)
+	signal(s.changed)
+	for _, c := range s.subs {
+		signal(c)
+	}
+}
+
+// signal sends on a capacity-1 channel without blocking: a pending signal
+// already says "changed".
+func signal(c chan struct{}) {
 	select {
-	case s.changed <- struct{}{}:
+	case c <- struct{}{}:
 	default:
 	}
 }

@@ -11,9 +11,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
+
+	"github.com/gotune/gotune/advisor"
+	"github.com/gotune/gotune/profile"
 )
 
 // MaxFileSize bounds what Read accepts; a larger file is refused before it
@@ -31,34 +33,42 @@ type entry struct {
 
 func (s *Snapshot) entries() ([]entry, error) {
 	var es []entry
-	add := func(name, kind, prof string, data []byte) {
+	add := func(f File, data []byte) {
 		sum := sha256.Sum256(data)
-		es = append(es, entry{File{Name: name, Kind: kind, Profile: prof, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}, data})
+		f.Size, f.SHA256 = int64(len(data)), hex.EncodeToString(sum[:])
+		es = append(es, entry{f, data})
 	}
 	series, err := json.Marshal(s.Series)
 	if err != nil {
 		return nil, fmt.Errorf("encode metric series: %w", err)
 	}
-	add(SeriesEntry, "series", "", series)
-	names := make([]string, 0, len(s.Profiles))
-	for n := range s.Profiles {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		if !validProfileName(n) {
-			return nil, fmt.Errorf("profile name %q: only letters, digits and -", n)
+	add(File{Name: SeriesEntry, Kind: "series"}, series)
+	for _, k := range s.Kinds() {
+		c := s.Profiles[k]
+		if len(c.Raw) == 0 {
+			continue
 		}
-		add(ProfilesDir+n+".pb.gz", "profile", n, s.Profiles[n])
+		if !validProfileName(string(k)) {
+			return nil, fmt.Errorf("profile name %q: only letters, digits and -", k)
+		}
+		add(File{Name: ProfilesDir + string(k) + ".pb.gz", Kind: "profile", Profile: k, Scope: c.Scope, From: wallUTC(c.From), To: wallUTC(c.To)}, c.Raw)
 	}
 	if len(s.GoroutineDump) > 0 {
-		add(GoroutineDump, "goroutine-dump", "goroutine", s.GoroutineDump)
+		add(File{Name: GoroutineDump, Kind: "goroutine-dump", Profile: profile.KindGoroutine}, s.GoroutineDump)
 	}
 	if len(s.Goroutines) > 0 {
-		add(GoroutineEntry, "goroutines", "", s.Goroutines)
+		b, err := json.Marshal(s.Goroutines)
+		if err != nil {
+			return nil, fmt.Errorf("encode goroutine groups: %w", err)
+		}
+		add(File{Name: GoroutineEntry, Kind: "goroutines"}, b)
 	}
-	if len(s.Findings) > 0 {
-		add(FindingsEntry, "findings", "", s.Findings)
+	if s.Advice != nil {
+		b, err := json.Marshal(s.Advice)
+		if err != nil {
+			return nil, fmt.Errorf("encode the advisor's report: %w", err)
+		}
+		add(File{Name: FindingsEntry, Kind: "findings"}, b)
 	}
 	return es, nil
 }
@@ -237,7 +247,7 @@ func Decode(r io.ReaderAt, size int64) (*Snapshot, error) {
 	if m.FormatVersion < 1 {
 		return nil, &FormatError{Reason: fmt.Sprintf("invalid snapshot format version %d", m.FormatVersion)}
 	}
-	s := &Snapshot{Manifest: m, Profiles: map[string][]byte{}}
+	s := &Snapshot{Manifest: m, Profiles: map[profile.Kind]*profile.Captured{}}
 	for _, file := range m.Files {
 		zf, ok := members[file.Name]
 		if !ok {
@@ -260,16 +270,44 @@ func Decode(r io.ReaderAt, size int64) (*Snapshot, error) {
 				return nil, &FormatError{Reason: "corrupt metric series: " + err.Error(), Err: err}
 			}
 		case "profile":
-			s.Profiles[file.Profile] = data
+			s.addProfile(file, data)
 		case "goroutine-dump":
 			s.GoroutineDump = data
 		case "goroutines":
-			s.Goroutines = data
+			if err := json.Unmarshal(data, &s.Goroutines); err != nil {
+				s.Goroutines = nil
+				s.Problems = append(s.Problems, "goroutine groups: "+err.Error())
+			}
 		case "findings":
-			s.Findings = data
+			var r advisor.Report
+			if err := json.Unmarshal(data, &r); err != nil {
+				s.Problems = append(s.Problems, "advisor findings: "+err.Error())
+			} else {
+				s.Advice = &r
+			}
 		}
 	}
 	return s, nil
+}
+
+// addProfile decodes one profile entry. A profile that does not parse is
+// kept (its bytes still extract) and named in Problems.
+func (s *Snapshot) addProfile(f File, data []byte) {
+	scope := f.Scope
+	if scope == "" {
+		scope = profile.ScopeSinceStart // format 1: as the target served it
+		if f.Profile == profile.KindCPU {
+			scope = profile.ScopeCapture
+		}
+	}
+	c := &profile.Captured{Kind: f.Profile, Raw: data, Scope: scope, From: f.From, To: f.To, FetchedAt: f.To}
+	p, err := profile.ParseBytes(data)
+	if err != nil {
+		s.Problems = append(s.Problems, fmt.Sprintf("%s profile: %v", f.Profile, err))
+	} else {
+		c.Profile = p
+	}
+	s.Profiles[f.Profile] = c
 }
 
 // readMember reads one entry, refusing more than limit bytes; zip checks
@@ -304,17 +342,12 @@ func Extract(s *Snapshot, dir string) ([]string, error) {
 		return nil, fmt.Errorf("extract: %w", err)
 	}
 	var out []string
-	names := make([]string, 0, len(s.Profiles))
-	for n := range s.Profiles {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		if !validProfileName(n) { // a hostile manifest cannot escape dir
-			return out, fmt.Errorf("extract: bad profile name %q", n)
+	for _, k := range s.Kinds() {
+		if !validProfileName(string(k)) { // a hostile manifest cannot escape dir
+			return out, fmt.Errorf("extract: bad profile name %q", k)
 		}
-		p := filepath.Join(dir, n+".pb.gz")
-		if err := os.WriteFile(p, s.Profiles[n], 0o644); err != nil {
+		p := filepath.Join(dir, string(k)+".pb.gz")
+		if err := os.WriteFile(p, s.Profiles[k].Raw, 0o644); err != nil {
 			return out, fmt.Errorf("extract: %w", err)
 		}
 		out = append(out, p)

@@ -1,12 +1,12 @@
 package snapshot
 
 import (
-	"encoding/json"
 	"maps"
 	"math"
 	"strconv"
 	"time"
 
+	"github.com/gotune/gotune/profile"
 	"github.com/gotune/gotune/session"
 )
 
@@ -18,7 +18,7 @@ import (
 // command line are masked. Profiles, goroutines and findings are added by
 // the caller.
 func FromSession(snap *session.Snapshot, name, gotuneVersion string, start, end time.Time) *Snapshot {
-	s := &Snapshot{Profiles: map[string][]byte{}}
+	s := &Snapshot{Profiles: map[profile.Kind]*profile.Captured{}}
 	start, end = wallUTC(start), wallUTC(end)
 	m := &s.Manifest
 	m.GotuneVersion = gotuneVersion
@@ -31,26 +31,16 @@ func FromSession(snap *session.Snapshot, name, gotuneVersion string, start, end 
 	if st, ok := snap.StatusOf("metrics"); ok {
 		m.Target.MetricsVia = st.Via
 	}
-	raw := func(key string) json.RawMessage {
-		v, ok := snap.Facts[key]
-		if !ok {
-			return nil
-		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil
-		}
-		return b
-	}
-	m.Target.Build = raw(session.FactBuild)
-	m.Settings = raw(session.FactSettings)
-	m.Cgroup = raw(session.FactCgroup)
-	m.Throttle = raw(session.FactThrottle)
-	m.NUMATopology = raw(session.FactTopology)
-	m.NUMASettings = raw(session.FactNUMASettings)
-	m.NUMAProcess = raw(session.FactNUMAProcess)
-	if env, ok := session.Fact[map[string]string](snap, session.FactEnv); ok {
-		m.Env = GoEnv(env)
+	f := snap.Facts
+	m.Target.Build = f.Build
+	m.Settings = f.Settings
+	m.Cgroup = f.Cgroup
+	m.Throttle = f.Throttle
+	m.NUMATopology = f.Topology
+	m.NUMASettings = f.NUMASettings
+	m.NUMAProcess = f.NUMAProcess
+	if f.Env != nil {
+		m.Env = GoEnv(f.Env)
 	}
 	var last *session.Point
 	for i := range snap.Points {

@@ -11,16 +11,25 @@
 package snapshot
 
 import (
-	"encoding/json"
+	"slices"
 	"time"
+
+	"github.com/gotune/gotune/advisor"
+	"github.com/gotune/gotune/collectors/cgroup"
+	"github.com/gotune/gotune/collectors/discover"
+	"github.com/gotune/gotune/collectors/effective"
+	"github.com/gotune/gotune/collectors/numa"
+	"github.com/gotune/gotune/profile"
 )
 
 // Format names the file type inside the manifest.
 const Format = "gotune-snapshot"
 
 // FormatVersion is the version this gotune writes and the newest it reads.
-// Readers refuse newer versions with a message to upgrade.
-const FormatVersion = 1
+// Readers refuse newer versions with a message to upgrade. Version 2 added
+// each profile's scope and span (windowed allocs, mutex and block
+// profiles); version 1 files read as profiles served since process start.
+const FormatVersion = 2
 
 // Entry names inside the archive.
 const (
@@ -42,18 +51,17 @@ type Manifest struct {
 	Name          string    `json:"name,omitempty"` // a label the user chose, e.g. "before GOGC=200"
 	Window        Window    `json:"window"`
 	Target        Target    `json:"target"`
-	// Settings is the effective GOGC, GOMEMLIMIT and GOMAXPROCS with why
-	// (collectors/effective.Explanation), when known.
-	Settings json.RawMessage `json:"settings,omitempty"`
+	// Settings is the effective GOGC, GOMEMLIMIT and GOMAXPROCS with why,
+	// when known.
+	Settings *effective.Explanation `json:"settings,omitempty"`
 	// Env holds the target's GO* environment variables only.
 	Env map[string]string `json:"env,omitempty"`
-	// Host facts as the collectors published them (cgroup.Stats,
-	// numa.Topology, numa.Settings, numa.Process, cgroup.ThrottleRates).
-	Cgroup       json.RawMessage `json:"cgroup,omitempty"`
-	Throttle     json.RawMessage `json:"cgroup_rates,omitempty"`
-	NUMATopology json.RawMessage `json:"numa_topology,omitempty"`
-	NUMASettings json.RawMessage `json:"numa_settings,omitempty"`
-	NUMAProcess  json.RawMessage `json:"numa_process,omitempty"`
+	// Host facts as the collectors published them; absent for URL targets.
+	Cgroup       *cgroup.Stats         `json:"cgroup,omitempty"`
+	Throttle     *cgroup.ThrottleRates `json:"cgroup_rates,omitempty"`
+	NUMATopology *numa.Topology        `json:"numa_topology,omitempty"`
+	NUMASettings *numa.Settings        `json:"numa_settings,omitempty"`
+	NUMAProcess  *numa.Process         `json:"numa_process,omitempty"`
 	// Notes say what could not be captured and why (for example a profile
 	// the target does not serve).
 	Notes []string `json:"notes,omitempty"`
@@ -79,17 +87,31 @@ type Target struct {
 	GoVersion  string    `json:"go_version,omitempty"`
 	StartTime  time.Time `json:"start_time,omitzero"`
 	MetricsVia string    `json:"metrics_via,omitempty"`
-	// Build is the build info (discover.Build), when read.
-	Build json.RawMessage `json:"build,omitempty"`
+	// Build is the build info, when read.
+	Build *discover.Build `json:"build,omitempty"`
+}
+
+// Uptime is how long the process had run at t, 0 when its start is
+// unknown.
+func (t Target) Uptime(at time.Time) time.Duration {
+	if t.StartTime.IsZero() || at.Before(t.StartTime) {
+		return 0
+	}
+	return at.Sub(t.StartTime)
 }
 
 // File is one archive entry.
 type File struct {
-	Name    string `json:"name"`
-	Kind    string `json:"kind"`              // "series", "profile", "goroutine-dump", "goroutines", "findings"
-	Profile string `json:"profile,omitempty"` // heap, allocs, goroutine, cpu, mutex, block, threadcreate
-	Size    int64  `json:"size"`
-	SHA256  string `json:"sha256"`
+	Name    string       `json:"name"`
+	Kind    string       `json:"kind"`              // "series", "profile", "goroutine-dump", "goroutines", "findings"
+	Profile profile.Kind `json:"profile,omitempty"` // heap, allocs, goroutine, cpu, mutex, block, threadcreate
+	// Scope and From/To say what span a profile's values cover (format
+	// 2; a format 1 profile is "since-start" with no span).
+	Scope  profile.Scope `json:"scope,omitempty"`
+	From   time.Time     `json:"from,omitzero"`
+	To     time.Time     `json:"to,omitzero"`
+	Size   int64         `json:"size"`
+	SHA256 string        `json:"sha256"`
 }
 
 // Point is one sample of the metric series.
@@ -116,18 +138,47 @@ type Histogram struct {
 	Counts  []uint64 `json:"counts"`
 }
 
-// Snapshot is the content of a .gotune file.
+// Snapshot is the content of a .gotune file, decoded.
 type Snapshot struct {
 	Manifest Manifest
 	Series   Series
-	// Profiles maps a profile name (heap, allocs, goroutine, cpu, mutex,
-	// block) to its gzipped pprof protobuf, exactly as the target served it.
-	Profiles map[string][]byte
+	// Profiles holds each profile kind's gzipped pprof protobuf with the
+	// span its values cover; Read parses them.
+	Profiles map[profile.Kind]*profile.Captured
 	// GoroutineDump is the debug=2 text dump, when captured.
 	GoroutineDump []byte
-	// Goroutines and Findings are JSON documents of the profile and advisor
-	// packages (profile.GoroutineGroup list; advisor report), kept raw so
-	// this package depends on neither.
-	Goroutines json.RawMessage
-	Findings   json.RawMessage
+	// Goroutines are the goroutine groups at the end of the window.
+	Goroutines []profile.GoroutineGroup
+	// Advice is the advisor's report over the window; nil when the
+	// snapshot was saved without one.
+	Advice *advisor.Report
+	// Problems are parts Read could not decode (a profile that does not
+	// parse, findings of another format); the rest of the snapshot stands.
+	Problems []string
+}
+
+// Profile returns the profile of kind k, or nil.
+func (s *Snapshot) Profile(k profile.Kind) *profile.Captured {
+	if s == nil {
+		return nil
+	}
+	return s.Profiles[k]
+}
+
+// Kinds lists the profile kinds the snapshot holds, in display order.
+func (s *Snapshot) Kinds() []profile.Kind {
+	var out []profile.Kind
+	for _, ki := range profile.Kinds() {
+		if s.Profiles[ki.Kind] != nil {
+			out = append(out, ki.Kind)
+		}
+	}
+	var other []profile.Kind
+	for k := range s.Profiles {
+		if !k.Valid() {
+			other = append(other, k)
+		}
+	}
+	slices.Sort(other)
+	return append(out, other...)
 }

@@ -14,6 +14,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gotune/gotune/advisor"
+	"github.com/gotune/gotune/collectors/cgroup"
+	"github.com/gotune/gotune/collectors/effective"
+	"github.com/gotune/gotune/profile"
 )
 
 func gz(b []byte) []byte {
@@ -33,9 +38,9 @@ func sample(profileBytes int) *Snapshot {
 			GotuneVersion: "v0.1.0-test", Created: t0.Add(30 * time.Second), Name: "before",
 			Window:   Window{Start: t0, End: t0.Add(30 * time.Second)},
 			Target:   Target{Name: "pid 42 (/srv/api)", PID: 42, Command: "/srv/api --port=8080", GoVersion: "go1.26.8", MetricsVia: "agent"},
-			Settings: json.RawMessage(`{"gogc":{"name":"GOGC","value":"100"}}`),
+			Settings: &effective.Explanation{GOGC: effective.Setting{Name: "GOGC", Value: "100", Source: effective.GoDefault}},
 			Env:      map[string]string{"GOGC": "100"},
-			Cgroup:   json.RawMessage(`{"Mode":"v2"}`),
+			Cgroup:   &cgroup.Stats{PID: 42, Mode: cgroup.ModeV2, Memory: &cgroup.Memory{Limited: true, Limit: 512 << 20}},
 		},
 		Series: Series{
 			Points: []Point{
@@ -44,10 +49,13 @@ func sample(profileBytes int) *Snapshot {
 			},
 			Histograms: map[string]Histogram{"/sched/latencies:seconds": {Buckets: []Float{Float(math.Inf(-1)), 0, 1e-6, Float(math.Inf(1))}, Counts: []uint64{0, 5, 7}}},
 		},
-		Profiles:      map[string][]byte{"heap": gz([]byte("heap-profile")), "cpu": big}, // cpu: stored as given
+		Profiles: map[profile.Kind]*profile.Captured{
+			profile.KindHeap: {Kind: profile.KindHeap, Raw: gz([]byte("heap-profile")), Scope: profile.ScopeInstant, From: t0.Add(30 * time.Second), To: t0.Add(30 * time.Second)},
+			profile.KindCPU:  {Kind: profile.KindCPU, Raw: big, Scope: profile.ScopeCapture, From: t0.Add(20 * time.Second), To: t0.Add(30 * time.Second)}, // stored as given
+		},
 		GoroutineDump: []byte("goroutine 1 [running]:\nmain.main()\n"),
-		Goroutines:    json.RawMessage(`[{"count":3}]`),
-		Findings:      json.RawMessage(`{"findings":[]}`),
+		Goroutines:    []profile.GoroutineGroup{{Count: 3, State: "select"}},
+		Advice:        &advisor.Report{Samples: 2, Findings: []advisor.Finding{{ID: "gc-cpu-high", Severity: advisor.Warn, Title: "t"}}},
 	}
 }
 
@@ -75,12 +83,18 @@ func TestRoundTrip(t *testing.T) {
 	if !math.IsInf(float64(h.Buckets[0]), -1) || !math.IsInf(float64(h.Buckets[3]), 1) || h.Counts[2] != 7 {
 		t.Errorf("histogram %+v", h)
 	}
-	for n, b := range want.Profiles {
-		if !bytes.Equal(got.Profiles[n], b) {
-			t.Errorf("profile %s differs", n)
+	for n, c := range want.Profiles {
+		g := got.Profiles[n]
+		if g == nil || !bytes.Equal(g.Raw, c.Raw) || g.Scope != c.Scope || !g.From.Equal(c.From) || !g.To.Equal(c.To) {
+			t.Errorf("profile %s differs: %+v", n, g)
 		}
 	}
-	if !bytes.Equal(got.GoroutineDump, want.GoroutineDump) || string(got.Goroutines) != string(want.Goroutines) || string(got.Findings) != string(want.Findings) {
+	// Neither fixture profile is a real pprof: both are named in Problems,
+	// their bytes kept.
+	if len(got.Problems) != 2 {
+		t.Errorf("problems = %q, want the two unparseable fixture profiles", got.Problems)
+	}
+	if !bytes.Equal(got.GoroutineDump, want.GoroutineDump) || !reflect.DeepEqual(got.Goroutines, want.Goroutines) || !reflect.DeepEqual(got.Advice, want.Advice) {
 		t.Error("dump, goroutines or findings differ")
 	}
 	paths, err := Extract(got, filepath.Join(t.TempDir(), "out"))
@@ -88,7 +102,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("extract: %v %v", paths, err)
 	}
 	b, _ := os.ReadFile(paths[0]) // cpu.pb.gz, sorted
-	if !bytes.Equal(b, want.Profiles["cpu"]) {
+	if !bytes.Equal(b, want.Profiles[profile.KindCPU].Raw) {
 		t.Error("extracted cpu profile differs")
 	}
 }
@@ -187,7 +201,7 @@ func TestKillDuringSave(t *testing.T) {
 		if n := s.Manifest.Name; n != "previous" && n != "new" {
 			t.Fatalf("kill %d: name %q", i, n)
 		}
-		if n := s.Manifest.Name; n == "new" && len(s.Profiles["cpu"]) < 8<<20 {
+		if n := s.Manifest.Name; n == "new" && (s.Profiles[profile.KindCPU] == nil || len(s.Profiles[profile.KindCPU].Raw) < 8<<20) {
 			t.Fatalf("kill %d: new snapshot with a short profile", i)
 		}
 		t.Logf("kill after %dms: %s snapshot intact", delay, s.Manifest.Name)

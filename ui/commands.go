@@ -150,7 +150,7 @@ func fetchGoroutines(ctx context.Context, f ProfileFetcher) tea.Cmd {
 		if err != nil {
 			return goroutinesMsg{err: fmt.Errorf("read goroutine dump: %w", err), at: time.Now()}
 		}
-		return goroutinesMsg{groups: profile.GroupGoroutines(gs, profile.GroupOptions{IgnoreArgs: true}), total: len(gs), at: time.Now()}
+		return goroutinesMsg{groups: profile.GroupGoroutines(gs, profile.GroupOptions{}), total: len(gs), at: time.Now()}
 	}
 }
 

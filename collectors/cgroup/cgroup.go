@@ -21,6 +21,7 @@ package cgroup
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -202,6 +203,30 @@ type Missing struct {
 }
 
 func (m Missing) Error() string { return m.Path + ": " + m.Err.Error() }
+
+type missingJSON struct {
+	Path string `json:"path"`
+	Err  string `json:"error"`
+}
+
+// MarshalJSON writes the error as its text, so snapshots read it back.
+func (m Missing) MarshalJSON() ([]byte, error) {
+	var e string
+	if m.Err != nil {
+		e = m.Err.Error()
+	}
+	return json.Marshal(missingJSON{m.Path, e})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (m *Missing) UnmarshalJSON(b []byte) error {
+	var j missingJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	m.Path, m.Err = j.Path, errors.New(j.Err)
+	return nil
+}
 
 // ErrNoCgroup means the process belongs to no mounted cgroup hierarchy
 // gotune can see.

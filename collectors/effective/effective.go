@@ -17,8 +17,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/gotune/gotune/session"
 )
 
 // Source says where a setting's value comes from.
@@ -56,9 +54,8 @@ type Input struct {
 	DefaultGODEBUG string
 	// Deps are the module paths the binary links.
 	Deps []string
-	// Live are runtime/metrics values read now (session.Sample.Values); a
-	// missing name means "not measured".
-	Live map[string]float64
+	// Live are the settings as the runtime reports them now.
+	Live Live
 	// AffinityCPUs is the number of CPUs in the main thread's affinity mask
 	// (sched_getaffinity); 0 when unknown.
 	AffinityCPUs int
@@ -110,9 +107,28 @@ func (in Input) env(name string) (string, bool) {
 	return v, ok
 }
 
-func (in Input) live(name string) (float64, bool) {
-	v, ok := in.Live[name]
-	return v, ok && !math.IsNaN(v)
+// Live holds the three settings as the runtime reports them now, from
+// runtime/metrics /gc/gogc:percent, /gc/gomemlimit:bytes and
+// /sched/gomaxprocs:threads (or the same figures from another source). A
+// nil field was not measured.
+type Live struct {
+	GOGC, GOMEMLIMIT, GOMAXPROCS *float64
+}
+
+// LiveValue returns a pointer to v, for filling Live; NaN is "not
+// measured" (nil).
+func LiveValue(v float64, ok bool) *float64 {
+	if !ok || math.IsNaN(v) {
+		return nil
+	}
+	return &v
+}
+
+func live(v *float64) (float64, bool) {
+	if v == nil || math.IsNaN(*v) {
+		return 0, false
+	}
+	return *v, true
 }
 
 func (in Input) hasDep(path string) bool { return slices.Contains(in.Deps, path) }
@@ -158,7 +174,7 @@ func explainGOGC(in Input) Setting {
 	if envSet {
 		s.Env = raw
 	}
-	lv, hasLive := in.live(session.GOGC)
+	lv, hasLive := live(in.Live.GOGC)
 	now := liveGOGC(lv)
 
 	start, valid := readGOGC(raw)
@@ -262,7 +278,7 @@ func explainGOMEMLIMIT(in Input) Setting {
 	if envSet {
 		s.Env = raw
 	}
-	lv, hasLive := in.live(session.GOMEMLIMIT)
+	lv, hasLive := live(in.Live.GOMEMLIMIT)
 	now := liveLimit(lv)
 	if in.Env == nil {
 		if hasLive {
@@ -391,7 +407,7 @@ func explainGOMAXPROCS(in Input) Setting {
 	if envSet {
 		s.Env = raw
 	}
-	lv, hasLive := in.live(session.GOMAXPROCS)
+	lv, hasLive := live(in.Live.GOMAXPROCS)
 	now := int(lv)
 	minor := goMinor(in.GoVersion)
 	go125 := minor >= 25

@@ -4,9 +4,10 @@ import (
 	"math"
 	"strings"
 	"testing"
-
-	"github.com/gotune/gotune/session"
 )
+
+// lv is a live setting value for the tables.
+func lv(v float64) *float64 { return &v }
 
 const offGOGC = float64(math.MaxUint64) // /gc/gogc:percent with GOGC=off
 
@@ -21,67 +22,67 @@ func TestExplain(t *testing.T) {
 		reason  []string // substrings of the reason
 	}{
 		// GOMAXPROCS
-		{"GOMAXPROCS from env", Input{GoVersion: go126, Env: map[string]string{"GOMAXPROCS": "3"}, Live: map[string]float64{session.GOMAXPROCS: 3}, AffinityCPUs: 8, CPUQuota: 2},
+		{"GOMAXPROCS from env", Input{GoVersion: go126, Env: map[string]string{"GOMAXPROCS": "3"}, Live: Live{GOMAXPROCS: lv(3)}, AffinityCPUs: 8, CPUQuota: 2},
 			"GOMAXPROCS", "3", FromEnv, []string{"GOMAXPROCS=3 in the environment", "turns off Go's automatic updates"}},
-		{"GOMAXPROCS from env, changed later", Input{GoVersion: go126, Env: map[string]string{"GOMAXPROCS": "3"}, Live: map[string]float64{session.GOMAXPROCS: 5}, AffinityCPUs: 8},
+		{"GOMAXPROCS from env, changed later", Input{GoVersion: go126, Env: map[string]string{"GOMAXPROCS": "3"}, Live: Live{GOMAXPROCS: lv(5)}, AffinityCPUs: 8},
 			"GOMAXPROCS", "5", ChangedAtRunTime, []string{"environment set 3", "runtime.GOMAXPROCS"}},
-		{"GOMAXPROCS from a cgroup quota (Go 1.25+)", Input{GoVersion: "go1.25.0", Env: map[string]string{}, Live: map[string]float64{session.GOMAXPROCS: 3}, AffinityCPUs: 8, CPUQuota: 2.5},
+		{"GOMAXPROCS from a cgroup quota (Go 1.25+)", Input{GoVersion: "go1.25.0", Env: map[string]string{}, Live: Live{GOMAXPROCS: lv(3)}, AffinityCPUs: 8, CPUQuota: 2.5},
 			"GOMAXPROCS", "3", ContainerDefault, []string{"container-aware", "2.5 CPUs rounded up", "gives 3", "fewer than the 8 CPUs"}},
-		{"quota below 2 counts as 2", Input{GoVersion: go126, Env: map[string]string{}, Live: map[string]float64{session.GOMAXPROCS: 2}, AffinityCPUs: 8, CPUQuota: 0.5},
+		{"quota below 2 counts as 2", Input{GoVersion: go126, Env: map[string]string{}, Live: Live{GOMAXPROCS: lv(2)}, AffinityCPUs: 8, CPUQuota: 0.5},
 			"GOMAXPROCS", "2", ContainerDefault, []string{"0.5 CPUs", "gives 2"}},
-		{"affinity 1 beats the floor of 2", Input{GoVersion: go126, Env: map[string]string{}, Live: map[string]float64{session.GOMAXPROCS: 1}, AffinityCPUs: 1, CPUQuota: 0.5},
+		{"affinity 1 beats the floor of 2", Input{GoVersion: go126, Env: map[string]string{}, Live: Live{GOMAXPROCS: lv(1)}, AffinityCPUs: 1, CPUQuota: 0.5},
 			"GOMAXPROCS", "1", GoDefault, []string{"the 1 CPU of its affinity mask"}},
-		{"containermaxprocs=0 in the build info", Input{GoVersion: go126, DefaultGODEBUG: "containermaxprocs=0,updatemaxprocs=0", Env: map[string]string{}, Live: map[string]float64{session.GOMAXPROCS: 8}, AffinityCPUs: 8, CPUQuota: 2},
+		{"containermaxprocs=0 in the build info", Input{GoVersion: go126, DefaultGODEBUG: "containermaxprocs=0,updatemaxprocs=0", Env: map[string]string{}, Live: Live{GOMAXPROCS: lv(8)}, AffinityCPUs: 8, CPUQuota: 2},
 			"GOMAXPROCS", "8", GoDefault, []string{"containermaxprocs=0 in the build's DefaultGODEBUG", "without which it would be 2"}},
-		{"GODEBUG in the environment overrides DefaultGODEBUG", Input{GoVersion: go126, DefaultGODEBUG: "containermaxprocs=0", Env: map[string]string{"GODEBUG": "containermaxprocs=1"}, Live: map[string]float64{session.GOMAXPROCS: 2}, AffinityCPUs: 8, CPUQuota: 2},
+		{"GODEBUG in the environment overrides DefaultGODEBUG", Input{GoVersion: go126, DefaultGODEBUG: "containermaxprocs=0", Env: map[string]string{"GODEBUG": "containermaxprocs=1"}, Live: Live{GOMAXPROCS: lv(2)}, AffinityCPUs: 8, CPUQuota: 2},
 			"GOMAXPROCS", "2", ContainerDefault, nil},
-		{"Go 1.24 ignores the quota", Input{GoVersion: "go1.24.5", Env: map[string]string{}, Live: map[string]float64{session.GOMAXPROCS: 8}, AffinityCPUs: 8, CPUQuota: 2},
+		{"Go 1.24 ignores the quota", Input{GoVersion: "go1.24.5", Env: map[string]string{}, Live: Live{GOMAXPROCS: lv(8)}, AffinityCPUs: 8, CPUQuota: 2},
 			"GOMAXPROCS", "8", GoDefault, []string{"go1.24 ignores the cgroup CPU quota of 2 CPUs", "would give 2"}},
-		{"automaxprocs dependency", Input{GoVersion: "go1.24.5", Env: map[string]string{}, Deps: []string{AutomaxprocsModule}, Live: map[string]float64{session.GOMAXPROCS: 2}, AffinityCPUs: 8, CPUQuota: 2.7},
+		{"automaxprocs dependency", Input{GoVersion: "go1.24.5", Env: map[string]string{}, Deps: []string{AutomaxprocsModule}, Live: Live{GOMAXPROCS: lv(2)}, AffinityCPUs: 8, CPUQuota: 2.7},
 			"GOMAXPROCS", "2", Automaxprocs, []string{"set to 2 at start-up by go.uber.org/automaxprocs", "2.7 CPUs rounded down"}},
-		{"automaxprocs honours GOMAXPROCS in the env", Input{GoVersion: go126, Env: map[string]string{"GOMAXPROCS": "6"}, Deps: []string{AutomaxprocsModule}, Live: map[string]float64{session.GOMAXPROCS: 6}, AffinityCPUs: 8, CPUQuota: 2.7},
+		{"automaxprocs honours GOMAXPROCS in the env", Input{GoVersion: go126, Env: map[string]string{"GOMAXPROCS": "6"}, Deps: []string{AutomaxprocsModule}, Live: Live{GOMAXPROCS: lv(6)}, AffinityCPUs: 8, CPUQuota: 2.7},
 			"GOMAXPROCS", "6", FromEnv, []string{"automaxprocs honours it"}},
-		{"automaxprocs without a quota does nothing", Input{GoVersion: go126, Env: map[string]string{}, Deps: []string{AutomaxprocsModule}, Live: map[string]float64{session.GOMAXPROCS: 8}, AffinityCPUs: 8},
+		{"automaxprocs without a quota does nothing", Input{GoVersion: go126, Env: map[string]string{}, Deps: []string{AutomaxprocsModule}, Live: Live{GOMAXPROCS: lv(8)}, AffinityCPUs: 8},
 			"GOMAXPROCS", "8", GoDefault, []string{"no cgroup CPU quota"}},
-		{"GOMAXPROCS changed at run time", Input{GoVersion: go126, Env: map[string]string{}, Live: map[string]float64{session.GOMAXPROCS: 3}, AffinityCPUs: 8},
+		{"GOMAXPROCS changed at run time", Input{GoVersion: go126, Env: map[string]string{}, Live: Live{GOMAXPROCS: lv(3)}, AffinityCPUs: 8},
 			"GOMAXPROCS", "3", ChangedAtRunTime, []string{"default here is 8"}},
 		{"GOMAXPROCS not measured", Input{GoVersion: go126, Env: map[string]string{}, AffinityCPUs: 4},
 			"GOMAXPROCS", "4", GoDefault, []string{"not measured"}},
-		{"invalid GOMAXPROCS env is ignored", Input{GoVersion: go126, Env: map[string]string{"GOMAXPROCS": "0"}, Live: map[string]float64{session.GOMAXPROCS: 4}, AffinityCPUs: 4},
+		{"invalid GOMAXPROCS env is ignored", Input{GoVersion: go126, Env: map[string]string{"GOMAXPROCS": "0"}, Live: Live{GOMAXPROCS: lv(4)}, AffinityCPUs: 4},
 			"GOMAXPROCS", "4", GoDefault, []string{`GOMAXPROCS="0" in the environment is not a positive number`}},
 
 		// GOGC
-		{"GOGC changed at run time", Input{GoVersion: go126, Env: map[string]string{"GOGC": "100"}, Live: map[string]float64{session.GOGC: 50}},
+		{"GOGC changed at run time", Input{GoVersion: go126, Env: map[string]string{"GOGC": "100"}, Live: Live{GOGC: lv(50)}},
 			"GOGC", "50", ChangedAtRunTime, []string{"GOGC is 50 now but start-up gave 100", "GOGC=100 in the environment", "changed at run time"}},
-		{"GOGC off", Input{GoVersion: go126, Env: map[string]string{"GOGC": "off"}, Live: map[string]float64{session.GOGC: offGOGC}},
+		{"GOGC off", Input{GoVersion: go126, Env: map[string]string{"GOGC": "off"}, Live: Live{GOGC: lv(offGOGC)}},
 			"GOGC", "off", FromEnv, []string{"GOGC=off"}},
-		{"GOGC negative is off", Input{GoVersion: go126, Env: map[string]string{"GOGC": "-5"}, Live: map[string]float64{session.GOGC: offGOGC}},
+		{"GOGC negative is off", Input{GoVersion: go126, Env: map[string]string{"GOGC": "-5"}, Live: Live{GOGC: lv(offGOGC)}},
 			"GOGC", "off", FromEnv, nil},
-		{"GOGC default", Input{GoVersion: go126, Env: map[string]string{}, Live: map[string]float64{session.GOGC: 100}},
+		{"GOGC default", Input{GoVersion: go126, Env: map[string]string{}, Live: Live{GOGC: lv(100)}},
 			"GOGC", "100", GoDefault, []string{"Go's default"}},
-		{"GOGC garbage means 100", Input{GoVersion: go126, Env: map[string]string{"GOGC": "fast"}, Live: map[string]float64{session.GOGC: 100}},
+		{"GOGC garbage means 100", Input{GoVersion: go126, Env: map[string]string{"GOGC": "fast"}, Live: Live{GOGC: lv(100)}},
 			"GOGC", "100", GoDefault, []string{`GOGC="fast" in the environment is not a number`}},
-		{"GOGC turned off at run time", Input{GoVersion: go126, Env: map[string]string{}, Live: map[string]float64{session.GOGC: offGOGC}},
+		{"GOGC turned off at run time", Input{GoVersion: go126, Env: map[string]string{}, Live: Live{GOGC: lv(offGOGC)}},
 			"GOGC", "off", ChangedAtRunTime, nil},
-		{"GOGC env unreadable", Input{GoVersion: go126, Live: map[string]float64{session.GOGC: 200}},
+		{"GOGC env unreadable", Input{GoVersion: go126, Live: Live{GOGC: lv(200)}},
 			"GOGC", "200", Unknown, []string{"could not be read"}},
 		{"GOGC not measured", Input{GoVersion: go126, Env: map[string]string{"GOGC": "400"}},
 			"GOGC", "400", FromEnv, []string{"not measured"}},
 
 		// GOMEMLIMIT
-		{"GOMEMLIMIT from env", Input{GoVersion: go126, Env: map[string]string{"GOMEMLIMIT": "512MiB"}, Live: map[string]float64{session.GOMEMLIMIT: 512 << 20}},
+		{"GOMEMLIMIT from env", Input{GoVersion: go126, Env: map[string]string{"GOMEMLIMIT": "512MiB"}, Live: Live{GOMEMLIMIT: lv(512 << 20)}},
 			"GOMEMLIMIT", "512MiB", FromEnv, []string{"GOMEMLIMIT=512MiB"}},
-		{"GOMEMLIMIT in bytes", Input{GoVersion: go126, Env: map[string]string{"GOMEMLIMIT": "1000000000"}, Live: map[string]float64{session.GOMEMLIMIT: 1e9}},
+		{"GOMEMLIMIT in bytes", Input{GoVersion: go126, Env: map[string]string{"GOMEMLIMIT": "1000000000"}, Live: Live{GOMEMLIMIT: lv(1e9)}},
 			"GOMEMLIMIT", "1000000000B", FromEnv, nil},
-		{"GOMEMLIMIT default", Input{GoVersion: go126, Env: map[string]string{}, Live: map[string]float64{session.GOMEMLIMIT: math.MaxInt64}},
+		{"GOMEMLIMIT default", Input{GoVersion: go126, Env: map[string]string{}, Live: Live{GOMEMLIMIT: lv(math.MaxInt64)}},
 			"GOMEMLIMIT", "no limit", GoDefault, nil},
-		{"GOMEMLIMIT changed at run time", Input{GoVersion: go126, Env: map[string]string{"GOMEMLIMIT": "1GiB"}, Live: map[string]float64{session.GOMEMLIMIT: 2 << 30}},
+		{"GOMEMLIMIT changed at run time", Input{GoVersion: go126, Env: map[string]string{"GOMEMLIMIT": "1GiB"}, Live: Live{GOMEMLIMIT: lv(2 << 30)}},
 			"GOMEMLIMIT", "2GiB", ChangedAtRunTime, []string{"start-up gave 1GiB", "debug.SetMemoryLimit"}},
-		{"automemlimit dependency", Input{GoVersion: go126, Env: map[string]string{}, Deps: []string{AutomemlimitModule}, MemoryLimit: 1 << 30, Live: map[string]float64{session.GOMEMLIMIT: 966367641}},
+		{"automemlimit dependency", Input{GoVersion: go126, Env: map[string]string{}, Deps: []string{AutomemlimitModule}, MemoryLimit: 1 << 30, Live: Live{GOMEMLIMIT: lv(966367641)}},
 			"GOMEMLIMIT", "966367641B", Automemlimit, []string{"automemlimit", "90%", "limit is 1GiB"}},
-		{"automemlimit skipped by GOMEMLIMIT env", Input{GoVersion: go126, Env: map[string]string{"GOMEMLIMIT": "off"}, Deps: []string{AutomemlimitModule}, Live: map[string]float64{session.GOMEMLIMIT: math.MaxInt64}},
+		{"automemlimit skipped by GOMEMLIMIT env", Input{GoVersion: go126, Env: map[string]string{"GOMEMLIMIT": "off"}, Deps: []string{AutomemlimitModule}, Live: Live{GOMEMLIMIT: lv(math.MaxInt64)}},
 			"GOMEMLIMIT", "no limit", FromEnv, nil},
-		{"automemlimit found no limit", Input{GoVersion: go126, Env: map[string]string{}, Deps: []string{AutomemlimitModule}, Live: map[string]float64{session.GOMEMLIMIT: math.MaxInt64}},
+		{"automemlimit found no limit", Input{GoVersion: go126, Env: map[string]string{}, Deps: []string{AutomemlimitModule}, Live: Live{GOMEMLIMIT: lv(math.MaxInt64)}},
 			"GOMEMLIMIT", "no limit", GoDefault, []string{"set no limit"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

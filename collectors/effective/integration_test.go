@@ -10,7 +10,6 @@ import (
 	"github.com/gotune/gotune/collectors/effective"
 	"github.com/gotune/gotune/collectors/gops"
 	"github.com/gotune/gotune/collectors/proc"
-	"github.com/gotune/gotune/session"
 )
 
 // A real gops target started with GOGC=100 and GOMAXPROCS=1: after gops
@@ -38,11 +37,10 @@ func TestExplainRealGopsTarget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sample, err := c.Sample(ctx)
+	stats, err := c.Stats(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sample.Values[session.GOGC] = float64(live)
 
 	affinity, err := proc.SchedAffinity(p.PID)
 	if err != nil {
@@ -53,7 +51,7 @@ func TestExplainRealGopsTarget(t *testing.T) {
 		GoVersion:      row.Build.GoVersion,
 		DefaultGODEBUG: row.Build.GODEBUG,
 		Deps:           row.Build.Deps,
-		Live:           sample.Values,
+		Live:           effective.Live{GOGC: effective.LiveValue(float64(live), true), GOMAXPROCS: effective.LiveValue(float64(stats.GOMAXPROCS), stats.Has("GOMAXPROCS"))},
 		AffinityCPUs:   len(affinity),
 		CPUQuota:       0,
 	})
@@ -86,7 +84,7 @@ func TestExplainContainermaxprocsFromBuildInfo(t *testing.T) {
 		Env:            map[string]string{},
 		GoVersion:      b.GoVersion,
 		DefaultGODEBUG: b.GODEBUG,
-		Live:           map[string]float64{session.GOMAXPROCS: 8},
+		Live:           effective.Live{GOMAXPROCS: effective.LiveValue(8, true)},
 		AffinityCPUs:   8,
 		CPUQuota:       2,
 	})
@@ -94,7 +92,7 @@ func TestExplainContainermaxprocsFromBuildInfo(t *testing.T) {
 		t.Errorf("GOMAXPROCS = %+v", m)
 	}
 	// The same quota for a binary built with Go 1.25 defaults lowers it.
-	e = effective.Explain(effective.Input{Env: map[string]string{}, GoVersion: b.GoVersion, Live: map[string]float64{session.GOMAXPROCS: 2}, AffinityCPUs: 8, CPUQuota: 2})
+	e = effective.Explain(effective.Input{Env: map[string]string{}, GoVersion: b.GoVersion, Live: effective.Live{GOMAXPROCS: effective.LiveValue(2, true)}, AffinityCPUs: 8, CPUQuota: 2})
 	if m := e.GOMAXPROCS; m.Source != effective.ContainerDefault {
 		t.Errorf("GOMAXPROCS without containermaxprocs=0 = %+v", m)
 	}

@@ -36,7 +36,6 @@ func FuzzParseMemStats(f *testing.F) {
 		if m.GCCPUFraction < 0 || m.GCCPUFraction > 1 || m.PauseTotal < 0 || m.LastPause < 0 {
 			t.Fatalf("out of range: %+v", m)
 		}
-		MetricsFromGops(m.LastGC, &m, nil)
 	})
 }
 

@@ -11,9 +11,9 @@
 // profile blocks the agent for 30 s and a trace for 5 s: they are only sent
 // by CPUProfile and Trace, which polling code must never call.
 //
-// The package also finds an agent's port file (FindPortFile) and maps the
-// agent's memstats and stats replies onto runtime/metrics names
-// (MetricsFromGops), so gops feeds the same session store as other sources.
+// The package also finds an agent's port file (FindPortFile). The mapping
+// of its memstats and stats replies onto runtime/metrics names lives with
+// the other metrics sources in package collectors.
 package gops
 
 import (

@@ -20,7 +20,6 @@ import (
 
 	"github.com/gotune/gotune/collectors/discover/discovertest"
 	"github.com/gotune/gotune/collectors/gops"
-	"github.com/gotune/gotune/session"
 )
 
 // startAgent runs the gopsagent target with its port file in a fresh dir.
@@ -122,12 +121,12 @@ func TestRealAgent(t *testing.T) {
 		t.Errorf("heap profile sample types = %v", prof.SampleType)
 	}
 
-	s, err := c.Sample(ctx)
+	st, err = c.Stats(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Source != "gops" || s.Values[session.GOMAXPROCS] != 1 || s.Values[session.Goroutines] < 2 || s.Values[session.HeapObjects] < 1<<20 || s.Values[session.GCCycles] < float64(m2.NumGC) {
-		t.Errorf("Sample = %+v", s)
+	if st.GOMAXPROCS != 1 || st.Goroutines < 2 {
+		t.Errorf("Stats = %+v", st)
 	}
 }
 

@@ -3,11 +3,8 @@ package gops
 import (
 	"fmt"
 	"math"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/gotune/gotune/session"
 )
 
 // realMemStats is a memstats reply of the gops v0.3.29 agent on go1.26.
@@ -139,51 +136,5 @@ func TestParseSetGCReply(t *testing.T) {
 		if _, _, err := ParseSetGCReply([]byte(bad)); err == nil {
 			t.Errorf("ParseSetGCReply(%q) succeeded", bad)
 		}
-	}
-}
-
-func TestMetricsFromGops(t *testing.T) {
-	m, err := ParseMemStats([]byte(realMemStats))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, _ := ParseStats([]byte("goroutines: 12\nOS threads: 9\nGOMAXPROCS: 2\nnum CPU: 4\n"))
-	at := time.Unix(1000, 0)
-	s := MetricsFromGops(at, &m, &st)
-	want := map[string]float64{
-		session.HeapObjects:     1258760,
-		session.HeapGoal:        4194304,
-		session.GCCycles:        7,
-		session.GCCyclesForced:  2,
-		session.HeapAllocsBytes: 2233512,
-		session.HeapObjectCount: 1122,
-		session.MemoryTotal:     7623696,
-		session.Goroutines:      12,
-		session.GOMAXPROCS:      2,
-	}
-	if s.Source != "gops" || !s.Time.Equal(at) || len(s.Values) != len(want) {
-		t.Errorf("sample = %+v", s)
-	}
-	for k, v := range want {
-		if s.Values[k] != v {
-			t.Errorf("%s = %v, want %v", k, s.Values[k], v)
-		}
-	}
-	missing := strings.Join(s.Missing, " ")
-	for _, k := range []string{session.HeapLive, session.GOGC, session.GOMEMLIMIT, session.HeapAllocsObjs, session.PausesGC} {
-		if !strings.Contains(missing, k) {
-			t.Errorf("Missing lacks %s: %v", k, s.Missing)
-		}
-	}
-	for k := range s.Values {
-		if strings.Contains(missing, k) {
-			t.Errorf("%s is both a value and missing", k)
-		}
-	}
-
-	// Without stats, goroutines and GOMAXPROCS are missing, not zero.
-	s = MetricsFromGops(at, &m, nil)
-	if _, ok := s.Values[session.Goroutines]; ok || !strings.Contains(strings.Join(s.Missing, " "), session.GOMAXPROCS) {
-		t.Errorf("without stats: %+v", s)
 	}
 }

@@ -23,6 +23,7 @@ package proc
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -93,6 +94,30 @@ type Missing struct {
 }
 
 func (m Missing) Error() string { return m.What + ": " + m.Err.Error() }
+
+type missingJSON struct {
+	What string `json:"what"`
+	Err  string `json:"error"`
+}
+
+// MarshalJSON writes the error as its text, so snapshots read it back.
+func (m Missing) MarshalJSON() ([]byte, error) {
+	var e string
+	if m.Err != nil {
+		e = m.Err.Error()
+	}
+	return json.Marshal(missingJSON{m.What, e})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (m *Missing) UnmarshalJSON(b []byte) error {
+	var j missingJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	m.What, m.Err = j.What, errors.New(j.Err)
+	return nil
+}
 
 // PermissionDenied reports whether the fact is missing for lack of rights
 // (another user's process while gotune is not root, or a hidepid mount).

@@ -1,17 +1,18 @@
-package gops
+package collectors
 
 import (
 	"context"
 	"fmt"
 	"time"
 
+	"github.com/gotune/gotune/collectors/gops"
 	"github.com/gotune/gotune/session"
 )
 
-// Source is the session.Sample source name of gops readings.
-const Source = "gops"
+// gopsSource is the session.Sample source name of gops readings.
+const gopsSource = "gops"
 
-// memStatsMetrics maps gops memstats keys onto the runtime/metrics names whose
+// gopsMemStatsMetrics maps gops memstats keys onto the runtime/metrics names whose
 // value is the same counter inside the runtime: each pair is asserted equal
 // by the Go runtime's own TestReadMetricsConsistency (runtime/metrics_test.go).
 //
@@ -19,26 +20,26 @@ const Source = "gops"
 // to both (runtime/mstats.go readmemstats_m, "For historical reasons"), so
 // Mallocs = /gc/heap/allocs:objects + /gc/heap/tiny/allocs:objects, and the
 // tiny count is not in the gops reply. HeapObjects (Mallocs-Frees) is exact.
-var memStatsMetrics = []struct {
+var gopsMemStatsMetrics = []struct {
 	key    string
 	metric string
-	value  func(*MemStats) float64
+	value  func(*gops.MemStats) float64
 }{
-	{"heap-alloc", session.HeapObjects, func(m *MemStats) float64 { return float64(m.HeapAlloc) }},
-	{"next-gc", session.HeapGoal, func(m *MemStats) float64 { return float64(m.NextGC) }},
-	{"num-gc", session.GCCycles, func(m *MemStats) float64 { return float64(m.NumGC) }},
-	{"num-forced-gc", session.GCCyclesForced, func(m *MemStats) float64 { return float64(m.NumForcedGC) }},
-	{"total-alloc", session.HeapAllocsBytes, func(m *MemStats) float64 { return float64(m.TotalAlloc) }},
-	{"heap-objects", session.HeapObjectCount, func(m *MemStats) float64 { return float64(m.HeapObjects) }},
-	{"sys", session.MemoryTotal, func(m *MemStats) float64 { return float64(m.Sys) }},
+	{"heap-alloc", session.HeapObjects, func(m *gops.MemStats) float64 { return float64(m.HeapAlloc) }},
+	{"next-gc", session.HeapGoal, func(m *gops.MemStats) float64 { return float64(m.NextGC) }},
+	{"num-gc", session.GCCycles, func(m *gops.MemStats) float64 { return float64(m.NumGC) }},
+	{"num-forced-gc", session.GCCyclesForced, func(m *gops.MemStats) float64 { return float64(m.NumForcedGC) }},
+	{"total-alloc", session.HeapAllocsBytes, func(m *gops.MemStats) float64 { return float64(m.TotalAlloc) }},
+	{"heap-objects", session.HeapObjectCount, func(m *gops.MemStats) float64 { return float64(m.HeapObjects) }},
+	{"sys", session.MemoryTotal, func(m *gops.MemStats) float64 { return float64(m.Sys) }},
 }
 
-// alwaysMissing are key metrics gops cannot provide at all: the agent prints
+// gopsAlwaysMissing are key metrics gops cannot provide at all: the agent prints
 // neither the live (marked) heap, GOGC, GOMEMLIMIT, the CPU classes nor any
 // histogram. Threads alive now come from /proc, not from gops (its "OS
 // threads" counts threads ever created).
-var alwaysMissing = []string{
-	session.HeapAllocsObjs, // see memStatsMetrics
+var gopsAlwaysMissing = []string{
+	session.HeapAllocsObjs, // see gopsMemStatsMetrics
 	session.HeapFreesObjs,
 	session.HeapLive,
 	session.GOGC,
@@ -57,12 +58,12 @@ var alwaysMissing = []string{
 	session.GoroutinesWaiting,
 }
 
-// MetricsFromGops maps a memstats reply and (optionally, nil) a stats reply
+// sampleFromGops maps a memstats reply and (optionally, nil) a stats reply
 // read at time at onto a session.Sample with runtime/metrics names, only
 // where the mapping is exact, and lists in Missing the key metrics it lacks.
-func MetricsFromGops(at time.Time, m *MemStats, s *Stats) session.Sample {
-	out := session.Sample{Time: at, Source: Source, Values: make(map[string]float64, 12)}
-	for _, f := range memStatsMetrics {
+func sampleFromGops(at time.Time, m *gops.MemStats, s *gops.Stats) session.Sample {
+	out := session.Sample{Time: at, Source: gopsSource, Values: make(map[string]float64, 12)}
+	for _, f := range gopsMemStatsMetrics {
 		if m != nil && m.Has(f.key) {
 			out.Values[f.metric] = f.value(m)
 		} else {
@@ -79,14 +80,14 @@ func MetricsFromGops(at time.Time, m *MemStats, s *Stats) session.Sample {
 	} else {
 		out.Missing = append(out.Missing, session.GOMAXPROCS)
 	}
-	out.Missing = append(out.Missing, alwaysMissing...)
+	out.Missing = append(out.Missing, gopsAlwaysMissing...)
 	return out
 }
 
-// Sample reads memstats and stats (two connections, one after the other)
-// and returns them as one sample timed at the memstats reply. It never sends
-// a profile or trace signal, so it is what polling code calls.
-func (c *Client) Sample(ctx context.Context) (session.Sample, error) {
+// gopsSample reads memstats and stats (two connections, one after the
+// other) and returns them as one sample timed at the memstats reply. It never
+// sends a profile or trace signal, so it is what polling code calls.
+func gopsSample(ctx context.Context, c *gops.Client) (session.Sample, error) {
 	m, err := c.MemStats(ctx)
 	if err != nil {
 		return session.Sample{}, err
@@ -96,5 +97,5 @@ func (c *Client) Sample(ctx context.Context) (session.Sample, error) {
 	if err != nil {
 		return session.Sample{}, fmt.Errorf("%w (memstats was read)", err)
 	}
-	return MetricsFromGops(at, &m, &s), nil
+	return sampleFromGops(at, &m, &s), nil
 }

@@ -1,0 +1,341 @@
+package capture
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/gotune/gotune/advisor"
+	"github.com/gotune/gotune/collectors/cgroup"
+	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/session"
+	"github.com/gotune/gotune/snapshot"
+)
+
+// DefaultDeadline bounds the profile fetches that end a window: a slow
+// target must not keep the user waiting long, and what was fetched is kept.
+const DefaultDeadline = 20 * time.Second
+
+// maxTail is the most a window sets aside at its end for the closing
+// profile fetches (they take a few seconds on a big heap).
+const maxTail = 5 * time.Second
+
+// WindowOptions say how a window is taken.
+type WindowOptions struct {
+	// Length is how long the window runs from the session's start; the
+	// call returns when it is over. 0 ends the window now (the dashboard:
+	// everything since attach).
+	Length time.Duration
+	// CPU takes a CPU profile this long inside the window, ending before
+	// the closing fetches, unless one captured since the window's start is
+	// held. 0 takes none (a held one is still used).
+	CPU time.Duration
+	// Kinds are the profiles the window ends with; nil is every snapshot
+	// kind (heap, allocs, goroutine, mutex, block).
+	Kinds []profile.Kind
+	// HeldOnly fetches nothing: the window uses the profiles the session
+	// holds (a target that is gone).
+	HeldOnly bool
+	// NoProfiles leaves profiles out altogether.
+	NoProfiles bool
+	// Dump also fetches the debug=2 goroutine dump (states and wait
+	// times; it stops the world briefly on the target).
+	Dump bool
+	// MaxAge reuses a held capture fetched at most this long before the
+	// end instead of fetching again; 0 always fetches.
+	MaxAge time.Duration
+	// Deadline bounds the closing fetches; default DefaultDeadline.
+	Deadline time.Duration
+}
+
+// Window is what a session holds for one span of time: its samples, the
+// OS facts at both ends, the profiles the advisor reads (cumulative ones as
+// the difference over the window where a start capture exists) and the
+// goroutine groups at both ends. It is the one input of the advisor's
+// report and of a snapshot.
+type Window struct {
+	From, To time.Time
+	// Target names what was watched.
+	Target string
+	// Session is the store's snapshot at the window's end.
+	Session *session.Snapshot
+	// CgroupStart is the first cgroup reading of the window (nil for URL
+	// targets).
+	CgroupStart *cgroup.Stats
+	// GoroutinesStart and GoroutinesEnd are groups from the goroutine
+	// profile at both ends, grouped alike, for the leak rule.
+	GoroutinesStart, GoroutinesEnd []profile.GoroutineGroup
+	// Profiles are the window's profiles by kind.
+	Profiles map[profile.Kind]*profile.Captured
+	// Dump is the debug=2 goroutine dump when taken.
+	Dump []byte
+	// Groups are the goroutine groups to show: from the dump when taken
+	// (with states and wait times), else GoroutinesEnd.
+	Groups []profile.GoroutineGroup
+	// Notes say what could not be captured and why.
+	Notes []string
+}
+
+// ErrNoSample says the window holds no sample of the target.
+var ErrNoSample = errors.New("no sample read from the target")
+
+// Window takes a window (see WindowOptions) and returns it. It fails only
+// when the context ends or no sample at all was read.
+func (s *Session) Window(ctx context.Context, o WindowOptions) (*Window, error) {
+	if err := s.waitStart(ctx); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	start := s.start
+	s.mu.Unlock()
+	w := &Window{From: start.at, Target: s.name, CgroupStart: start.cgroup, GoroutinesStart: start.groups,
+		Profiles: map[profile.Kind]*profile.Captured{}}
+	w.Notes = append(w.Notes, start.notes...)
+	fetch := s.fetcher != nil && !o.HeldOnly && !o.NoProfiles
+	if s.fetcher == nil && !o.NoProfiles {
+		w.Notes = append(w.Notes, "profiles: "+ErrNoProfiles.Error())
+	}
+
+	var end time.Time
+	if o.Length > 0 {
+		end = s.started.Add(o.Length)
+		tail := min(o.Length/4, maxTail)
+		if fetch && o.CPU > 0 && s.heldSince(profile.KindCPU, start.at) == nil {
+			secs := max(1, int(o.CPU/time.Second))
+			if err := sleepUntil(ctx, end.Add(-tail-time.Duration(secs)*time.Second)); err != nil {
+				return nil, err
+			}
+			if _, err := s.fetchOne(ctx, profile.KindCPU, ProfileOptions{Seconds: secs}); err != nil && ctx.Err() == nil {
+				w.Notes = append(w.Notes, err.Error())
+			}
+		}
+		if err := sleepUntil(ctx, end.Add(-tail)); err != nil {
+			return nil, err
+		}
+	}
+	if !o.NoProfiles {
+		s.closeProfiles(ctx, w, start, o, fetch)
+	}
+	if o.Length > 0 {
+		if err := sleepUntil(ctx, end); err != nil {
+			return nil, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	w.To = s.now()
+	w.Session = s.store.Snapshot()
+	if n := len(w.Session.Points); n == 0 {
+		if st, ok := w.Session.StatusOf("metrics"); ok && st.LastErr != "" {
+			return nil, fmt.Errorf("%w %s: %s", ErrNoSample, s.name, st.LastErr)
+		}
+		return nil, fmt.Errorf("%w %s", ErrNoSample, s.name)
+	}
+	return w, nil
+}
+
+// closeProfiles fills the window's profiles at its end: held ones recent
+// enough, else fetched one after the other within the deadline.
+func (s *Session) closeProfiles(ctx context.Context, w *Window, start *mark, o WindowOptions, fetch bool) {
+	deadline := o.Deadline
+	if deadline <= 0 {
+		deadline = DefaultDeadline
+	}
+	fctx, cancel := context.WithTimeout(ctx, deadline)
+	defer cancel()
+	kinds := o.Kinds
+	if kinds == nil {
+		kinds = profile.SnapshotKinds()
+	}
+	get := func(k profile.Kind) *profile.Captured {
+		if c := s.Held(k); c != nil && (!fetch || o.MaxAge > 0 && s.now().Sub(c.FetchedAt) <= o.MaxAge) {
+			return c
+		}
+		if !fetch {
+			return nil
+		}
+		c, err := s.fetchOne(fctx, k, ProfileOptions{})
+		if err != nil {
+			if ctx.Err() == nil {
+				if fctx.Err() != nil {
+					err = fmt.Errorf("%s profile: not fetched within the %s the window's closing fetches may take", k, deadline)
+				}
+				w.Notes = append(w.Notes, err.Error())
+			}
+			return nil
+		}
+		return c
+	}
+	for _, k := range kinds {
+		if k.Timed() {
+			continue
+		}
+		c := get(k)
+		if c == nil {
+			continue
+		}
+		if base := start.base[k]; k.Cumulative() && base != nil {
+			d, err := s.delta(base, c)
+			if err != nil {
+				w.Notes = append(w.Notes, fmt.Sprintf("%s profile over the window: %v; kept as counted since the process started", k, err))
+			} else {
+				c = d
+			}
+		}
+		w.Profiles[k] = c
+	}
+	// A CPU profile captured inside the window.
+	if c := s.heldSince(profile.KindCPU, w.From); c != nil {
+		w.Profiles[profile.KindCPU] = c
+	}
+	if g := w.Profiles[profile.KindGoroutine]; g != nil {
+		groups, err := profile.GoroutineGroupsFromProfile(g.Profile)
+		if err != nil {
+			w.Notes = append(w.Notes, "goroutine groups: "+err.Error())
+		}
+		w.GoroutinesEnd = groups
+	}
+	w.Groups = w.GoroutinesEnd
+	if o.Dump && fetch {
+		if err := lockCtx(fctx, &s.fetch); err == nil {
+			b, err := s.fetcher.Fetch(fctx, dumpRequest)
+			s.fetch.Unlock()
+			if err != nil {
+				w.Notes = append(w.Notes, "goroutine debug=2 dump: "+err.Error())
+			} else if gs, err := profile.ParseGoroutineDumpBytes(b); err != nil {
+				w.Notes = append(w.Notes, "goroutine debug=2 dump: "+err.Error())
+			} else {
+				w.Dump = b
+				w.Groups = GroupDump(gs)
+			}
+		}
+	}
+}
+
+// GroupDump groups the goroutines of a debug=2 dump the one way every
+// front end shows them (gotune goroutines, the dashboard, snapshots and
+// reports): by state, stack and creator, argument values ignored.
+func GroupDump(gs []profile.Goroutine) []profile.GoroutineGroup {
+	return profile.GroupGoroutines(gs, profile.GroupOptions{})
+}
+
+// heldSince returns the newest capture of k whose span starts at or after
+// t, or nil.
+func (s *Session) heldSince(k profile.Kind, t time.Time) *profile.Captured {
+	c := s.Held(k)
+	if c == nil || c.From.Before(t.Add(-time.Second)) {
+		return nil
+	}
+	return c
+}
+
+// delta returns cur − base as a window capture, computed once per pair.
+func (s *Session) delta(base, cur *profile.Captured) (*profile.Captured, error) {
+	s.mu.Lock()
+	if d, ok := s.deltas[cur]; ok {
+		s.mu.Unlock()
+		return d, nil
+	}
+	s.mu.Unlock()
+	raw, err := profile.Delta(base.Raw, cur.Raw)
+	if err != nil {
+		return nil, err
+	}
+	p, err := profile.ParseBytes(raw)
+	if err != nil {
+		return nil, err
+	}
+	d := &profile.Captured{Kind: cur.Kind, Raw: raw, Profile: p, Scope: profile.ScopeWindow, From: base.FetchedAt, To: cur.FetchedAt, FetchedAt: cur.FetchedAt}
+	s.mu.Lock()
+	if s.deltas == nil || len(s.deltas) > 2*len(profile.Kinds()) {
+		s.deltas = map[*profile.Captured]*profile.Captured{}
+	}
+	s.deltas[cur] = d
+	s.mu.Unlock()
+	return d, nil
+}
+
+// AdvisorInput is the advisor's input for the window: its points, the
+// facts, the cgroup reading at its start and its profiles.
+func (w *Window) AdvisorInput() advisor.Input {
+	in := advisor.Input{Facts: w.Session.Facts}
+	for _, p := range w.Session.Points {
+		if !p.Time.Before(w.From.Add(-time.Second)) && !p.Time.After(w.To) {
+			in.Points = append(in.Points, p)
+		}
+	}
+	if cg := w.Session.Facts.Cgroup; cg != nil && w.CgroupStart != nil && cg.ReadAt.After(w.CgroupStart.ReadAt) {
+		in.CgroupStart = w.CgroupStart
+	}
+	in.Profiles.GoroutinesStart, in.Profiles.GoroutinesEnd = w.GoroutinesStart, w.GoroutinesEnd
+	for k, c := range w.Profiles {
+		in.Profiles.Set(k, c.Profile)
+	}
+	return in
+}
+
+// Advise runs the advisor's rules over the window.
+func (w *Window) Advise(cfg advisor.Config) advisor.Report {
+	if cfg == (advisor.Config{}) {
+		cfg = advisor.DefaultConfig()
+	}
+	return advisor.Advise(w.AdvisorInput(), cfg)
+}
+
+// Kinds lists the window's profile kinds in display order.
+func (w *Window) Kinds() []profile.Kind {
+	var out []profile.Kind
+	for _, ki := range profile.Kinds() {
+		if w.Profiles[ki.Kind] != nil {
+			out = append(out, ki.Kind)
+		}
+	}
+	return out
+}
+
+// SnapshotOptions label a snapshot.
+type SnapshotOptions struct {
+	Name          string // a label the user chose ("before GOGC=200")
+	GotuneVersion string
+	Advisor       advisor.Config // zero: the defaults
+}
+
+// Snapshot builds the .gotune snapshot of the window: the manifest and
+// series (redacted, see snapshot.FromSession), its profiles, the goroutine
+// dump and groups, and the advisor's report over the window.
+func (w *Window) Snapshot(o SnapshotOptions) *snapshot.Snapshot {
+	s := snapshot.FromSession(w.Session, o.Name, o.GotuneVersion, w.From, w.To)
+	if w.Target != "" {
+		s.Manifest.Target.Name = snapshot.RedactCommand(w.Target)
+	}
+	for k, c := range w.Profiles {
+		if len(c.Raw) > 0 {
+			s.Profiles[k] = c
+		}
+	}
+	s.GoroutineDump = w.Dump
+	s.Goroutines = w.Groups
+	r := w.Advise(o.Advisor)
+	s.Advice = &r
+	s.Manifest.Notes = slices.Clone(w.Notes)
+	return s
+}
+
+// sleepUntil waits until t or the end of ctx.
+func sleepUntil(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err()
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
