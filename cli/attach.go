@@ -10,6 +10,7 @@ import (
 
 	"github.com/gotune/gotune/collectors"
 	"github.com/gotune/gotune/collectors/discover"
+	"github.com/gotune/gotune/safetext"
 	"github.com/gotune/gotune/session"
 )
 
@@ -114,7 +115,7 @@ func watch(e *env, w watchFlags, start func(context.Context, *session.Store), ta
 	if w.json {
 		p = &jsonPrinter{w: e.stdout, target: targetName}
 	} else {
-		p = &linePrinter{w: terminalSafe(e.stdout), target: targetName}
+		p = &linePrinter{w: safetext.NewWriter(e.stdout), target: targetName}
 	}
 	var lastPrinted time.Time // sample time of the last printed point
 	got := 0

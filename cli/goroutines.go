@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/safetext"
 	"github.com/spf13/cobra"
 )
 
@@ -49,7 +50,7 @@ the profile, which carries pprof labels).`,
 					Groups     []profile.GoroutineGroup `json:"groups"`
 				}{name, total, groups})
 			}
-			return writeGoroutineGroups(terminalSafe(e.stdout), groups, total, exactArgs)
+			return writeGoroutineGroups(safetext.NewWriter(e.stdout), groups, total, exactArgs)
 		},
 	}
 	fl := cmd.Flags()

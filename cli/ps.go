@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gotune/gotune/collectors/discover"
+	"github.com/gotune/gotune/safetext"
 )
 
 func psCmd(e *env) *cobra.Command {
@@ -42,7 +43,7 @@ not; run as root to see everything.`,
 			if asJSON {
 				return writePsJSON(e.stdout, procs)
 			}
-			return writePsTable(terminalSafe(e.stdout), procs)
+			return writePsTable(safetext.NewWriter(e.stdout), procs)
 		},
 	}
 	f := cmd.Flags()

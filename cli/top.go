@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/safetext"
 	"github.com/spf13/cobra"
 )
 
@@ -96,7 +97,7 @@ total first.`,
 			if asJSON {
 				return writeTopJSON(e.stdout, name, baseName, normalize, p, t, to)
 			}
-			return writeTopText(terminalSafe(e.stdout), p, t, baseName, normalize, unit)
+			return writeTopText(safetext.NewWriter(e.stdout), p, t, baseName, normalize, unit)
 		},
 	}
 	af.register(cmd)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gotune/gotune/measurement"
 	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/safetext"
 )
 
 // FormatValue renders a figure of the given unit for people.
@@ -92,7 +93,7 @@ func diffRowText(d *profile.Diff, r profile.DiffRow) (delta, share string) {
 // snapshot text (names, titles, frames) are replaced, so a hostile file
 // cannot drive the terminal it is printed on.
 func (c *Comparison) WriteText(w io.Writer) error {
-	bw := &errWriter{w: w, sanitize: true}
+	bw := &errWriter{w: w}
 	bw.printf("before: %s  %s  %s, %d samples\n", c.Before.Name, c.Before.Target, c.Before.Window.Duration().Round(time.Second), c.Before.Samples)
 	bw.printf("after:  %s  %s  %s, %d samples\n\n", c.After.Name, c.After.Target, c.After.Window.Duration().Round(time.Second), c.After.Samples)
 	for _, n := range c.Notes {
@@ -285,32 +286,16 @@ func code(s string) string {
 }
 
 type errWriter struct {
-	w        io.Writer
-	err      error
-	sanitize bool
+	w   io.Writer
+	err error
 }
 
 func (e *errWriter) printf(format string, args ...any) {
 	if e.err != nil {
 		return
 	}
-	out := fmt.Sprintf(format, args...)
-	if e.sanitize {
-		out = stripControls(out)
-	}
-	_, e.err = io.WriteString(e.w, out)
-}
-
-// stripControls replaces C0 and C1 control characters (ESC among them)
-// except newlines with U+FFFD.
-func stripControls(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '\n' {
-			return r
-		}
-		if r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f {
-			return '\uFFFD'
-		}
-		return r
-	}, s)
+	// Snapshot text (names, titles, frames) comes from other programs: a
+	// hostile file must not drive the terminal or the viewer the text or
+	// Markdown is printed on.
+	_, e.err = io.WriteString(e.w, safetext.Text(fmt.Sprintf(format, args...)))
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/gotune/gotune/compare"
 	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/safetext"
 	"github.com/gotune/gotune/snapshot"
 	"github.com/gotune/gotune/themes"
 )
@@ -364,25 +364,14 @@ func (m *CompareModel) render() string {
 	return fit(strings.Join(lines, "\n"), w, h)
 }
 
-// clean makes text read from a snapshot safe to print: no control
-// characters (a hostile file must not drive the terminal).
-func clean(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return '?'
-		}
-		return r
-	}, s)
-}
-
 func sideName(s compare.Side, label string) string {
 	if s.Name != "" {
-		return clean(s.Name)
+		return safetext.Line(s.Name)
 	}
 	if label != "" {
-		return clean(label)
+		return safetext.Line(label)
 	}
-	return clean(s.Target)
+	return safetext.Line(s.Target)
 }
 
 func (m *CompareModel) titleLine(w int) string {
@@ -394,10 +383,10 @@ func (m *CompareModel) titleLine(w int) string {
 func (m *CompareModel) sidesLine(w int) string {
 	t := m.theme
 	side := func(s compare.Side) string {
-		return fmt.Sprintf("%s · %s, %d samples", clean(s.Target), shortDuration(s.Window.Duration()), s.Samples)
+		return fmt.Sprintf("%s · %s, %d samples", safetext.Line(s.Target), shortDuration(s.Window.Duration()), s.Samples)
 	}
 	if m.c.Before.Target == m.c.After.Target {
-		return t.Muted.S(truncateText(fmt.Sprintf("%s · before %s, %d samples · after %s, %d samples", clean(m.c.Before.Target),
+		return t.Muted.S(truncateText(fmt.Sprintf("%s · before %s, %d samples · after %s, %d samples", safetext.Line(m.c.Before.Target),
 			shortDuration(m.c.Before.Window.Duration()), m.c.Before.Samples, shortDuration(m.c.After.Window.Duration()), m.c.After.Samples), w))
 	}
 	return t.Muted.S(truncateText("before "+side(m.c.Before)+" │ after "+side(m.c.After), w))
@@ -544,7 +533,7 @@ func (m *CompareModel) goroutineLines(w int) []string {
 			ch = t.OK.S(ch)
 		}
 		lines = append(lines, ch+padLeft(fmt.Sprint(g.Before), 7)+padLeft(fmt.Sprint(g.After), 7)+
-			padLeft(fmt.Sprintf("%+d", g.After-g.Before), 7)+"  "+pad(clean(g.State), 16)+clean(g.Top))
+			padLeft(fmt.Sprintf("%+d", g.After-g.Before), 7)+"  "+pad(safetext.Line(g.State), 16)+safetext.Line(g.Top))
 	}
 	return lines
 }
@@ -556,11 +545,11 @@ func (m *CompareModel) settingLines() []string {
 	}
 	nw := 8
 	for _, s := range m.c.Settings {
-		nw = max(nw, ansi.StringWidthWc(clean(s.Name))+2)
+		nw = max(nw, ansi.StringWidthWc(safetext.Line(s.Name))+2)
 	}
 	lines := []string{t.Header.S(pad("SETTING", nw) + "BEFORE → AFTER")}
 	for _, s := range m.c.Settings {
-		lines = append(lines, pad(clean(s.Name), nw)+clean(dash(s.Before))+t.Muted.S(" → ")+t.Bold.S(clean(dash(s.After))))
+		lines = append(lines, pad(safetext.Line(s.Name), nw)+safetext.Line(dash(s.Before))+t.Muted.S(" → ")+t.Bold.S(safetext.Line(dash(s.After))))
 	}
 	return lines
 }
@@ -592,7 +581,7 @@ func (m *CompareModel) findingLines() []string {
 		paint := map[string]themes.Paint{"new": t.Crit, "resolved": t.OK, "still": t.Warn}[change]
 		lines = append(lines, paint.S(fmt.Sprintf("%s (%d)", title, len(group))))
 		for _, f := range group {
-			lines = append(lines, "  "+pad(clean(f.Severity), 6)+pad(clean(f.ID), 22)+" "+clean(f.Title))
+			lines = append(lines, "  "+pad(safetext.Line(f.Severity), 6)+pad(safetext.Line(f.ID), 22)+" "+safetext.Line(f.Title))
 		}
 		lines = append(lines, "")
 	}
@@ -618,7 +607,7 @@ func (m *CompareModel) profilesView() string {
 	bw, _ := m.bodySize()
 	kindLine := strings.Join(kinds, "") + t.Muted.S(" (p)")
 	if p.abs == nil {
-		return strings.Join([]string{kindLine, "", t.Crit.S(clean(p.err))}, "\n")
+		return strings.Join([]string{kindLine, "", t.Crit.S(safetext.Line(p.err))}, "\n")
 	}
 	df := p.flame(m.normalized)
 	mode := "absolute: Δ = after − before"
@@ -700,7 +689,7 @@ func (m *CompareModel) breadcrumb(p *diffPair, df *diffFlame, w int) string {
 	}
 	var names []string
 	for n := p.ic.focus; n != nil; n = n.parent {
-		names = append(names, clean(shortName(n.name)))
+		names = append(names, safetext.Line(shortName(n.name)))
 	}
 	for i, j := 0, len(names)-1; i < j; i, j = i+1, j-1 {
 		names[i], names[j] = names[j], names[i]
@@ -725,7 +714,7 @@ func (m *CompareModel) framePanel(p *diffPair, df *diffFlame, w int) []string {
 	if n := p.ic.sel; n != nil {
 		v := df.vals[n]
 		c := df.class(n)
-		name := clean(n.name)
+		name := safetext.Line(n.name)
 		if m.panelBelow {
 			add(t.Bold.S(name))
 			add(fmt.Sprintf("%s %s  %s %s  %s %s  %s", t.Muted.S("before"), df.format(v.before), t.Muted.S("after"), df.format(v.after),
@@ -755,7 +744,7 @@ func (m *CompareModel) framePanel(p *diffPair, df *diffFlame, w int) []string {
 			add(t.Muted.S(fmt.Sprintf("  … %d more", len(df.changes)-i)))
 			break
 		}
-		add(fmt.Sprintf("%s %s %s", marker(r.Change), padLeft(df.deltaText(r.DeltaCum), 16), clean(shortName(r.Name))))
+		add(fmt.Sprintf("%s %s %s", marker(r.Change), padLeft(df.deltaText(r.DeltaCum), 16), safetext.Line(shortName(r.Name))))
 	}
 	return out
 }
