@@ -82,7 +82,9 @@ type mark struct {
 	at     time.Time
 	cgroup *cgroup.Stats // the first cgroup reading at or after at
 	groups []profile.GoroutineGroup
-	base   map[profile.Kind]*profile.Captured // cumulative profiles as served at the start
+	// base holds the captures taken at the start: the cumulative profiles
+	// a window's delta subtracts, and the goroutine profile of groups.
+	base  map[profile.Kind]*profile.Captured
 	notes  []string
 }
 
@@ -196,6 +198,7 @@ func (s *Session) takeStart(ctx context.Context) {
 	}
 	m := &mark{at: s.now(), base: map[profile.Kind]*profile.Captured{}}
 	if c, err := s.fetchOne(ctx, profile.KindGoroutine, ProfileOptions{}); err == nil {
+		m.base[profile.KindGoroutine] = c
 		m.groups, err = profile.GoroutineGroupsFromProfile(c.Profile)
 		if err != nil {
 			m.notes = append(m.notes, "goroutine groups at the start: "+err.Error())
@@ -323,7 +326,6 @@ func (s *Session) fetchOne(ctx context.Context, k profile.Kind, o ProfileOptions
 		}
 		defer s.fetch.Unlock()
 	}
-	from := s.now()
 	raw, err := s.fetcher.Fetch(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("%s profile: %w", k, err)
@@ -336,10 +338,8 @@ func (s *Session) fetchOne(ctx context.Context, k profile.Kind, o ProfileOptions
 	c := &profile.Captured{Kind: k, Raw: raw, Profile: p, FetchedAt: to, From: to, To: to, Scope: profile.ScopeInstant}
 	switch {
 	case k.Timed():
+		// The target profiled for the seconds asked, ending as it answered.
 		c.Scope, c.From = profile.ScopeCapture, to.Add(-time.Duration(seconds)*time.Second)
-		if c.From.Before(from) {
-			c.From = from
-		}
 	case k.Cumulative():
 		c.Scope, c.From = profile.ScopeSinceStart, s.Snapshot().Target.StartTime
 	}
@@ -374,4 +374,48 @@ func lockCtx(ctx context.Context, mu *sync.Mutex) error {
 		go func() { <-done; mu.Unlock() }()
 		return ctx.Err()
 	}
+}
+
+// Dump is a debug=2 goroutine dump, grouped the one way (GroupDump).
+type Dump struct {
+	Raw    []byte
+	Groups []profile.GoroutineGroup
+	Total  int
+	At     time.Time
+}
+
+// GoroutineDump fetches the debug=2 goroutine dump (states and wait
+// times). It stops the world on the target while the runtime writes every
+// stack, so it is for explicit requests, never a polling loop.
+func (s *Session) GoroutineDump(ctx context.Context) (*Dump, error) {
+	if s.fetcher == nil {
+		return nil, ErrNoProfiles
+	}
+	if err := lockCtx(ctx, &s.fetch); err != nil {
+		return nil, err
+	}
+	b, err := s.fetcher.Fetch(ctx, dumpRequest)
+	s.fetch.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("goroutine dump: %w", err)
+	}
+	gs, err := profile.ParseGoroutineDumpBytes(b)
+	if err != nil {
+		return nil, fmt.Errorf("read the goroutine dump: %w", err)
+	}
+	return &Dump{Raw: b, Groups: GroupDump(gs), Total: len(gs), At: s.now()}, nil
+}
+
+// StartGroups returns the goroutine groups taken at the window's start
+// (from the goroutine profile: stacks, no states), once the start is
+// taken; nil before or when they could not be read.
+func (s *Session) StartGroups() []profile.GoroutineGroup {
+	select {
+	case <-s.startReady:
+	default:
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.start.groups
 }

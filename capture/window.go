@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gotune/gotune/advisor"
@@ -93,6 +94,11 @@ func (s *Session) Window(ctx context.Context, o WindowOptions) (*Window, error) 
 	w := &Window{From: start.at, Target: s.name, CgroupStart: start.cgroup, GoroutinesStart: start.groups,
 		Profiles: map[profile.Kind]*profile.Captured{}}
 	w.Notes = append(w.Notes, start.notes...)
+	// The window holds every point of the session: a store filled before
+	// the session began (a recorded one) counts from its first point.
+	if pts := s.store.Snapshot().Points; len(pts) > 0 && pts[0].Time.Before(w.From) {
+		w.From = pts[0].Time
+	}
 	fetch := s.fetcher != nil && !o.HeldOnly && !o.NoProfiles
 	if s.fetcher == nil && !o.NoProfiles {
 		w.Notes = append(w.Notes, "profiles: "+ErrNoProfiles.Error())
@@ -128,6 +134,11 @@ func (s *Session) Window(ctx context.Context, o WindowOptions) (*Window, error) 
 	}
 	w.To = s.now()
 	w.Session = s.store.Snapshot()
+	if pts := w.Session.Points; len(pts) > 0 {
+		if last := pts[len(pts)-1].Time; last.After(w.To) {
+			w.To = last
+		}
+	}
 	if n := len(w.Session.Points); n == 0 {
 		if st, ok := w.Session.StatusOf("metrics"); ok && st.LastErr != "" {
 			return nil, fmt.Errorf("%w %s: %s", ErrNoSample, s.name, st.LastErr)
@@ -151,7 +162,14 @@ func (s *Session) closeProfiles(ctx context.Context, w *Window, start *mark, o W
 		kinds = profile.SnapshotKinds()
 	}
 	get := func(k profile.Kind) *profile.Captured {
-		if c := s.Held(k); c != nil && (!fetch || o.MaxAge > 0 && s.now().Sub(c.FetchedAt) <= o.MaxAge) {
+		// A held capture serves when it is recent enough and newer than
+		// the window's start (the start's own capture would make an empty
+		// window).
+		c := s.Held(k)
+		if base := start.base[k]; c != nil && base != nil && !c.FetchedAt.After(base.FetchedAt) {
+			c = nil
+		}
+		if c != nil && (!fetch || o.MaxAge > 0 && s.now().Sub(c.FetchedAt) <= o.MaxAge) {
 			return c
 		}
 		if !fetch {
@@ -200,17 +218,12 @@ func (s *Session) closeProfiles(ctx context.Context, w *Window, start *mark, o W
 	}
 	w.Groups = w.GoroutinesEnd
 	if o.Dump && fetch {
-		if err := lockCtx(fctx, &s.fetch); err == nil {
-			b, err := s.fetcher.Fetch(fctx, dumpRequest)
-			s.fetch.Unlock()
-			if err != nil {
-				w.Notes = append(w.Notes, "goroutine debug=2 dump: "+err.Error())
-			} else if gs, err := profile.ParseGoroutineDumpBytes(b); err != nil {
-				w.Notes = append(w.Notes, "goroutine debug=2 dump: "+err.Error())
-			} else {
-				w.Dump = b
-				w.Groups = GroupDump(gs)
+		if d, err := s.GoroutineDump(fctx); err != nil {
+			if ctx.Err() == nil {
+				w.Notes = append(w.Notes, err.Error())
 			}
+		} else {
+			w.Dump, w.Groups = d.Raw, d.Groups
 		}
 	}
 }
@@ -338,4 +351,22 @@ func sleepUntil(ctx context.Context, t time.Time) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// StackKey identifies a goroutine stack across the goroutine profile and
+// debug=2 dumps, so groups from either can be matched (growth since the
+// window's start): the function of every frame outside package runtime —
+// dumps hide the runtime's frames (gopark, selectgo, runtime.main), the
+// profile keeps them — and not the state or the creator, which only dumps
+// have.
+func StackKey(g *profile.GoroutineGroup) string {
+	var b strings.Builder
+	for _, f := range g.Frames {
+		if strings.HasPrefix(f.Func, "runtime.") {
+			continue
+		}
+		b.WriteString(f.Func)
+		b.WriteByte(0)
+	}
+	return b.String()
 }

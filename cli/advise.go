@@ -12,12 +12,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gotune/gotune/advisor"
+	"github.com/gotune/gotune/capture"
 	"github.com/gotune/gotune/collectors"
-	"github.com/gotune/gotune/collectors/cgroup"
 	"github.com/gotune/gotune/collectors/discover"
 	"github.com/gotune/gotune/measurement"
 	"github.com/gotune/gotune/profile"
-	"github.com/gotune/gotune/session"
 )
 
 // adviseFlags are gotune advise's options.
@@ -123,117 +122,30 @@ type adviceOutput struct {
 	Report advisor.Report `json:"report"`
 	// Profiles lists the profiles the advice used; Errors what could not be
 	// fetched and why.
-	Profiles []string `json:"profiles,omitempty"`
-	Errors   []string `json:"errors,omitempty"`
+	Profiles []profile.Kind `json:"profiles,omitempty"`
+	Errors   []string       `json:"errors,omitempty"`
 }
 
-// runAdvise watches t for the window, fetching profiles along the way, and
-// runs the advisor.
+// runAdvise watches t for the window through the capture pipeline and runs
+// the advisor over it.
 func runAdvise(ctx context.Context, t collectors.Target, f adviseFlags) (*adviceOutput, error) {
-	wctx, cancel := context.WithTimeout(ctx, f.window+f.interval/2)
+	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	store := session.NewStore(session.DefaultCapacity)
-	t.Watch(wctx, store, f.interval)
-	out := &adviceOutput{Target: t.Name()}
-
-	// Profiles, one at a time, in their own goroutine: they must not
-	// delay the window.
-	var profs advisor.Profiles
-	profDone := make(chan struct{})
-	pc := t.Profiles()
-	if pc == nil || f.noProfiles {
-		close(profDone)
-		if pc == nil {
-			out.Errors = append(out.Errors, "no profiles: the target serves no net/http/pprof endpoint")
-		}
-	} else {
-		go func() {
-			defer close(profDone)
-			fetchAdviceProfiles(wctx, pc, f, &profs, out)
-		}()
-	}
-
-	// The first cgroup reading, for throttling over the whole window.
-	var cgStart *cgroup.Stats
-	for wctx.Err() == nil {
-		select {
-		case <-wctx.Done():
-		case <-store.Changed():
-			if cgStart == nil {
-				if cg, ok := session.Fact[cgroup.Stats](store.Snapshot(), collectors.FactCgroup); ok {
-					cgStart = &cg
-				}
-			}
-		}
-	}
-	<-profDone
-	if err := ctx.Err(); err != nil {
+	sess := capture.Start(wctx, t, capture.Options{Interval: f.interval, Baselines: !f.noProfiles})
+	w, err := sess.Window(wctx, capture.WindowOptions{Length: f.window, CPU: min(f.cpuProfile, f.window/2, maxAdviseCPUProfile), NoProfiles: f.noProfiles})
+	if err != nil {
 		return nil, err
 	}
-	snap := store.Snapshot()
-	if len(snap.Points) < 2 {
-		return nil, noSampleError(snap, t.Name(), f.window)
-	}
-	in := advisor.InputFrom(snap, f.window)
-	in.Facts.CgroupStart = cgStart
-	if in.Facts.Cgroup != nil && cgStart != nil && !in.Facts.Cgroup.ReadAt.After(cgStart.ReadAt) {
-		in.Facts.CgroupStart = nil
-	}
-	in.Profiles = profs
-	out.Via = snap.Latest().Source
-	out.Report = advisor.Advise(in, advisor.Config{GCCPUTarget: f.target})
-	return out, nil
+	return adviceOf(w, advisor.Config{GCCPUTarget: f.target}), nil
 }
 
-// fetchAdviceProfiles fetches, one at a time: goroutines at the start, a
-// CPU profile, then heap, allocs, mutex and goroutines again near the end of
-// the window.
-func fetchAdviceProfiles(ctx context.Context, pc *collectors.PprofClient, f adviseFlags, profs *advisor.Profiles, out *adviceOutput) {
-	start := time.Now()
-	fetch := func(kind string, seconds int) *profile.Profile {
-		b, err := pc.Fetch(ctx, collectors.ProfileRequest{Kind: kind, Seconds: seconds})
-		if err != nil {
-			if ctx.Err() == nil {
-				out.Errors = append(out.Errors, fmt.Sprintf("%s profile: %v", kind, err))
-			}
-			return nil
-		}
-		p, err := profile.ParseBytes(b)
-		if err != nil {
-			out.Errors = append(out.Errors, fmt.Sprintf("%s profile: %v", kind, err))
-			return nil
-		}
-		out.Profiles = append(out.Profiles, kind)
-		return p
+// adviceOf is the advise output for a window.
+func adviceOf(w *capture.Window, cfg advisor.Config) *adviceOutput {
+	out := &adviceOutput{Target: w.Target, Report: w.Advise(cfg), Profiles: w.Kinds(), Errors: w.Notes}
+	if p := w.Session.Latest(); p != nil {
+		out.Via = p.Source
 	}
-	groups := func() []profile.GoroutineGroup {
-		p := fetch("goroutine", 0)
-		if p == nil {
-			return nil
-		}
-		g, err := profile.GoroutineGroupsFromProfile(p)
-		if err != nil {
-			return nil
-		}
-		return g
-	}
-	profs.GoroutinesStart = groups()
-	cpu := min(f.cpuProfile, f.window/2, maxAdviseCPUProfile)
-	if s := int(cpu / time.Second); s >= 1 {
-		profs.CPU = fetch("profile", s)
-	}
-	// The end-of-window profiles take a few seconds on a big heap: start
-	// them so they finish inside the window.
-	tail := min(f.window/4, 5*time.Second)
-	select {
-	case <-ctx.Done():
-		return
-	case <-time.After(time.Until(start.Add(f.window - tail))):
-	}
-	profs.Heap = fetch("heap", 0)
-	profs.Allocs = fetch("allocs", 0)
-	profs.Mutex = fetch("mutex", 0)
-	profs.GoroutinesEnd = groups()
+	return out
 }
 
 // writeAdvice prints the report for people.
@@ -242,7 +154,11 @@ func writeAdvice(w io.Writer, out *adviceOutput) error {
 	fmt.Fprintf(w, "# gotune advise %s · %s window · %d samples · metrics via %s\n",
 		out.Target, r.Window.Duration().Round(time.Second), r.Samples, out.Via)
 	if len(out.Profiles) > 0 {
-		fmt.Fprintf(w, "# profiles: %s\n", strings.Join(out.Profiles, ", "))
+		names := make([]string, len(out.Profiles))
+		for i, k := range out.Profiles {
+			names[i] = string(k)
+		}
+		fmt.Fprintf(w, "# profiles: %s\n", strings.Join(names, ", "))
 	}
 	fmt.Fprintln(w)
 	if len(r.Findings) == 0 {

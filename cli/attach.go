@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gotune/gotune/capture"
 	"github.com/gotune/gotune/collectors"
 	"github.com/gotune/gotune/collectors/discover"
 	"github.com/gotune/gotune/safetext"
@@ -87,9 +88,7 @@ how to enable profiles.`,
 			if pt, ok := t.(*collectors.PIDTarget); ok && pt.Via() == "os" && !w.json {
 				fmt.Fprintf(e.stderr, "gotune: %s is reachable through the OS only: %s\n", t.Name(), pt.Process.Reach.Hint)
 			}
-			return watch(e, w, func(ctx context.Context, store *session.Store) {
-				t.Watch(ctx, store, w.interval)
-			}, t.Name())
+			return watch(e, w, t, t.Name())
 		},
 	}
 	w.add(cmd)
@@ -98,18 +97,17 @@ how to enable profiles.`,
 	return cmd
 }
 
-// watch starts collection with start and prints the store once per
-// interval until the duration is over or the context ends. It fails only if
-// no sample at all was read.
-func watch(e *env, w watchFlags, start func(context.Context, *session.Store), targetName string) error {
-	ctx := e.ctx
+// watch watches t through the capture pipeline and prints its store once
+// per interval until the duration is over or the context ends. It fails only
+// if no sample at all was read.
+func watch(e *env, w watchFlags, t collectors.Target, targetName string) error {
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
 	if w.duration > 0 {
-		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, w.duration)
 		defer cancel()
 	}
-	store := session.NewStore(session.DefaultCapacity)
-	start(ctx, store)
+	store := capture.Start(ctx, t, capture.Options{Interval: w.interval, Name: targetName}).Store()
 
 	var p printer
 	if w.json {

@@ -9,9 +9,9 @@ import (
 
 	"github.com/charmbracelet/x/term"
 
+	"github.com/gotune/gotune/capture"
 	"github.com/gotune/gotune/collectors"
 	"github.com/gotune/gotune/collectors/discover"
-	"github.com/gotune/gotune/session"
 	"github.com/gotune/gotune/themes"
 	"github.com/gotune/gotune/ui"
 )
@@ -49,26 +49,15 @@ func dashboard(e *env, w watchFlags, t collectors.Target, name string) error {
 		ctx, cancel = context.WithTimeout(ctx, w.duration)
 		defer cancel()
 	}
-	att := attachment(ctx, t, w.interval)
-	if name != "" {
-		att.Name = name
-	}
-	return ui.Run(ctx, ui.Options{Attachment: &att, Theme: w.theme, NoColor: noColor(),
+	sess := attach(ctx, t, w.interval, name)
+	return ui.Run(ctx, ui.Options{Session: sess, Theme: w.theme, NoColor: noColor(),
 		Interval: w.interval, Version: Version}, os.Stdin, e.stdout)
 }
 
-// attachment starts watching t into a new store for as long as ctx lives.
-func attachment(ctx context.Context, t collectors.Target, interval time.Duration) ui.Attachment {
-	store := session.NewStore(session.DefaultCapacity)
-	t.Watch(ctx, store, interval)
-	att := ui.Attachment{Name: t.Name(), Feed: store}
-	if p := t.Profiles(); p != nil {
-		att.Profiles = p
-	}
-	if pt, ok := t.(*collectors.PIDTarget); ok {
-		att.Hint = pt.Process.Reach.Hint
-	}
-	return att
+// attach starts the capture session the dashboard shows, for as long as
+// ctx lives: metrics, and the window's start for advice and saves.
+func attach(ctx context.Context, t collectors.Target, interval time.Duration, name string) *capture.Session {
+	return capture.Start(ctx, t, capture.Options{Interval: interval, Name: name, Baselines: true})
 }
 
 // picker runs the process picker; the chosen process is watched in the
@@ -80,12 +69,12 @@ func picker(e *env, theme string) error {
 		Scan: func(ctx context.Context) ([]discover.Process, error) {
 			return discover.Scan(ctx, discover.Options{})
 		},
-		Attach: func(ctx context.Context, p discover.Process) (ui.Attachment, error) {
+		Attach: func(ctx context.Context, p discover.Process) (*capture.Session, error) {
 			t, err := collectors.Open(ctx, strconv.Itoa(p.PID), discover.Overrides{})
 			if err != nil {
-				return ui.Attachment{}, err
+				return nil, err
 			}
-			return attachment(ctx, t, interval), nil
+			return attach(ctx, t, interval, ""), nil
 		},
 	}, os.Stdin, e.stdout)
 }

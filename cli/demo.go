@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"os"
 
@@ -11,7 +10,6 @@ import (
 	"github.com/gotune/gotune/collectors"
 	"github.com/gotune/gotune/collectors/discover"
 	"github.com/gotune/gotune/demo"
-	"github.com/gotune/gotune/session"
 )
 
 func demoCmd(e *env) *cobra.Command {
@@ -107,7 +105,5 @@ func runDemo(e *env, w watchFlags, args []string) error {
 	if !w.json {
 		fmt.Fprintf(e.stderr, "demo workload: pid %d, serving %s (pprof and the gotune agent)\n", child.PID, child.URL)
 	}
-	return watch(e, w, func(ctx context.Context, store *session.Store) {
-		t.Watch(ctx, store, w.interval)
-	}, name)
+	return watch(e, w, t, name)
 }

@@ -88,11 +88,11 @@ func goroutineGroups(data []byte, o profile.GroupOptions) ([]profile.GoroutineGr
 	return groups, total, nil
 }
 
-func kindName(k string) string {
+func kindName(k profile.Kind) string {
 	if k == "" {
 		return "unknown"
 	}
-	return k
+	return string(k)
 }
 
 // isGoroutineDump reports whether data looks like a text dump: a line that

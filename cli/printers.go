@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gotune/gotune/collectors"
-	"github.com/gotune/gotune/collectors/discover"
 	"github.com/gotune/gotune/collectors/effective"
 	"github.com/gotune/gotune/measurement"
 	"github.com/gotune/gotune/session"
@@ -43,8 +41,8 @@ func (l *linePrinter) point(snap *session.Snapshot, p *session.Point) error {
 		fmt.Fprintln(l.w)
 		l.lines = 0
 	}
-	if ex, ok := session.Fact[effective.Explanation](snap, collectors.FactSettings); ok {
-		if text := settingsText(ex); text != l.lastSettings {
+	if ex := snap.Facts.Settings; ex != nil {
+		if text := settingsText(*ex); text != l.lastSettings {
 			l.lastSettings = text
 			fmt.Fprint(l.w, text)
 			l.lines = 0
@@ -222,10 +220,8 @@ func (j *jsonPrinter) stale(snap *session.Snapshot, now time.Time) error {
 }
 
 func addFacts(rec *Record, snap *session.Snapshot) {
-	if ex, ok := session.Fact[effective.Explanation](snap, collectors.FactSettings); ok {
-		rec.Settings = &ex
-	}
-	if r, ok := session.Fact[discover.Reach](snap, collectors.FactReach); ok && r.OSOnly {
+	rec.Settings = snap.Facts.Settings
+	if r := snap.Facts.Reach; r != nil && r.OSOnly {
 		rec.Hint = r.Hint
 	}
 }

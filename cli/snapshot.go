@@ -7,10 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gotune/gotune/capture"
 	"github.com/gotune/gotune/collectors"
 	"github.com/gotune/gotune/collectors/discover"
-	"github.com/gotune/gotune/profile"
-	"github.com/gotune/gotune/session"
 	"github.com/gotune/gotune/snapshot"
 )
 
@@ -99,66 +98,16 @@ func snapshotExtractCmd(e *env) *cobra.Command {
 	}
 }
 
-// captureSnapshot watches t for window: goroutine groups at the start (for
-// the leak rule), a CPU profile of cpu ending with the window, then the
-// other profiles, one at a time; it builds the snapshot with the advisor's
-// report.
+// captureSnapshot watches t for window through the capture pipeline (the
+// start of the window, a CPU profile of cpu inside it, the closing profiles
+// and the goroutine dump) and builds the snapshot with the advisor's report.
 func captureSnapshot(ctx context.Context, t collectors.Target, window, cpu time.Duration, name string) (*snapshot.Snapshot, error) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	store := session.NewStore(session.DefaultCapacity)
-	start := time.Now()
-	t.Watch(wctx, store, time.Second)
-	parts := snapshot.Parts{Name: name, GotuneVersion: Version, TargetName: t.Name(), Start: start, Profiles: map[string][]byte{}}
-	pc := t.Profiles()
-	wait := func(until time.Time) error {
-		select {
-		case <-time.After(time.Until(until)):
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	if pc != nil {
-		if b, err := pc.Fetch(ctx, collectors.ProfileRequest{Kind: "goroutine"}); err == nil {
-			if p, err := profile.ParseBytes(b); err == nil {
-				parts.GoroutinesStart, _ = profile.GoroutineGroupsFromProfile(p)
-			}
-		}
-		if cpu > 0 {
-			if err := wait(start.Add(window - cpu)); err != nil {
-				return nil, err
-			}
-			b, err := pc.Fetch(ctx, collectors.ProfileRequest{Kind: "profile", Seconds: max(1, int(cpu/time.Second))})
-			if err != nil {
-				parts.Notes = append(parts.Notes, "cpu profile: "+err.Error())
-			} else {
-				parts.Profiles["cpu"] = b
-			}
-		}
-	}
-	if err := wait(start.Add(window)); err != nil {
+	sess := capture.Start(wctx, t, capture.Options{Interval: time.Second, Baselines: true})
+	w, err := sess.Window(wctx, capture.WindowOptions{Length: window, CPU: cpu, Dump: true})
+	if err != nil {
 		return nil, err
 	}
-	parts.End = time.Now()
-	if pc != nil {
-		set, err := collectors.FetchProfileSet(ctx, pc, 0)
-		if err != nil {
-			parts.Notes = append(parts.Notes, "profiles: "+err.Error())
-		}
-		parts.Notes = append(parts.Notes, set.Notes...)
-		for k, v := range set.Profiles {
-			parts.Profiles[k] = v
-		}
-		parts.GoroutineDump = set.GoroutineDump
-	} else {
-		parts.Notes = append(parts.Notes, "profiles: the target serves no net/http/pprof endpoint")
-	}
-	cancel()
-	snap := store.Snapshot()
-	if len(snap.Points) == 0 {
-		st, _ := snap.StatusOf("metrics")
-		return nil, fmt.Errorf("no sample read from %s in %s: %s", t.Name(), window, st.LastErr)
-	}
-	return snapshot.Assemble(snap, parts), nil
+	return w.Snapshot(capture.SnapshotOptions{Name: name, GotuneVersion: Version}), nil
 }

@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gotune/gotune/advisor"
 	"github.com/gotune/gotune/collectors"
 	"github.com/gotune/gotune/collectors/discover"
 	"github.com/gotune/gotune/internal/testproc"
+	"github.com/gotune/gotune/profile"
 	"github.com/gotune/gotune/snapshot"
 )
 
@@ -36,7 +36,7 @@ func TestSnapshotRoundTripFromDemo(t *testing.T) {
 	}
 	if len(captured.Series.Points) < 2 || len(captured.Profiles) != 6 || len(captured.GoroutineDump) == 0 || len(captured.Goroutines) == 0 {
 		t.Fatalf("captured %d points, profiles %v, dump %d bytes, groups %d bytes; notes %v",
-			len(captured.Series.Points), keysOf(captured.Profiles), len(captured.GoroutineDump), len(captured.Goroutines), captured.Manifest.Notes)
+			len(captured.Series.Points), captured.Kinds(), len(captured.GoroutineDump), len(captured.Goroutines), captured.Manifest.Notes)
 	}
 	path := filepath.Join(t.TempDir(), "demo.gotune")
 	if err := snapshot.Write(path, captured); err != nil {
@@ -54,16 +54,25 @@ func TestSnapshotRoundTripFromDemo(t *testing.T) {
 		t.Error("series changed in the round trip")
 	}
 	for k, v := range captured.Profiles {
-		if !bytes.Equal(back.Profiles[k], v) {
+		b := back.Profile(k)
+		if b == nil || !bytes.Equal(b.Raw, v.Raw) || b.Scope != v.Scope || b.Profile == nil {
 			t.Errorf("profile %s changed", k)
 		}
 	}
-	if !bytes.Equal(back.GoroutineDump, captured.GoroutineDump) || !bytes.Equal(back.Goroutines, captured.Goroutines) {
+	// allocs, mutex and block cover the window (the difference of a capture
+	// at its start and one at its end).
+	for _, k := range []profile.Kind{profile.KindAllocs, profile.KindMutex, profile.KindBlock} {
+		if c := back.Profile(k); c == nil || c.Scope != profile.ScopeWindow || c.Seconds() <= 0 {
+			t.Errorf("%s profile does not cover the window: %+v", k, c)
+		}
+	}
+	if !bytes.Equal(back.GoroutineDump, captured.GoroutineDump) || !reflect.DeepEqual(back.Goroutines, captured.Goroutines) {
 		t.Error("goroutines changed")
 	}
-	var rep advisor.Report
-	if err := json.Unmarshal(back.Findings, &rep); err != nil || rep.Samples < 2 {
-		t.Errorf("advisor report in the snapshot: %v, %d samples", err, rep.Samples)
+	bj, _ := json.Marshal(back.Advice)
+	cj, _ := json.Marshal(captured.Advice)
+	if back.Advice == nil || back.Advice.Samples < 2 || !bytes.Equal(bj, cj) {
+		t.Errorf("advisor report in the snapshot: %+v", back.Advice)
 	}
 	if back.Manifest.Target.MetricsVia != "agent" || back.Manifest.Target.URL != demo.FirstLine {
 		t.Errorf("target %+v", back.Manifest.Target)
@@ -138,14 +147,6 @@ func archiveText(t *testing.T, path string) string {
 		all.Write(b)
 	}
 	return all.String()
-}
-
-func keysOf(m map[string][]byte) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 // Two real snapshots of the demo, at GOGC=100 and GOGC=400: gotune diff

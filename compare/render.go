@@ -262,7 +262,13 @@ func (ps ProfileSide) Text() string {
 		b.WriteString("at one moment")
 	}
 	if ps.PerSecond > 0 && ps.Scope != profile.ScopeInstant {
-		fmt.Fprintf(&b, ": %s/s", profile.FormatValue(int64(ps.PerSecond), ps.Unit, "auto"))
+		if ps.Unit == "nanoseconds" {
+			// CPU seconds per second of wall time: cores, as the process
+			// CPU figure everywhere else.
+			fmt.Fprintf(&b, ": %.2f cores", ps.PerSecond/1e9)
+		} else {
+			fmt.Fprintf(&b, ": %s/s", profile.FormatValue(int64(ps.PerSecond), ps.Unit, "auto"))
+		}
 	}
 	return b.String()
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -10,34 +11,43 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/gotune/gotune/advisor"
+	"github.com/gotune/gotune/capture"
 	"github.com/gotune/gotune/measurement"
-	"github.com/gotune/gotune/session"
+	"github.com/gotune/gotune/safetext"
 )
 
 // adviceRefresh is how often the rules run again while the screen shows.
 const adviceRefresh = 5 * time.Second
 
+// adviceMaxAge is how old a held profile may be for the Advice screen to
+// reuse it instead of fetching again: the rules run every adviceRefresh,
+// the profiles they read are fetched at most this often.
+const adviceMaxAge = time.Minute
+
 // adviceMsg is a report from the advisor.
 type adviceMsg struct {
 	report advisor.Report
+	window *capture.Window
 	at     time.Time
+	err    error
 }
 
-// runAdvisor runs the rules over the snapshot and the profiles taken so
-// far, off the UI goroutine.
-func runAdvisor(snap *session.Snapshot, profs advisor.Profiles, at time.Time) tea.Cmd {
+// adviceWindow is the window the Advice screen and a save advise on:
+// everything since attach, with the profiles the rules read (held ones
+// reused while recent).
+var adviceWindow = capture.WindowOptions{MaxAge: adviceMaxAge}
+
+// runAdvisor takes the session's window and runs the rules over it, off
+// the UI goroutine: the same window and report `gotune advise` and a saved
+// snapshot use.
+func runAdvisor(ctx context.Context, sess *capture.Session, at time.Time) tea.Cmd {
 	return func() tea.Msg {
-		return adviceMsg{report: adviseSnapshot(snap, profs), at: at}
+		w, err := sess.Window(ctx, adviceWindow)
+		if err != nil {
+			return adviceMsg{at: at, err: err}
+		}
+		return adviceMsg{report: w.Advise(advisor.DefaultConfig()), window: w, at: at}
 	}
-}
-
-// adviseSnapshot is the advisor over the whole session and the profiles
-// taken so far: what the Advice screen shows and what a saved snapshot
-// stores.
-func adviseSnapshot(snap *session.Snapshot, profs advisor.Profiles) advisor.Report {
-	in := advisor.InputFrom(snap, 0)
-	in.Profiles = profs
-	return advisor.Advise(in, advisor.DefaultConfig())
 }
 
 // adviceScreen shows the advisor's findings and the GC what-if table.
@@ -45,6 +55,8 @@ type adviceScreen struct {
 	s       *shared
 	w, h    int
 	report  *advisor.Report
+	notes   []string // what the window could not capture
+	err     error
 	at      time.Time
 	running bool
 	offset  int
@@ -60,22 +72,12 @@ func (a *adviceScreen) helpKeys() []key.Binding {
 }
 func (a *adviceScreen) setSize(w, h int) { a.w, a.h = w, h }
 
-// profiles gathers what the other screens fetched, for the rules that
-// read profiles.
-func (a *adviceScreen) profiles() advisor.Profiles {
-	var p advisor.Profiles
-	kinds := a.s.profiles
-	p.CPU, p.Heap, p.Allocs, p.Mutex = kinds["profile"], kinds["heap"], kinds["allocs"], kinds["mutex"]
-	p.GoroutinesStart, p.GoroutinesEnd = a.s.goroutinesStart, a.s.goroutinesEnd
-	return p
-}
-
 func (a *adviceScreen) run() tea.Cmd {
-	if a.running || a.s.snap == nil || len(a.s.snap.Points) == 0 {
+	if a.running || a.s.sess == nil || a.s.snap == nil || len(a.s.snap.Points) == 0 {
 		return nil
 	}
 	a.running = true
-	return runAdvisor(a.s.snap, a.profiles(), a.s.now)
+	return runAdvisor(a.s.ctx, a.s.sess, a.s.now)
 }
 
 func (a *adviceScreen) update(msg tea.Msg) tea.Cmd {
@@ -89,7 +91,11 @@ func (a *adviceScreen) update(msg tea.Msg) tea.Cmd {
 		}
 	case adviceMsg:
 		a.running = false
-		a.report, a.at = &msg.report, msg.at
+		a.at, a.err = msg.at, msg.err
+		if msg.err == nil {
+			a.report = &msg.report
+			a.notes = msg.window.Notes
+		}
 	case tea.MouseWheelMsg:
 		if msg.Mouse().Button == tea.MouseWheelUp {
 			a.offset -= 3
@@ -117,7 +123,10 @@ func (a *adviceScreen) update(msg tea.Msg) tea.Cmd {
 func (a *adviceScreen) view() string {
 	t := a.s.theme
 	if a.report == nil {
-		return t.Muted.S("running the advisor over the samples so far…")
+		if a.err != nil {
+			return t.Crit.S(safetext.Line(a.err.Error()))
+		}
+		return t.Muted.S("fetching the profiles the rules read, then running the advisor over the samples so far…")
 	}
 	r := a.report
 	var lines []string
@@ -126,8 +135,8 @@ func (a *adviceScreen) view() string {
 	if len(r.Findings) > 0 {
 		head += " · worst " + r.Worst().String()
 	}
-	add(t.Bold.S(head) + t.Muted.S(fmt.Sprintf(" · %d samples over %s · %s · profiles taken on the Flame screen feed the rules",
-		r.Samples, shortDuration(r.Window.Duration()), a.at.Local().Format("15:04:05"))))
+	add(t.Bold.S(head) + t.Muted.S(fmt.Sprintf(" · %d samples over %s since attach · %s · profiles refreshed at most every %s",
+		r.Samples, shortDuration(r.Window.Duration()), a.at.Local().Format("15:04:05"), shortDuration(adviceMaxAge))))
 	if len(r.Findings) == 0 {
 		add(t.OK.S("no finding: nothing to tune in this window"))
 	}
@@ -149,17 +158,18 @@ func (a *adviceScreen) view() string {
 		default:
 			sev = t.Accent.S(sev)
 		}
-		wrap(sev+" ", f.Title+fmt.Sprintf("  [%s · %s · confidence %s]", f.Area, f.ID, f.Confidence))
+		// Findings quote function names and labels from the target.
+		wrap(sev+" ", safetext.Line(f.Title+fmt.Sprintf("  [%s · %s · confidence %s]", f.Area, f.ID, f.Confidence)))
 		for _, e := range f.Evidence {
-			wrap("   "+t.Muted.S("evidence ")+" ", e.Name+": "+e.Text+" ("+e.Source+")")
+			wrap("   "+t.Muted.S("evidence ")+" ", safetext.Line(e.Name+": "+e.Text+" ("+e.Source+")"))
 		}
 		act := f.Action.Text
 		if f.Action.Note != "" {
 			act += " — " + f.Action.Note
 		}
-		wrap("   "+t.Muted.S("action   ")+" ", act)
+		wrap("   "+t.Muted.S("action   ")+" ", safetext.Line(act))
 		if f.Predicted != nil {
-			wrap("   "+t.Muted.S("effect   ")+" ", f.Predicted.Text)
+			wrap("   "+t.Muted.S("effect   ")+" ", safetext.Line(f.Predicted.Text))
 		}
 	}
 	if w := r.WhatIf; w != nil {
@@ -195,7 +205,14 @@ func (a *adviceScreen) view() string {
 		add("")
 		add(t.Muted.S("not checked:"))
 		for _, s := range r.Skipped {
-			wrap("  ", t.Muted.S(s))
+			wrap("  ", t.Muted.S(safetext.Line(s)))
+		}
+	}
+	if len(a.notes) > 0 {
+		add("")
+		add(t.Muted.S("not captured:"))
+		for _, n := range a.notes {
+			wrap("  ", t.Muted.S(safetext.Line(n)))
 		}
 	}
 	a.offset = min(a.offset, max(0, len(lines)-a.h))

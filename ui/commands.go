@@ -3,39 +3,15 @@ package ui
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/gotune/gotune/collectors"
+	"github.com/gotune/gotune/capture"
 	"github.com/gotune/gotune/collectors/discover"
 	"github.com/gotune/gotune/profile"
 	"github.com/gotune/gotune/session"
 )
-
-// Feed is the UI's view of a session store: the latest snapshot and a
-// coalescing "changed" signal. *session.Store implements it.
-type Feed interface {
-	Snapshot() *session.Snapshot
-	Changed() <-chan struct{}
-}
-
-// ProfileFetcher fetches pprof profiles. *collectors.PprofClient
-// implements it.
-type ProfileFetcher interface {
-	Fetch(ctx context.Context, req collectors.ProfileRequest) ([]byte, error)
-}
-
-// Attachment is a target being watched: where its snapshots come from, how
-// to fetch its profiles (nil when it serves none), and what to call it.
-type Attachment struct {
-	Name     string
-	Feed     Feed
-	Profiles ProfileFetcher
-	// Hint says how to enable profiles when Profiles is nil.
-	Hint string
-}
 
 // snapshotMsg carries a new snapshot of the store.
 type snapshotMsg struct{ snap *session.Snapshot }
@@ -46,13 +22,13 @@ type tickMsg time.Time
 // waitForSnapshot returns the next snapshot once the store changes. It
 // watches ctx too: Bubble Tea never cancels a command, so one blocked on a
 // channel must end with the program.
-func waitForSnapshot(ctx context.Context, feed Feed) tea.Cmd {
+func waitForSnapshot(ctx context.Context, sess *capture.Session) tea.Cmd {
 	return func() tea.Msg {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-feed.Changed():
-			return snapshotMsg{snap: feed.Snapshot()}
+		case <-sess.Changed():
+			return snapshotMsg{snap: sess.Snapshot()}
 		}
 	}
 }
@@ -65,7 +41,7 @@ func tick(d time.Duration) tea.Cmd {
 // error that stopped it.
 type profileMsg struct {
 	gen  int // which request it answers; stale answers are dropped
-	kind string
+	kind profile.Kind
 	data *flameData
 	err  error
 }
@@ -77,32 +53,22 @@ func (m profileMsg) Error() string {
 	return m.err.Error()
 }
 
-// fetchProfile fetches, parses and aggregates one profile off the UI
-// goroutine. The CPU profile runs for seconds; ctx cancels it.
-func fetchProfile(ctx context.Context, f ProfileFetcher, gen int, kind string, seconds int, sampleIndex string) tea.Cmd {
+// fetchProfile fetches one profile through the session (which keeps it)
+// and aggregates it, off the UI goroutine. The CPU profile runs for
+// seconds; ctx cancels it.
+func fetchProfile(ctx context.Context, sess *capture.Session, gen int, kind profile.Kind, seconds int, sampleIndex string) tea.Cmd {
 	return func() tea.Msg {
-		req := collectors.ProfileRequest{Kind: kind}
-		if kind == "profile" {
-			req.Seconds = seconds
-		}
-		body, err := f.Fetch(ctx, req)
+		c, err := sess.Profile(ctx, kind, capture.ProfileOptions{Seconds: seconds})
 		if err != nil {
 			if ctx.Err() != nil {
 				err = errCaptureCancelled
 			}
 			return profileMsg{gen: gen, kind: kind, err: err}
 		}
-		p, err := profile.ParseBytes(body)
-		if err != nil {
-			return profileMsg{gen: gen, kind: kind, err: fmt.Errorf("parse %s profile: %w", kind, err)}
-		}
-		d, err := buildFlameData(p, kind, sampleIndex)
+		d, err := buildFlameData(c, sampleIndex)
 		if err != nil {
 			return profileMsg{gen: gen, kind: kind, err: err}
 		}
-		d.fetchedAt = time.Now()
-		d.seconds = seconds
-		d.raw = body
 		return profileMsg{gen: gen, kind: kind, data: d}
 	}
 }
@@ -113,11 +79,10 @@ var errCaptureCancelled = errors.New("capture cancelled")
 // type.
 func rebuildProfile(old *flameData, gen int, sampleIndex string) tea.Cmd {
 	return func() tea.Msg {
-		d, err := buildFlameData(old.prof, old.kind, sampleIndex)
+		d, err := buildFlameData(old.capture, sampleIndex)
 		if err != nil {
 			return profileMsg{gen: gen, kind: old.kind, err: err}
 		}
-		d.fetchedAt, d.seconds, d.raw = old.fetchedAt, old.seconds, old.raw
 		return profileMsg{gen: gen, kind: old.kind, data: d}
 	}
 }
@@ -137,20 +102,16 @@ type goroutinesMsg struct {
 	err    error
 }
 
-// fetchGoroutines reads a debug=2 dump and groups it.
-func fetchGoroutines(ctx context.Context, f ProfileFetcher) tea.Cmd {
+// fetchGoroutines reads a debug=2 dump through the session, grouped.
+func fetchGoroutines(ctx context.Context, sess *capture.Session) tea.Cmd {
 	return func() tea.Msg {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		body, err := f.Fetch(cctx, collectors.ProfileRequest{Kind: "goroutine", Debug: 2})
+		d, err := sess.GoroutineDump(cctx)
 		if err != nil {
 			return goroutinesMsg{err: err, at: time.Now()}
 		}
-		gs, err := profile.ParseGoroutineDumpBytes(body)
-		if err != nil {
-			return goroutinesMsg{err: fmt.Errorf("read goroutine dump: %w", err), at: time.Now()}
-		}
-		return goroutinesMsg{groups: profile.GroupGoroutines(gs, profile.GroupOptions{}), total: len(gs), at: time.Now()}
+		return goroutinesMsg{groups: d.Groups, total: d.Total, at: d.At}
 	}
 }
 
@@ -165,7 +126,7 @@ type ScanFunc func(ctx context.Context) ([]discover.Process, error)
 
 // AttachFunc starts watching a process the picker chose. The watch must
 // live as long as ctx.
-type AttachFunc func(ctx context.Context, p discover.Process) (Attachment, error)
+type AttachFunc func(ctx context.Context, p discover.Process) (*capture.Session, error)
 
 func scanProcesses(ctx context.Context, scan ScanFunc) tea.Cmd {
 	return func() tea.Msg {
@@ -177,14 +138,14 @@ func scanProcesses(ctx context.Context, scan ScanFunc) tea.Cmd {
 // attachedMsg is the result of attaching to the process chosen in the
 // picker.
 type attachedMsg struct {
-	att Attachment
-	err error
+	sess *capture.Session
+	err  error
 }
 
 func attachProcess(ctx context.Context, attach AttachFunc, p discover.Process) tea.Cmd {
 	return func() tea.Msg {
-		a, err := attach(ctx, p)
-		return attachedMsg{att: a, err: err}
+		sess, err := attach(ctx, p)
+		return attachedMsg{sess: sess, err: err}
 	}
 }
 

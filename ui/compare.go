@@ -41,7 +41,7 @@ var compareTabs = []string{"Metrics", "Profiles", "Goroutines", "Settings", "Fin
 // diffPair is one profile kind's diff flames (absolute and normalized) and
 // the zoom and selection the user is at.
 type diffPair struct {
-	kind      string
+	kind      profile.Kind
 	abs, norm *diffFlame
 	err       string
 	ic        icicle
@@ -93,12 +93,12 @@ func NewCompare(c *compare.Comparison, before, after *snapshot.Snapshot, opts Co
 			}
 			continue
 		}
-		base, err1 := profile.ParseBytes(before.Profiles[pd.Kind])
-		cur, err2 := profile.ParseBytes(after.Profiles[pd.Kind])
-		if err := errors.Join(err1, err2); err != nil {
-			p.err = err.Error()
+		b, a := before.Profile(pd.Kind), after.Profile(pd.Kind)
+		if b == nil || a == nil || b.Profile == nil || a.Profile == nil {
+			p.err = "a side's profile could not be read"
 			continue
 		}
+		base, cur := b.Profile, a.Profile
 		var err error
 		if p.abs, err = buildDiffFlame(pd.Kind, base, cur, pd.Absolute, c.MinChange); err != nil {
 			p.err = err.Error()
@@ -597,7 +597,7 @@ func (m *CompareModel) profilesView() string {
 	// The kind line: every kind, the current one highlighted.
 	var kinds []string
 	for i, q := range m.pairs {
-		name := kindLabel(q.kind)
+		name := string(q.kind)
 		if i == m.kind {
 			kinds = append(kinds, t.TabActive.S(" "+name+" "))
 		} else {
@@ -657,13 +657,6 @@ func (m *CompareModel) profilesView() string {
 		lines = append(lines, panel...)
 	}
 	return strings.Join(lines, "\n")
-}
-
-func kindLabel(k string) string {
-	if k == "profile" {
-		return "cpu"
-	}
-	return k
 }
 
 // legend says what the colours and signs mean, the mode, and the noise

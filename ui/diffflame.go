@@ -19,7 +19,7 @@ type diffValue struct{ before, after int64 }
 // values together (so frames that vanished still show), classified
 // against the noise floor. Built once, never modified.
 type diffFlame struct {
-	kind       string
+	kind       profile.Kind
 	sampleType profile.ValueType
 	normalized bool
 	ratio      float64
@@ -34,7 +34,7 @@ type diffFlame struct {
 
 // buildDiffFlame merges base and cur, the profiles d compares, into a diff
 // flame. minChange is the noise floor as a fraction of the base total.
-func buildDiffFlame(kind string, base, cur *profile.Profile, d *profile.Diff, minChange float64) (*diffFlame, error) {
+func buildDiffFlame(kind profile.Kind, base, cur *profile.Profile, d *profile.Diff, minChange float64) (*diffFlame, error) {
 	opts := profile.Options{SampleIndex: d.SampleType.Type}
 	bt, err := profile.NewFlameTree(base, opts)
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/safetext"
 	"github.com/gotune/gotune/themes"
 )
 
@@ -33,7 +35,7 @@ type flameScreen struct {
 	w, h int
 
 	gen         int // request generation: answers to older requests are dropped
-	loading     string
+	loading     profile.Kind
 	captureFrom time.Time
 	captureSecs int
 	cancel      context.CancelFunc
@@ -64,9 +66,12 @@ func (f *flameScreen) typing() bool  { return f.searching }
 
 func (f *flameScreen) helpKeys() []key.Binding {
 	k := f.s.keys
-	return []key.Binding{k.Flame.Capture, k.Flame.Longer, k.Flame.Heap, k.Flame.Allocs, k.Flame.Mutex, k.Flame.Block,
-		k.Flame.SampleType, k.Flame.Refresh, k.Nav.Up, k.Nav.Down, k.Nav.Left, k.Nav.Right,
-		k.Flame.Zoom, k.Flame.ZoomOut, k.Flame.Search, k.Flame.NextMatch}
+	var bs []key.Binding
+	for _, kk := range k.Flame.Kinds {
+		bs = append(bs, kk.binding)
+	}
+	return append(bs, k.Flame.Longer, k.Flame.SampleType, k.Flame.Refresh, k.Nav.Up, k.Nav.Down, k.Nav.Left, k.Nav.Right,
+		k.Flame.Zoom, k.Flame.ZoomOut, k.Flame.Search, k.Flame.NextMatch)
 }
 
 func (f *flameScreen) setSize(w, h int) {
@@ -74,7 +79,7 @@ func (f *flameScreen) setSize(w, h int) {
 	f.relayout()
 }
 
-func (f *flameScreen) capturing() bool { return f.loading == "profile" }
+func (f *flameScreen) capturing() bool { return f.loading.Timed() }
 
 func (f *flameScreen) progressText() string {
 	el := f.s.now.Sub(f.captureFrom).Seconds()
@@ -86,9 +91,9 @@ func (f *flameScreen) progressText() string {
 }
 
 // fetch starts loading kind, superseding any request in flight.
-func (f *flameScreen) fetch(kind, sampleIndex string) tea.Cmd {
-	fetcher := f.s.att.Profiles
-	if fetcher == nil {
+func (f *flameScreen) fetch(kind profile.Kind, sampleIndex string) tea.Cmd {
+	sess := f.s.sess
+	if sess == nil || !sess.HasProfiles() {
 		return nil
 	}
 	if f.cancel != nil {
@@ -100,12 +105,12 @@ func (f *flameScreen) fetch(kind, sampleIndex string) tea.Cmd {
 	ctx, cancel := context.WithCancel(f.s.ctx)
 	f.cancel = cancel
 	secs := f.s.cpuSeconds
-	if kind == "profile" {
+	if kind.Timed() {
 		f.captureFrom = f.s.now
 		f.captureSecs = secs
-		return tea.Batch(fetchProfile(ctx, fetcher, f.gen, kind, secs, sampleIndex), captureTick(f.gen))
+		return tea.Batch(fetchProfile(ctx, sess, f.gen, kind, secs, sampleIndex), captureTick(f.gen))
 	}
-	return fetchProfile(ctx, fetcher, f.gen, kind, secs, sampleIndex)
+	return fetchProfile(ctx, sess, f.gen, kind, secs, sampleIndex)
 }
 
 func (f *flameScreen) update(msg tea.Msg) tea.Cmd {
@@ -113,7 +118,7 @@ func (f *flameScreen) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case activatedMsg:
 		if f.data == nil && f.loading == "" && f.err == nil {
-			return f.fetch("heap", "")
+			return f.fetch(profile.KindHeap, "")
 		}
 	case profileMsg:
 		if msg.gen != f.gen {
@@ -153,26 +158,22 @@ func (f *flameScreen) update(msg tea.Msg) tea.Cmd {
 			f.searchKey(msg)
 			return nil
 		}
-		switch {
-		case key.Matches(msg, k.Flame.Capture):
-			if !f.capturing() {
-				return f.fetch("profile", "")
+		for _, kk := range k.Flame.Kinds {
+			if key.Matches(msg, kk.binding) {
+				if kk.kind.Timed() && f.capturing() {
+					return nil // one capture at a time; esc cancels it
+				}
+				return f.fetch(kk.kind, "")
 			}
+		}
+		switch {
 		case key.Matches(msg, k.Flame.ZoomOut) && f.capturing():
 			f.cancel()
-		case key.Matches(msg, k.Flame.Heap):
-			return f.fetch("heap", "")
-		case key.Matches(msg, k.Flame.Allocs):
-			return f.fetch("allocs", "")
-		case key.Matches(msg, k.Flame.Mutex):
-			return f.fetch("mutex", "")
-		case key.Matches(msg, k.Flame.Block):
-			return f.fetch("block", "")
 		case key.Matches(msg, k.Flame.Refresh):
 			if f.data != nil {
 				return f.fetch(f.data.kind, f.data.sampleType)
 			}
-			return f.fetch("heap", "")
+			return f.fetch(profile.KindHeap, "")
 		case key.Matches(msg, k.Flame.SampleType):
 			if d := f.data; d != nil && len(d.sampleTypes) > 1 {
 				next := d.sampleTypes[0]
@@ -267,10 +268,6 @@ func (f *flameScreen) setData(d *flameData) {
 	}
 	f.data = d
 	f.s.profile = d
-	f.s.profiles[d.kind] = d.prof
-	if d.raw != nil {
-		f.s.raw[d.kind] = d.raw
-	}
 	f.focus = findPath(d.root, focusPath)
 	f.sel = findPath(d.root, selPath)
 	if f.sel == f.focus && len(f.focus.children) > 0 && selPath == nil {
@@ -428,26 +425,33 @@ func (f *flameScreen) view() string {
 
 func (f *flameScreen) emptyText() string {
 	t := f.s.theme
-	if f.s.att.Profiles == nil {
-		hint := f.s.att.Hint
+	if f.s.sess == nil || !f.s.sess.HasProfiles() {
+		hint := ""
+		if f.s.sess != nil {
+			hint = f.s.sess.Hint()
+		}
 		if hint == "" {
 			hint = "import net/http/pprof in the target to enable profiles"
 		}
 		return t.Warn.S("this target serves no profiles: ") + hint
 	}
 	if f.loading != "" {
-		return t.Muted.S("fetching the " + kindName(f.loading) + " profile…")
+		return t.Muted.S("fetching the " + f.loading.Title() + " profile…")
 	}
-	return t.Muted.S("press ") + t.Key.S("c") + t.Muted.S(fmt.Sprintf(" to capture %ds of CPU, ", f.s.cpuSeconds)) +
-		t.Key.S("m") + t.Muted.S(" heap, ") + t.Key.S("a") + t.Muted.S(" allocs, ") + t.Key.S("x") + t.Muted.S(" mutex, ") +
-		t.Key.S("b") + t.Muted.S(" block")
-}
-
-func kindName(k string) string {
-	if k == "profile" {
-		return "CPU"
+	var b strings.Builder
+	b.WriteString(t.Muted.S("press "))
+	for i, kk := range f.s.keys.Flame.Kinds {
+		if i > 0 {
+			b.WriteString(t.Muted.S(", "))
+		}
+		b.WriteString(t.Key.S(kk.binding.Help().Key))
+		if kk.kind.Timed() {
+			b.WriteString(t.Muted.S(fmt.Sprintf(" to capture %ds of %s", f.s.cpuSeconds, kk.kind.Title())))
+		} else {
+			b.WriteString(t.Muted.S(" " + string(kk.kind)))
+		}
 	}
-	return k
+	return b.String()
 }
 
 func (f *flameScreen) infoLine() string {
@@ -475,11 +479,11 @@ func (f *flameScreen) infoLine() string {
 		}
 		left += "  " + s
 	case f.err != nil:
-		left += "  " + t.Crit.S(f.err.Error())
+		left += "  " + t.Crit.S(safetext.Line(f.err.Error()))
 	case f.notice != "":
 		left += "  " + t.Warn.S(f.notice)
 	case f.loading != "" && !f.capturing():
-		left += "  " + t.Muted.S("fetching "+kindName(f.loading)+"…")
+		left += "  " + t.Muted.S("fetching "+f.loading.Title()+"…")
 	}
 	right := t.Muted.S(fmt.Sprintf("CPU capture %ds (+/-)", f.s.cpuSeconds))
 	return joinRight(left, right, f.w)

@@ -24,7 +24,7 @@ type flameNode struct {
 // flameData is one fetched profile, aggregated for the flame and top
 // screens. It is built in a command and never modified afterwards.
 type flameData struct {
-	kind        string // the endpoint: profile, heap, allocs, mutex, block
+	kind        profile.Kind
 	sampleType  string
 	unit        string
 	sampleTypes []string
@@ -34,12 +34,13 @@ type flameData struct {
 	nodes       int
 	top         *profile.Top
 	prof        *profile.Profile
-	raw         []byte // the profile as the target served it, for saving
+	capture     *profile.Captured // what the session fetched (kept there)
 	fetchedAt   time.Time
 	seconds     int
 }
 
-func buildFlameData(p *profile.Profile, kind, sampleIndex string) (*flameData, error) {
+func buildFlameData(c *profile.Captured, sampleIndex string) (*flameData, error) {
+	p, kind := c.Profile, c.Kind
 	opts := profile.Options{SampleIndex: sampleIndex}
 	tree, err := profile.NewFlameTree(p, opts)
 	if err != nil {
@@ -50,7 +51,8 @@ func buildFlameData(p *profile.Profile, kind, sampleIndex string) (*flameData, e
 		return nil, fmt.Errorf("build the top table: %w", err)
 	}
 	d := &flameData{kind: kind, sampleType: tree.SampleType.Type, unit: tree.SampleType.Unit,
-		sampleTypes: p.SampleTypeNames(), total: tree.Total, top: top, prof: p, byName: map[string][]*flameNode{}}
+		sampleTypes: p.SampleTypeNames(), total: tree.Total, top: top, prof: p, capture: c,
+		fetchedAt: c.FetchedAt, seconds: int(c.Seconds() + 0.5), byName: map[string][]*flameNode{}}
 	var conv func(n *profile.FlameNode, parent *flameNode, depth int) *flameNode
 	conv = func(n *profile.FlameNode, parent *flameNode, depth int) *flameNode {
 		f := &flameNode{name: n.Name, self: n.Self, total: n.Total, parent: parent, depth: depth}
@@ -81,10 +83,10 @@ func (d *flameData) share(v int64) string { return strings.TrimSpace(profile.Per
 // label names the profile for people: "CPU 10s", "heap inuse_space".
 func (d *flameData) label() string {
 	switch d.kind {
-	case "profile":
+	case profile.KindCPU:
 		return fmt.Sprintf("CPU %ds · %s", d.seconds, d.sampleType)
 	}
-	return d.kind + " · " + d.sampleType
+	return string(d.kind) + " · " + d.sampleType
 }
 
 // relation is a caller or callee of a function with the value through it.

@@ -9,7 +9,9 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/gotune/gotune/capture"
 	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/safetext"
 )
 
 // goroutineRefresh is how often the goroutine dump is read again while the
@@ -23,13 +25,16 @@ type goroutinesScreen struct {
 	s    *shared
 	w, h int
 
-	groups   []profile.GoroutineGroup
-	total    int
-	at       time.Time
-	err      error
-	loading  bool
-	baseline map[string]int // group key → count at the first dump
-	baseAt   time.Time
+	groups  []profile.GoroutineGroup
+	total   int
+	at      time.Time
+	err     error
+	loading bool
+	// growth is, per group index, how many goroutines its stack gained
+	// since the session's start (shown on the first group of each stack;
+	// the start comes from the goroutine profile, which has no states).
+	growth map[int]int
+	baseAt time.Time
 
 	cursor, offset int
 	expanded       map[string]bool
@@ -64,14 +69,43 @@ func groupKey(gr *profile.GoroutineGroup) string {
 	return b.String()
 }
 
+// computeGrowth compares the groups with the session's start groups.
+func (g *goroutinesScreen) computeGrowth() {
+	start := g.s.sess.StartGroups()
+	if start == nil {
+		g.growth = nil
+		return
+	}
+	base := map[string]int{}
+	for i := range start {
+		base[capture.StackKey(&start[i])] += start[i].Count
+	}
+	now := map[string]int{}
+	first := map[string]int{}
+	for i := range g.groups {
+		k := capture.StackKey(&g.groups[i])
+		if _, ok := first[k]; !ok {
+			first[k] = i
+		}
+		now[k] += g.groups[i].Count
+	}
+	g.growth = map[int]int{}
+	for k, i := range first {
+		if d := now[k] - base[k]; d > 0 {
+			g.growth[i] = d
+		}
+	}
+	g.baseAt = g.s.sess.Started()
+}
+
 // fetch reads the dump unless a read is running or the target has no
 // profiles.
 func (g *goroutinesScreen) fetch() tea.Cmd {
-	if g.loading || g.s.att.Profiles == nil {
+	if g.loading || g.s.sess == nil || !g.s.sess.HasProfiles() {
 		return nil
 	}
 	g.loading = true
-	return fetchGoroutines(g.s.ctx, g.s.att.Profiles)
+	return fetchGoroutines(g.s.ctx, g.s.sess)
 }
 
 func (g *goroutinesScreen) update(msg tea.Msg) tea.Cmd {
@@ -90,15 +124,7 @@ func (g *goroutinesScreen) update(msg tea.Msg) tea.Cmd {
 		}
 		g.err = nil
 		g.groups, g.total = msg.groups, msg.total
-		g.s.goroutinesEnd = msg.groups
-		if g.baseline == nil {
-			g.s.goroutinesStart = msg.groups
-			g.baseline = map[string]int{}
-			for i := range g.groups {
-				g.baseline[groupKey(&g.groups[i])] += g.groups[i].Count
-			}
-			g.baseAt = msg.at
-		}
+		g.computeGrowth()
 	case tickMsg:
 		if g.s.active == scrGoroutines && !g.at.IsZero() && g.s.now.Sub(g.at) >= goroutineRefresh {
 			return g.fetch()
@@ -158,16 +184,14 @@ func (g *goroutinesScreen) lines() ([]string, []int) {
 		gr := &g.groups[i]
 		k := groupKey(gr)
 		grew := ""
-		if g.baseline != nil {
-			base := g.baseline[k]
-			switch {
-			case gr.Count > base:
-				grew = t.Warn.S(fmt.Sprintf("▲%-5d", gr.Count-base))
-			default:
+		if g.growth != nil {
+			if d := g.growth[i]; d > 0 {
+				grew = t.Warn.S(fmt.Sprintf("▲%-5d", d))
+			} else {
 				grew = "      "
 			}
 		}
-		state := gr.State
+		state := safetext.Line(gr.State)
 		if state == "" {
 			state = "?"
 		}
@@ -181,11 +205,11 @@ func (g *goroutinesScreen) lines() ([]string, []int) {
 		}
 		fn := "?"
 		if len(gr.Frames) > 0 {
-			fn = shortName(userFrame(gr.Frames).Func)
+			fn = safetext.Line(shortName(userFrame(gr.Frames).Func))
 		}
 		creator := ""
 		if gr.CreatedBy != nil {
-			creator = " ← " + shortName(gr.CreatedBy.Func)
+			creator = " ← " + safetext.Line(shortName(gr.CreatedBy.Func))
 		}
 		mark := "▸"
 		if g.expanded[k] {
@@ -201,13 +225,13 @@ func (g *goroutinesScreen) lines() ([]string, []int) {
 		owner = append(owner, i)
 		if g.expanded[k] {
 			for _, f := range gr.Frames {
-				out = append(out, "      "+f.Func)
+				out = append(out, "      "+safetext.Line(f.Func))
 				owner = append(owner, i)
-				out = append(out, t.Muted.S(fmt.Sprintf("          %s:%d", f.File, f.Line)))
+				out = append(out, t.Muted.S(fmt.Sprintf("          %s:%d", safetext.Line(f.File), f.Line)))
 				owner = append(owner, i)
 			}
 			if gr.CreatedBy != nil {
-				out = append(out, t.Muted.S("      created by "+gr.CreatedBy.Func))
+				out = append(out, t.Muted.S("      created by "+safetext.Line(gr.CreatedBy.Func)))
 				owner = append(owner, i)
 			}
 		}
@@ -258,25 +282,29 @@ func (g *goroutinesScreen) scroll(owner []int, n int) int {
 
 func (g *goroutinesScreen) view() string {
 	t := g.s.theme
-	if g.s.att.Profiles == nil {
-		return t.Warn.S("this target serves no goroutine profile: ") + g.s.att.Hint
+	if g.s.sess == nil || !g.s.sess.HasProfiles() {
+		hint := ""
+		if g.s.sess != nil {
+			hint = safetext.Line(g.s.sess.Hint())
+		}
+		return t.Warn.S("this target serves no goroutine profile: ") + hint
 	}
 	var head string
 	switch {
 	case g.groups == nil && g.err == nil:
 		return t.Muted.S("reading the goroutine dump…")
 	case g.groups == nil:
-		return t.Crit.S(g.err.Error())
+		return t.Crit.S(safetext.Line(g.err.Error()))
 	}
 	head = t.Bold.S(fmt.Sprintf("%d goroutines in %d groups", g.total, len(g.groups)))
 	if !g.at.IsZero() {
 		head += t.Muted.S(" · read " + g.at.Local().Format("15:04:05"))
 	}
 	if !g.baseAt.IsZero() {
-		head += t.Muted.S(" · ▲ grew since attach (" + g.baseAt.Local().Format("15:04:05") + ")")
+		head += t.Muted.S(" · ▲ grew since attach (" + g.baseAt.Local().Format("15:04:05") + ", from the goroutine profile)")
 	}
 	if g.err != nil {
-		head += "  " + t.Crit.S(g.err.Error())
+		head += "  " + t.Crit.S(safetext.Line(g.err.Error()))
 	}
 	hdr := t.Muted.S(fmt.Sprintf("  %-6s%6s  %-16s %6s  %s", "grew", "count", "state", "wait", "function ← creator"))
 	lines, owner := g.lines()

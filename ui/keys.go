@@ -1,6 +1,18 @@
 package ui
 
-import "charm.land/bubbles/v2/key"
+import (
+	"charm.land/bubbles/v2/key"
+
+	"github.com/gotune/gotune/profile"
+)
+
+// kindKey opens one profile kind on the Flame screen; the keys come from
+// the profile kind table (profile.KindInfo.Key), so a new kind with a key
+// appears here without an edit.
+type kindKey struct {
+	kind    profile.Kind
+	binding key.Binding
+}
 
 // keyMap holds every binding, grouped by where it applies. Screens read
 // their group; the help overlay lists the global group and the active
@@ -14,8 +26,9 @@ type keyMap struct {
 		Up, Down, Left, Right, PageUp, PageDown, Home, End key.Binding
 	}
 	Flame struct {
-		Capture, Heap, Allocs, Mutex, Block, SampleType, Longer, Shorter, Refresh key.Binding
-		Zoom, ZoomOut, Search, NextMatch                                          key.Binding
+		Kinds                                []kindKey // the CPU kind's key captures
+		SampleType, Longer, Shorter, Refresh key.Binding
+		Zoom, ZoomOut, Search, NextMatch     key.Binding
 	}
 	Top struct {
 		Sort, Filter, Jump key.Binding
@@ -63,11 +76,16 @@ func newKeyMap() *keyMap {
 	n.End = b(k("end", "G"), h("G", "last"))
 
 	f := &m.Flame
-	f.Capture = b(k("c"), h("c", "capture CPU (esc cancels)"))
-	f.Heap = b(k("m"), h("m", "heap profile"))
-	f.Allocs = b(k("a"), h("a", "allocs profile"))
-	f.Mutex = b(k("x"), h("x", "mutex profile"))
-	f.Block = b(k("b"), h("b", "block profile"))
+	for _, ki := range profile.Kinds() {
+		if ki.Key == "" {
+			continue
+		}
+		desc := ki.Title + " profile"
+		if ki.Timed {
+			desc = "capture " + ki.Title + " (esc cancels)"
+		}
+		f.Kinds = append(f.Kinds, kindKey{ki.Kind, b(k(ki.Key), h(ki.Key, desc))})
+	}
 	f.SampleType = b(k("t"), h("t", "next sample type"))
 	f.Longer = b(k("+", "="), h("+/-", "CPU capture length"))
 	f.Shorter = b(k("-"), h("-", "shorter capture"))

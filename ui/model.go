@@ -11,10 +11,10 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/gotune/gotune/collectors"
+	"github.com/gotune/gotune/capture"
 	"github.com/gotune/gotune/collectors/effective"
 	"github.com/gotune/gotune/measurement"
-	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/safetext"
 	"github.com/gotune/gotune/session"
 	"github.com/gotune/gotune/themes"
 )
@@ -35,29 +35,36 @@ type screen interface {
 	typing() bool
 }
 
-// shared is the state every screen reads: the theme, the latest snapshot,
-// the clock, the chart window and the current profile. Only the root model
-// and the screens (in Update) write it.
+// shared is what every screen reads: the capture session (where the data
+// lives: samples, profiles, the window's start), the theme, the latest
+// snapshot, the clock, the chart window and the profile the flame and top
+// screens show. Only the root model and the screens (in Update) write it;
+// the session is a read-only dependency that commands ask for data.
 type shared struct {
 	ctx        context.Context
 	theme      *themes.Theme
 	keys       *keyMap
+	sess       *capture.Session // nil while the picker shows
 	snap       *session.Snapshot
 	now        time.Time
 	window     time.Duration
-	att        Attachment
-	attached   bool
 	attachedAt time.Time
 	profile    *flameData // what the flame and top screens show
 	cpuSeconds int
 	interval   time.Duration
 	active     int // the visible screen
-	// what the advisor reads besides the snapshot: the last profile of
-	// each kind, and the goroutine groups at attach and now
-	profiles                       map[string]*profile.Profile
-	raw                            map[string][]byte // the same profiles as served, for saving
-	goroutinesStart, goroutinesEnd []profile.GoroutineGroup
-	clock                          func() time.Time
+	clock      func() time.Time
+}
+
+// attached reports whether a target is being watched.
+func (s *shared) attached() bool { return s.sess != nil }
+
+// name is the watched target's name.
+func (s *shared) name() string {
+	if s.sess == nil {
+		return ""
+	}
+	return s.sess.Name()
 }
 
 // Screen indexes.
@@ -106,8 +113,7 @@ func New(ctx context.Context, opts Options) *Model {
 		opts.Interval = time.Second
 	}
 	s := &shared{ctx: ctx, keys: newKeyMap(), window: windows[0], cpuSeconds: opts.CPUSeconds,
-		interval: opts.Interval, now: opts.Now(), clock: opts.Now,
-		profiles: map[string]*profile.Profile{}, raw: map[string][]byte{}}
+		interval: opts.Interval, now: opts.Now(), clock: opts.Now}
 	// Dark until the terminal says otherwise: most terminals are dark, and
 	// the answer (if any) arrives within milliseconds.
 	s.theme = themes.Choose(opts.Theme, opts.NoColor, true)
@@ -117,11 +123,10 @@ func New(ctx context.Context, opts Options) *Model {
 	m.goroutines = newGoroutinesScreen(s)
 	m.screens = []screen{newOverviewScreen(s), m.flame, newTopScreen(s), m.goroutines, newAdviceScreen(s)}
 	m.save = newSavePrompt(s)
-	if opts.Attachment != nil {
-		m.s.att = *opts.Attachment
-		m.s.attached = true
+	if opts.Session != nil {
+		m.s.sess = opts.Session
 		m.s.attachedAt = m.s.now
-		m.s.snap = m.s.att.Feed.Snapshot()
+		m.s.snap = m.s.sess.Snapshot()
 	} else {
 		m.picker = newPickerScreen(s)
 		m.picker.scanFn, m.picker.attachFn = opts.Scan, opts.Attach
@@ -136,7 +141,7 @@ func (m *Model) Init() tea.Cmd {
 	if !m.themeOK {
 		cmds = append(cmds, tea.RequestBackgroundColor)
 	}
-	if m.s.attached {
+	if m.s.attached() {
 		cmds = append(cmds, m.startWatching())
 	} else if m.opts.Scan != nil {
 		cmds = append(cmds, scanProcesses(m.s.ctx, m.opts.Scan))
@@ -144,13 +149,10 @@ func (m *Model) Init() tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-// startWatching arms the snapshot feed and takes the goroutine baseline.
+// startWatching arms the snapshot feed. The goroutine baseline is the
+// session's (taken at its start from the goroutine profile).
 func (m *Model) startWatching() tea.Cmd {
-	cmds := []tea.Cmd{waitForSnapshot(m.s.ctx, m.s.att.Feed)}
-	if c := m.goroutines.fetch(); c != nil {
-		cmds = append(cmds, c)
-	}
-	return tea.Batch(cmds...)
+	return waitForSnapshot(m.s.ctx, m.s.sess)
 }
 
 func (m *Model) layout() {
@@ -190,16 +192,15 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case snapshotMsg:
 		m.s.snap = msg.snap
 		m.s.now = m.clock()
-		return m, tea.Batch(m.broadcast(msg), waitForSnapshot(m.s.ctx, m.s.att.Feed))
+		return m, tea.Batch(m.broadcast(msg), waitForSnapshot(m.s.ctx, m.s.sess))
 	case tickMsg:
 		m.s.now = m.clock()
 		return m, tea.Batch(m.broadcast(msg), tick(time.Second))
 	case scanMsg, attachedMsg:
-		if am, ok := msg.(attachedMsg); ok && am.err == nil {
-			m.s.att = am.att
-			m.s.attached = true
+		if am, ok := msg.(attachedMsg); ok && am.err == nil && am.sess != nil {
+			m.s.sess = am.sess
 			m.s.attachedAt = m.clock()
-			m.s.snap = am.att.Feed.Snapshot()
+			m.s.snap = am.sess.Snapshot()
 			m.picker = nil
 			m.active, m.s.active = scrOverview, scrOverview
 			m.layout()
@@ -359,8 +360,10 @@ func (m *Model) View() tea.View {
 	v.AltScreen = true
 	v.MouseMode = tea.MouseModeCellMotion
 	v.WindowTitle = "gotune"
-	if m.s.attached {
-		v.WindowTitle = "gotune · " + m.s.att.Name
+	if m.s.attached() {
+		// The name holds a command line other users control: a BEL in it
+		// would end the title and run the rest as terminal commands.
+		v.WindowTitle = "gotune · " + safetext.Line(m.s.name())
 	}
 	return v
 }
@@ -422,26 +425,27 @@ func trimRight(s string) string { return strings.TrimRight(s, " ") }
 
 func (m *Model) headerLines(w int) []string {
 	t := m.s.theme
-	if !m.s.attached {
+	if !m.s.attached() {
 		l1 := t.Title.S("gotune") + t.Muted.S(" · pick a Go process to attach to")
 		return []string{l1, t.Muted.S("the Go processes on this host, as `gotune ps` lists them")}
 	}
 	snap := m.s.snap
 	var parts []string
-	parts = append(parts, t.Title.S("gotune")+" "+t.Bold.S(m.s.att.Name))
+	name := m.s.name()
+	parts = append(parts, t.Title.S("gotune")+" "+t.Bold.S(safetext.Line(name)))
 	if snap != nil {
 		tg := snap.Target
-		if tg.Command != "" && !strings.Contains(m.s.att.Name, tg.Command) {
-			parts = append(parts, tg.Command)
+		if tg.Command != "" && !strings.Contains(name, tg.Command) {
+			parts = append(parts, safetext.Line(tg.Command))
 		}
-		if tg.PID != 0 && !strings.Contains(m.s.att.Name, fmt.Sprint("pid ", tg.PID)) {
+		if tg.PID != 0 && !strings.Contains(name, fmt.Sprint("pid ", tg.PID)) {
 			parts = append(parts, fmt.Sprintf("pid %d", tg.PID))
 		}
-		if tg.URL != "" && !strings.Contains(m.s.att.Name, tg.URL) {
-			parts = append(parts, tg.URL)
+		if tg.URL != "" && !strings.Contains(name, tg.URL) {
+			parts = append(parts, safetext.Line(tg.URL))
 		}
 		if tg.GoVersion != "" {
-			parts = append(parts, tg.GoVersion)
+			parts = append(parts, safetext.Line(tg.GoVersion))
 		}
 		if !tg.StartTime.IsZero() {
 			parts = append(parts, "up "+shortDuration(m.s.now.Sub(tg.StartTime)))
@@ -459,13 +463,15 @@ func (m *Model) headerLines(w int) []string {
 // value: the full reasons when they fit, else where each comes from.
 func (m *Model) settingsLine(w int) string {
 	t := m.s.theme
-	ex, ok := session.Fact[effective.Explanation](m.s.snap, collectors.FactSettings)
-	if !ok {
+	var ex effective.Explanation
+	if e := m.s.snap.Facts.Settings; e != nil {
+		ex = *e
+	} else {
 		p := m.s.snap.Latest()
 		if p == nil {
 			return t.Muted.S("waiting for the first sample…")
 		}
-		ex = effective.Explain(effective.Input{Live: p.Values, GoVersion: m.s.snap.Target.GoVersion})
+		ex = effective.Explain(effective.Input{Live: session.LiveSettings(p.Values), GoVersion: m.s.snap.Target.GoVersion})
 	}
 	set := ex.Settings()
 	render := func(full bool) string {
@@ -532,7 +538,7 @@ func (m *Model) tabLine(w int) string {
 func (m *Model) statusLine(w int) string {
 	t := m.s.theme
 	hint := t.Key.S("?") + t.Muted.S(" help ") + t.Key.S("q") + t.Muted.S(" quit")
-	if !m.s.attached {
+	if !m.s.attached() {
 		return joinRight(m.picker.statusText(), hint, w)
 	}
 	var parts []string

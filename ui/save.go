@@ -14,8 +14,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/gotune/gotune/collectors"
-	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/capture"
 	"github.com/gotune/gotune/session"
 	"github.com/gotune/gotune/snapshot"
 	"github.com/gotune/gotune/themes"
@@ -31,18 +30,12 @@ const saveResultFor = 20 * time.Second
 // saveRequest is everything a save needs, copied out of the model so the
 // command shares nothing mutable with Update.
 type saveRequest struct {
-	snap     *session.Snapshot
-	name     string
-	path     string
-	target   string // the attachment's name, for the manifest
-	version  string
-	now      time.Time
-	fetcher  ProfileFetcher // nil: fetch nothing (no endpoint, or the target is lost)
-	held     map[string][]byte
-	parsed   map[string]*profile.Profile
-	gStart   []profile.GoroutineGroup
-	gEnd     []profile.GoroutineGroup
-	lostNote string
+	sess    *capture.Session
+	name    string
+	path    string
+	version string
+	// lost: the target is gone; save what the session holds, fetch nothing.
+	lost bool
 }
 
 // savedMsg says how a save ended.
@@ -68,57 +61,41 @@ func saveTick() tea.Cmd {
 	return tea.Tick(150*time.Millisecond, func(time.Time) tea.Msg { return saveTickMsg{} })
 }
 
-// snapshotNames maps the dashboard's profile kinds to snapshot names.
-var snapshotNames = map[string]string{"profile": "cpu", "heap": "heap", "allocs": "allocs", "mutex": "mutex", "block": "block", "goroutine": "goroutine"}
+// saveWindow is how a save takes the session's window: the Advice
+// screen's window (everything since attach, held profiles reused while
+// recent), plus the goroutine dump, within saveDeadline.
+func saveWindow(lost bool) capture.WindowOptions {
+	o := adviceWindow
+	o.Dump, o.Deadline, o.HeldOnly = true, saveDeadline, lost
+	return o
+}
 
-// saveSnapshot builds a snapshot from what the dashboard holds, fetches the
-// snapshot profiles it lacks (never a CPU profile: one is saved only when
-// the user captured it), runs the advisor and writes the file atomically.
+// saveSnapshot takes the session's window (never a new CPU profile: one is
+// saved only when the user captured it), builds its snapshot with the
+// advisor's report, and writes the file atomically.
 func saveSnapshot(ctx context.Context, req saveRequest) tea.Cmd {
 	return func() tea.Msg {
-		if req.snap == nil || len(req.snap.Points) == 0 {
-			return savedMsg{path: req.path, err: errors.New("nothing to save yet: no sample has been read from the target")}
+		if req.sess == nil {
+			return savedMsg{path: req.path, err: errors.New("nothing to save: no target is attached")}
 		}
-		parts := snapshot.Parts{Name: req.name, GotuneVersion: req.version, TargetName: req.target, End: req.now,
-			Profiles: map[string][]byte{}, Parsed: map[string]*profile.Profile{}, GoroutinesStart: req.gStart, GoroutinesEnd: req.gEnd}
-		have := map[string]bool{}
-		for kind, b := range req.held {
-			if name, ok := snapshotNames[kind]; ok && len(b) > 0 {
-				parts.Profiles[name] = b
-				parts.Parsed[name] = req.parsed[kind]
-				have[name] = true
+		w, err := req.sess.Window(ctx, saveWindow(req.lost))
+		if err != nil {
+			if errors.Is(err, capture.ErrNoSample) {
+				err = errors.New("nothing to save yet: no sample has been read from the target")
 			}
+			return savedMsg{path: req.path, err: err}
 		}
-		switch {
-		case req.fetcher != nil:
-			fctx, cancel := context.WithTimeout(ctx, saveDeadline)
-			set, err := collectors.FetchProfilesExcept(fctx, req.fetcher, 0, have)
-			cancel()
-			if err != nil {
-				parts.Notes = append(parts.Notes, "profiles: "+err.Error())
-			}
-			parts.Notes = append(parts.Notes, set.Notes...)
-			for k, v := range set.Profiles {
-				parts.Profiles[k] = v
-			}
-			parts.GoroutineDump = set.GoroutineDump
-		case req.lostNote != "":
-			parts.Notes = append(parts.Notes, req.lostNote)
-		default:
-			parts.Notes = append(parts.Notes, "profiles: the target serves no net/http/pprof endpoint")
+		if req.lost {
+			w.Notes = append(w.Notes, "profiles: not fetched, the target was lost; saved what the dashboard held")
 		}
-		if ctx.Err() != nil {
-			return savedMsg{path: req.path, err: fmt.Errorf("save cancelled: %w", ctx.Err())}
-		}
-		s := snapshot.Assemble(req.snap, parts)
-		notes := s.Manifest.Notes
+		s := w.Snapshot(capture.SnapshotOptions{Name: req.name, GotuneVersion: req.version})
 		if err := os.MkdirAll(filepath.Dir(req.path), 0o755); err != nil {
 			return savedMsg{path: req.path, err: fmt.Errorf("save snapshot: %w", err)}
 		}
 		if err := snapshot.Write(req.path, s); err != nil {
 			return savedMsg{path: req.path, err: err}
 		}
-		return savedMsg{path: req.path, points: len(s.Series.Points), profiles: len(s.Profiles), notes: notes}
+		return savedMsg{path: req.path, points: len(s.Series.Points), profiles: len(s.Profiles), notes: s.Manifest.Notes}
 	}
 }
 
@@ -172,7 +149,7 @@ func (p *savePrompt) start() tea.Cmd {
 	p.open = true
 	p.field = 0
 	p.pathEdited = false
-	p.target = pathTarget(p.s.att.Name, p.s.snap.Target)
+	p.target = pathTarget(p.s.name(), p.s.snap.Target)
 	p.name.set("")
 	p.path.set(snapshot.DefaultPath(p.target, p.s.now))
 	return nil
@@ -283,21 +260,9 @@ func (p *savePrompt) done(msg savedMsg) {
 
 // request fills in what a save needs from the dashboard's state.
 func (p *savePrompt) request(r *saveRequest, version string) saveRequest {
-	s := p.s
-	r.snap, r.target, r.version, r.now = s.snap, s.att.Name, version, s.now
-	r.held = make(map[string][]byte, len(s.raw))
-	for k, v := range s.raw {
-		r.held[k] = v
-	}
-	r.parsed = make(map[string]*profile.Profile, len(s.profiles))
-	for k, v := range s.profiles {
-		r.parsed[k] = v
-	}
-	r.gStart, r.gEnd = s.goroutinesStart, s.goroutinesEnd
-	if st, ok := s.snap.StatusOf("metrics"); ok && st.Lost {
-		r.lostNote = "profiles: not fetched, the target was lost at " + st.LostAt.UTC().Format(time.RFC3339) + "; saved what the dashboard held"
-	} else {
-		r.fetcher = s.att.Profiles
+	r.sess, r.version = p.s.sess, version
+	if st, ok := p.s.snap.StatusOf("metrics"); ok && st.Lost {
+		r.lost = true
 	}
 	return *r
 }

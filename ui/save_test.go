@@ -3,7 +3,6 @@ package ui
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/gotune/gotune/collectors"
+	"github.com/gotune/gotune/profile"
 	"github.com/gotune/gotune/session"
 	"github.com/gotune/gotune/snapshot"
 )
@@ -23,15 +23,18 @@ type countingFetcher struct {
 	fakeFetcher
 	mu    sync.Mutex
 	kinds []string
+	on    bool // counting
 }
 
 func (c *countingFetcher) Fetch(ctx context.Context, req collectors.ProfileRequest) ([]byte, error) {
 	c.mu.Lock()
-	k := req.Kind
+	k := string(req.Kind)
 	if req.Debug == 2 {
 		k += "-debug2"
 	}
-	c.kinds = append(c.kinds, k)
+	if c.on {
+		c.kinds = append(c.kinds, k)
+	}
 	c.mu.Unlock()
 	return c.fakeFetcher.Fetch(ctx, req)
 }
@@ -45,13 +48,22 @@ func (c *countingFetcher) asked() []string {
 // saveModel is a dashboard whose target's fetches are counted, with the
 // data directory in a temporary directory.
 func saveModel(t *testing.T) (*Model, *countingFetcher, string) {
+	return saveModelOf(t, fillStore(900))
+}
+
+// saveModelOf is saveModel over the store st.
+func saveModelOf(t *testing.T, st *session.Store) (*Model, *countingFetcher, string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "data")
 	t.Setenv("XDG_DATA_HOME", dir)
-	m := newTestModel(t, 120, 40, "dark")
 	cf := &countingFetcher{fakeFetcher: fakeFetcher{t: t}}
-	m.s.att.Profiles = cf
-	m.opts.Version = "v9.9.9-test"
+	sess := testSession(t, st, cf)
+	cf.mu.Lock()
+	cf.on = true // the window's start is taken: count from here
+	cf.mu.Unlock()
+	m := New(t.Context(), Options{Session: sess, Theme: "dark", Now: func() time.Time { return t0 }, CPUSeconds: 3, Version: "v9.9.9-test"})
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	m.Update(snapshotMsg{snap: sess.Snapshot()})
 	return m, cf, dir
 }
 
@@ -75,8 +87,8 @@ func finishSave(t *testing.T, m *Model, cmd tea.Cmd) savedMsg {
 func TestSavePromptSavesTheSession(t *testing.T) {
 	m, cf, dir := saveModel(t)
 	press(m, "2")
-	loadProfile(t, m, "heap")
-	loadProfile(t, m, "profile")
+	loadProfile(t, m, profile.KindHeap)
+	loadProfile(t, m, profile.KindCPU)
 	asked := len(cf.asked())
 
 	press(m, "s")
@@ -132,13 +144,19 @@ func TestSavePromptSavesTheSession(t *testing.T) {
 	if s.Series.Points[len(s.Series.Points)-1].Values[session.HeapLive] == 0 || len(s.Series.Histograms) == 0 {
 		t.Error("the series lost its values or histograms")
 	}
-	for _, k := range []string{"cpu", "heap", "allocs", "goroutine", "mutex", "block"} {
-		if len(s.Profiles[k]) == 0 {
-			t.Errorf("profile %s missing; have %v", k, keys(s.Profiles))
+	for _, k := range []profile.Kind{profile.KindCPU, profile.KindHeap, profile.KindAllocs, profile.KindGoroutine, profile.KindMutex, profile.KindBlock} {
+		if s.Profile(k) == nil {
+			t.Errorf("profile %s missing; have %v", k, s.Kinds())
 		}
 	}
-	if !bytes.Equal(s.Profiles["cpu"], fixture(t, "cpu.pb.gz")) || !bytes.Equal(s.Profiles["heap"], fixture(t, "heap.pb.gz")) {
+	if !bytes.Equal(s.Profile(profile.KindCPU).Raw, fixture(t, "cpu.pb.gz")) || !bytes.Equal(s.Profile(profile.KindHeap).Raw, fixture(t, "heap.pb.gz")) {
 		t.Error("the profiles the dashboard held are not saved as served")
+	}
+	// The fixtures are the same file at both ends of the window, so the
+	// windowed allocs profile nets to nothing: it says it covers the
+	// window.
+	if c := s.Profile(profile.KindAllocs); c.Scope != profile.ScopeWindow {
+		t.Errorf("allocs saved with scope %q, want the window", c.Scope)
 	}
 	// Only the missing ones were fetched, and never a CPU profile.
 	got := strings.Join(cf.asked()[asked:], ",")
@@ -148,12 +166,8 @@ func TestSavePromptSavesTheSession(t *testing.T) {
 	if len(s.GoroutineDump) == 0 || len(s.Goroutines) == 0 {
 		t.Error("no goroutine dump or groups saved")
 	}
-	var rep struct {
-		Samples  int               `json:"samples"`
-		Findings []json.RawMessage `json:"findings"`
-	}
-	if err := json.Unmarshal(s.Findings, &rep); err != nil || rep.Samples != 900 {
-		t.Errorf("findings are not an advisor report over the session: %v %s", err, s.Findings[:min(200, len(s.Findings))])
+	if s.Advice == nil || s.Advice.Samples != 900 {
+		t.Errorf("findings are not an advisor report over the session: %+v", s.Advice)
 	}
 }
 
@@ -178,14 +192,14 @@ func TestSavePromptEscCancels(t *testing.T) {
 // that does not exist yet, while the target is lost: nothing is fetched,
 // what is on screen is saved, and the notes say why profiles are missing.
 func TestSaveEditedPathAndLostTarget(t *testing.T) {
-	m, cf, _ := saveModel(t)
 	lost := fillStore(120)
+	m, cf, _ := saveModelOf(t, lost)
 	lostAt := t0.Add(-5 * time.Second)
 	lost.SetStatus(session.Status{Source: "metrics", Via: "agent", Interval: time.Second, LastOK: lostAt, Failures: 4,
 		LastErr: "connection refused", Lost: true, LostAt: lostAt})
 	m.Update(snapshotMsg{snap: lost.Snapshot()})
 	press(m, "2")
-	loadProfile(t, m, "heap")
+	loadProfile(t, m, profile.KindHeap)
 	asked := len(cf.asked())
 
 	want := filepath.Join(t.TempDir(), "new", "dir", "lost.gotune")
@@ -203,8 +217,8 @@ func TestSaveEditedPathAndLostTarget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s.Series.Points) != 120 || len(s.Profiles["heap"]) == 0 || len(s.Profiles) != 1 {
-		t.Errorf("saved %d points and profiles %v; want 120 and the heap on screen", len(s.Series.Points), keys(s.Profiles))
+	if len(s.Series.Points) != 120 || s.Profile(profile.KindHeap) == nil || len(s.Profiles) != 1 {
+		t.Errorf("saved %d points and profiles %v; want 120 and the heap on screen", len(s.Series.Points), s.Kinds())
 	}
 	if !strings.Contains(strings.Join(s.Manifest.Notes, "\n"), "target was lost") {
 		t.Errorf("notes do not say the target was lost: %q", s.Manifest.Notes)
@@ -236,12 +250,4 @@ func TestSaveFailureIsShown(t *testing.T) {
 func lastLine(s string) string {
 	l := strings.Split(s, "\n")
 	return l[len(l)-1]
-}
-
-func keys[V any](m map[string]V) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }

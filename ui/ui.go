@@ -16,15 +16,17 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/gotune/gotune/capture"
 )
 
 // Options configure the dashboard.
 type Options struct {
-	// Attachment is the target to watch; nil starts with the process
-	// picker, which needs Scan and Attach.
-	Attachment *Attachment
-	Scan       ScanFunc
-	Attach     AttachFunc
+	// Session is the capture session of the target to watch; nil starts
+	// with the process picker, which needs Scan and Attach.
+	Session *capture.Session
+	Scan    ScanFunc
+	Attach  AttachFunc
 
 	Theme      string // auto, dark, light, high-contrast, mono
 	NoColor    bool   // NO_COLOR is set: monochrome, whatever Theme says

@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
+	"github.com/gotune/gotune/capture"
 	"github.com/gotune/gotune/collectors"
 	"github.com/gotune/gotune/collectors/discover"
 	"github.com/gotune/gotune/profile"
@@ -45,19 +46,19 @@ type fakeFetcher struct {
 
 func (f *fakeFetcher) Fetch(ctx context.Context, req collectors.ProfileRequest) ([]byte, error) {
 	switch req.Kind {
-	case "profile":
+	case profile.KindCPU:
 		if f.block {
 			<-ctx.Done()
 			return nil, ctx.Err()
 		}
 		return fixture(f.t, "cpu.pb.gz"), nil
-	case "goroutine":
+	case profile.KindGoroutine:
 		if req.Debug == 0 {
 			return fixture(f.t, "goroutine.pb.gz"), nil
 		}
 		return fixture(f.t, "goroutine.txt"), nil
-	case "heap", "allocs", "mutex", "block":
-		return fixture(f.t, req.Kind+".pb.gz"), nil
+	case profile.KindHeap, profile.KindAllocs, profile.KindMutex, profile.KindBlock:
+		return fixture(f.t, string(req.Kind)+".pb.gz"), nil
 	}
 	return nil, fmt.Errorf("no fixture for %s", req.Kind)
 }
@@ -101,28 +102,35 @@ func fillStore(n int) *session.Store {
 // sized w×h, with its first snapshot and goroutine dump delivered.
 func newTestModel(t testing.TB, w, h int, theme string) *Model {
 	t.Helper()
-	st := fillStore(900)
-	m := New(t.Context(), Options{
-		Attachment: &Attachment{Name: "demo (pid 4242) http://127.0.0.1:6060", Feed: st, Profiles: &fakeFetcher{t: t}},
-		Theme:      theme, Now: func() time.Time { return t0 }, CPUSeconds: 3,
-	})
+	sess := testSession(t, fillStore(900), &fakeFetcher{t: t})
+	m := New(t.Context(), Options{Session: sess, Theme: theme, Now: func() time.Time { return t0 }, CPUSeconds: 3})
 	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
-	m.Update(snapshotMsg{snap: st.Snapshot()})
-	gm := fetchGoroutines(t.Context(), &fakeFetcher{t: t})().(goroutinesMsg)
-	gm.at = t0.Add(-time.Minute)
-	m.Update(gm)
+	m.Update(snapshotMsg{snap: sess.Snapshot()})
 	// The leak grew since attach.
-	gm2 := fetchGoroutines(t.Context(), &fakeFetcher{t: t})().(goroutinesMsg)
-	gm2.groups = append([]profile.GoroutineGroup(nil), gm2.groups...)
-	gm2.groups[0].Count += 7
-	gm2.at = t0
-	m.Update(gm2)
+	gm := fetchGoroutines(t.Context(), sess)().(goroutinesMsg)
+	gm.groups = append([]profile.GoroutineGroup(nil), gm.groups...)
+	gm.groups[0].Count += 7
+	gm.at = t0
+	m.Update(gm)
 	return m
+}
+
+// testSession is a capture session over st whose profiles come from f,
+// with the window's start taken (the goroutine baseline from the fixture
+// goroutine profile) at t0 − 1 min.
+func testSession(t testing.TB, st *session.Store, f capture.Fetcher) *capture.Session {
+	t.Helper()
+	clock := t0.Add(-time.Minute)
+	sess := capture.New(st, f, capture.Options{Name: "demo (pid 4242) http://127.0.0.1:6060", Now: func() time.Time { return clock }})
+	if f != nil {
+		sess.MarkStart(t.Context())
+	}
+	return sess
 }
 
 // loadProfile delivers a fixture profile to the flame screen as a fetch
 // would.
-func loadProfile(t testing.TB, m *Model, kind string) {
+func loadProfile(t testing.TB, m *Model, kind profile.Kind) {
 	t.Helper()
 	cmd := m.flame.fetch(kind, "")
 	msgs := runCmd(t, cmd)
@@ -224,17 +232,17 @@ func TestGoldenScreens(t *testing.T) {
 		{"overview", func(t *testing.T, m *Model) {}},
 		{"flame", func(t *testing.T, m *Model) {
 			press(m, "2")
-			loadProfile(t, m, "profile")
+			loadProfile(t, m, profile.KindCPU)
 			press(m, "j", "j")
 		}},
 		{"flame-search", func(t *testing.T, m *Model) {
 			press(m, "2")
-			loadProfile(t, m, "profile")
+			loadProfile(t, m, profile.KindCPU)
 			press(m, "/", "f", "i", "b", "enter")
 		}},
 		{"top", func(t *testing.T, m *Model) {
 			press(m, "2")
-			loadProfile(t, m, "heap")
+			loadProfile(t, m, profile.KindHeap)
 			press(m, "3", "j")
 		}},
 		{"goroutines", func(t *testing.T, m *Model) {
@@ -294,7 +302,7 @@ func TestGoldenThemes(t *testing.T) {
 				m := newTestModel(t, 100, 30, theme)
 				if scr == "flame" {
 					press(m, "2")
-					loadProfile(t, m, "profile")
+					loadProfile(t, m, profile.KindCPU)
 					press(m, "/", "r", "u", "n", "t", "i", "m", "e", "enter")
 				}
 				golden.RequireEqualEscape(t, []byte(m.View().Content), true)
@@ -316,9 +324,9 @@ func TestPickerGolden(t *testing.T) {
 			var attached discover.Process
 			m := New(t.Context(), Options{Theme: "dark", Now: func() time.Time { return t0 },
 				Scan: func(context.Context) ([]discover.Process, error) { return procs, nil },
-				Attach: func(_ context.Context, p discover.Process) (Attachment, error) {
+				Attach: func(_ context.Context, p discover.Process) (*capture.Session, error) {
 					attached = p
-					return Attachment{Name: fmt.Sprint("pid ", p.PID), Feed: fillStore(30)}, nil
+					return capture.New(fillStore(30), nil, capture.Options{Name: fmt.Sprint("pid ", p.PID)}), nil
 				}})
 			m.Update(tea.WindowSizeMsg{Width: sz.w, Height: sz.h})
 			for _, msg := range runCmd(t, m.Init()) {
@@ -340,7 +348,7 @@ func TestPickerGolden(t *testing.T) {
 			for _, msg := range msgs {
 				m.Update(msg)
 			}
-			if !m.s.attached || m.picker != nil || !strings.Contains(plain(m), "Heap") {
+			if !m.s.attached() || m.picker != nil || !strings.Contains(plain(m), "Heap") {
 				t.Errorf("after attach the dashboard is not shown:\n%s", plain(m))
 			}
 		})
@@ -372,7 +380,7 @@ func TestTargetLostKeepsData(t *testing.T) {
 func TestResizeAnyTime(t *testing.T) {
 	m := newTestModel(t, 120, 40, "dark")
 	press(m, "2")
-	loadProfile(t, m, "profile")
+	loadProfile(t, m, profile.KindCPU)
 	press(m, "j", "enter")
 	for _, scr := range []string{"1", "2", "3", "4", "5", "?"} {
 		press(m, scr)
@@ -396,8 +404,8 @@ func TestResizeAnyTime(t *testing.T) {
 func TestCaptureProgressAndCancel(t *testing.T) {
 	st := fillStore(30)
 	now := t0
-	m := New(t.Context(), Options{Attachment: &Attachment{Name: "x", Feed: st, Profiles: &fakeFetcher{t: t, block: true}},
-		Theme: "mono", Now: func() time.Time { return now }, CPUSeconds: 3})
+	sess := capture.New(st, &fakeFetcher{t: t, block: true}, capture.Options{Name: "x"})
+	m := New(t.Context(), Options{Session: sess, Theme: "mono", Now: func() time.Time { return now }, CPUSeconds: 3})
 	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
 	m.Update(snapshotMsg{snap: st.Snapshot()})
 	press(m, "2")
@@ -428,7 +436,7 @@ func TestCaptureProgressAndCancel(t *testing.T) {
 func TestFlameNavigation(t *testing.T) {
 	m := newTestModel(t, 120, 40, "dark")
 	press(m, "2")
-	loadProfile(t, m, "profile")
+	loadProfile(t, m, profile.KindCPU)
 	f := m.flame
 	root := f.data.root
 	press(m, "j", "enter")
