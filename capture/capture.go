@@ -85,7 +85,7 @@ type mark struct {
 	// base holds the captures taken at the start: the cumulative profiles
 	// a window's delta subtracts, and the goroutine profile of groups.
 	base  map[profile.Kind]*profile.Captured
-	notes  []string
+	notes []string
 }
 
 // Start watches t into a new store until ctx ends and returns its
