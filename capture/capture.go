@@ -75,6 +75,9 @@ type Session struct {
 
 	start      *mark
 	startReady chan struct{} // closed once start is complete
+
+	dump   *Dump // the last goroutine dump
+	replay bool  // a recorded session (Replay): nothing to fetch
 }
 
 // mark is what a window compares its end with.
@@ -141,8 +144,16 @@ func (s *Session) Name() string { return s.name }
 // does).
 func (s *Session) Hint() string { return s.hint }
 
-// HasProfiles reports whether the target serves profiles.
-func (s *Session) HasProfiles() bool { return s.fetcher != nil }
+// HasProfiles reports whether the target serves profiles (or, replayed,
+// holds some).
+func (s *Session) HasProfiles() bool {
+	if s.fetcher != nil {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.latest) > 0
+}
 
 // Store is the session's store of samples and facts.
 func (s *Session) Store() *session.Store { return s.store }
@@ -273,6 +284,12 @@ var ErrNoProfiles = errors.New("the target serves no net/http/pprof endpoint; no
 // held one when it is recent enough (MaxAge), else a new fetch, which
 // becomes the newest held one. A CPU profile is captured one at a time.
 func (s *Session) Profile(ctx context.Context, k profile.Kind, o ProfileOptions) (*profile.Captured, error) {
+	if s.fetcher == nil {
+		if c := s.Held(k); c != nil {
+			return c, nil // a replay: what was recorded
+		}
+		return nil, ErrNoProfiles
+	}
 	if o.MaxAge > 0 {
 		if c := s.Held(k); c != nil && s.now().Sub(c.FetchedAt) <= o.MaxAge {
 			return c, nil
@@ -389,6 +406,12 @@ type Dump struct {
 // stack, so it is for explicit requests, never a polling loop.
 func (s *Session) GoroutineDump(ctx context.Context) (*Dump, error) {
 	if s.fetcher == nil {
+		s.mu.Lock()
+		d := s.dump
+		s.mu.Unlock()
+		if d != nil {
+			return d, nil // a replay: what was recorded
+		}
 		return nil, ErrNoProfiles
 	}
 	if err := lockCtx(ctx, &s.fetch); err != nil {
@@ -403,7 +426,11 @@ func (s *Session) GoroutineDump(ctx context.Context) (*Dump, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the goroutine dump: %w", err)
 	}
-	return &Dump{Raw: b, Groups: GroupDump(gs), Total: len(gs), At: s.now()}, nil
+	d := &Dump{Raw: b, Groups: GroupDump(gs), Total: len(gs), At: s.now()}
+	s.mu.Lock()
+	s.dump = d
+	s.mu.Unlock()
+	return d, nil
 }
 
 // StartGroups returns the goroutine groups taken at the window's start

@@ -100,7 +100,7 @@ func (s *Session) Window(ctx context.Context, o WindowOptions) (*Window, error) 
 		w.From = pts[0].Time
 	}
 	fetch := s.fetcher != nil && !o.HeldOnly && !o.NoProfiles
-	if s.fetcher == nil && !o.NoProfiles {
+	if s.fetcher == nil && !o.NoProfiles && !s.replay {
 		w.Notes = append(w.Notes, "profiles: "+ErrNoProfiles.Error())
 	}
 
@@ -217,7 +217,7 @@ func (s *Session) closeProfiles(ctx context.Context, w *Window, start *mark, o W
 		w.GoroutinesEnd = groups
 	}
 	w.Groups = w.GoroutinesEnd
-	if o.Dump && fetch {
+	if o.Dump && (fetch || s.replay) {
 		if d, err := s.GoroutineDump(fctx); err != nil {
 			if ctx.Err() == nil {
 				w.Notes = append(w.Notes, err.Error())
@@ -331,6 +331,8 @@ func (w *Window) Snapshot(o SnapshotOptions) *snapshot.Snapshot {
 	}
 	s.GoroutineDump = w.Dump
 	s.Goroutines = w.Groups
+	s.GoroutinesStart = w.GoroutinesStart
+	s.Manifest.CgroupStart = w.CgroupStart
 	r := w.Advise(o.Advisor)
 	s.Advice = &r
 	s.Manifest.Notes = slices.Clone(w.Notes)

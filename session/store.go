@@ -163,6 +163,21 @@ func (s *Store) Append(sample Sample) Point {
 		}
 	}
 	p := Point{Sample: sample, Derived: Derive(prev, &sample, base)}
+	s.appendLocked(p)
+	s.publishLocked()
+	return p
+}
+
+// AppendPoint stores a point whose derived figures are already known (a
+// recorded series being replayed), without deriving them again.
+func (s *Store) AppendPoint(p Point) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.appendLocked(p)
+	s.publishLocked()
+}
+
+func (s *Store) appendLocked(p Point) {
 	if s.n < len(s.ring) {
 		s.ring[(s.head+s.n)%len(s.ring)] = p
 		s.n++
@@ -170,8 +185,6 @@ func (s *Store) Append(sample Sample) Point {
 		s.ring[s.head] = p
 		s.head = (s.head + 1) % len(s.ring)
 	}
-	s.publishLocked()
-	return p
 }
 
 // SetStatus replaces the status of st.Source.

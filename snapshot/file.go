@@ -63,6 +63,13 @@ func (s *Snapshot) entries() ([]entry, error) {
 		}
 		add(File{Name: GoroutineEntry, Kind: "goroutines"}, b)
 	}
+	if len(s.GoroutinesStart) > 0 {
+		b, err := json.Marshal(s.GoroutinesStart)
+		if err != nil {
+			return nil, fmt.Errorf("encode goroutine groups: %w", err)
+		}
+		add(File{Name: StartGroups, Kind: "goroutines-start"}, b)
+	}
 	if s.Advice != nil {
 		b, err := json.Marshal(s.Advice)
 		if err != nil {
@@ -277,6 +284,11 @@ func Decode(r io.ReaderAt, size int64) (*Snapshot, error) {
 			if err := json.Unmarshal(data, &s.Goroutines); err != nil {
 				s.Goroutines = nil
 				s.Problems = append(s.Problems, "goroutine groups: "+err.Error())
+			}
+		case "goroutines-start":
+			if err := json.Unmarshal(data, &s.GoroutinesStart); err != nil {
+				s.GoroutinesStart = nil
+				s.Problems = append(s.Problems, "goroutine groups at the start: "+err.Error())
 			}
 		case "findings":
 			var r advisor.Report

@@ -36,6 +36,7 @@ const (
 	ManifestEntry  = "manifest.json"
 	SeriesEntry    = "series.json"
 	GoroutineEntry = "goroutines.json"
+	StartGroups    = "goroutines-start.json"
 	FindingsEntry  = "findings.json"
 	ProfilesDir    = "profiles/"
 	GoroutineDump  = "profiles/goroutine-debug2.txt"
@@ -57,7 +58,10 @@ type Manifest struct {
 	// Env holds the target's GO* environment variables only.
 	Env map[string]string `json:"env,omitempty"`
 	// Host facts as the collectors published them; absent for URL targets.
-	Cgroup       *cgroup.Stats         `json:"cgroup,omitempty"`
+	Cgroup *cgroup.Stats `json:"cgroup,omitempty"`
+	// CgroupStart is the cgroup reading at the window's start, for
+	// throttling over the whole window.
+	CgroupStart  *cgroup.Stats         `json:"cgroup_start,omitempty"`
 	Throttle     *cgroup.ThrottleRates `json:"cgroup_rates,omitempty"`
 	NUMATopology *numa.Topology        `json:"numa_topology,omitempty"`
 	NUMASettings *numa.Settings        `json:"numa_settings,omitempty"`
@@ -149,6 +153,9 @@ type Snapshot struct {
 	GoroutineDump []byte
 	// Goroutines are the goroutine groups at the end of the window.
 	Goroutines []profile.GoroutineGroup
+	// GoroutinesStart are the groups of the goroutine profile at the
+	// window's start (no states), for the leak rule.
+	GoroutinesStart []profile.GoroutineGroup
 	// Advice is the advisor's report over the window; nil when the
 	// snapshot was saved without one.
 	Advice *advisor.Report
