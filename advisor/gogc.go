@@ -280,7 +280,7 @@ func checkAllocHeavy(c *check) *Finding {
 		rows, total := topAllocators(a, 3)
 		for _, r := range rows {
 			s := float64(r.Value) / float64(total)
-			f.Evidence = append(f.Evidence, fact("allocates "+r.Name, s, "fraction", fmt.Sprintf("%s of bytes allocated (%s since start)", pct(s), bytes(float64(r.Value))), "allocs profile, alloc_space, by innermost non-runtime frame"))
+			f.Evidence = append(f.Evidence, fact("allocates "+r.Name, s, "fraction", fmt.Sprintf("%s of bytes allocated (%s %s)", pct(s), bytes(float64(r.Value)), c.in.Profiles.spanText(profile.KindAllocs)), "allocs profile, alloc_space, by innermost non-runtime frame"))
 			names = append(names, fmt.Sprintf("%s (%s)", r.Name, pct(s)))
 		}
 	} else {

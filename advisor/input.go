@@ -36,14 +36,31 @@ type Profiles struct {
 	// and the end of the window, to name the group that grows.
 	GoroutinesStart []profile.GoroutineGroup
 	GoroutinesEnd   []profile.GoroutineGroup
+	// Scopes say what span each profile's values cover (a cumulative
+	// profile over the window, or since the process started); unknown
+	// kinds count since start.
+	Scopes map[profile.Kind]profile.Scope
+}
+
+// spanText says, for evidence, what span a profile of kind k covers.
+func (ps Profiles) spanText(k profile.Kind) string {
+	if ps.Scopes[k] == profile.ScopeWindow {
+		return "over the window"
+	}
+	return "since start"
 }
 
 // Needs lists the profile kinds the rules read.
 var Needs = []profile.Kind{profile.KindCPU, profile.KindHeap, profile.KindAllocs, profile.KindMutex, profile.KindGoroutine}
 
-// Set puts p where the rules read a profile of kind k; kinds no rule reads
-// are ignored.
-func (ps *Profiles) Set(k profile.Kind, p *profile.Profile) {
+// Set puts a capture where the rules read a profile of its kind; kinds no
+// rule reads are ignored.
+func (ps *Profiles) Set(c *profile.Captured) {
+	k, p := c.Kind, c.Profile
+	if ps.Scopes == nil {
+		ps.Scopes = map[profile.Kind]profile.Scope{}
+	}
+	ps.Scopes[k] = c.Scope
 	switch k {
 	case profile.KindCPU:
 		ps.CPU = p

@@ -284,8 +284,8 @@ func (w *Window) AdvisorInput() advisor.Input {
 		in.CgroupStart = w.CgroupStart
 	}
 	in.Profiles.GoroutinesStart, in.Profiles.GoroutinesEnd = w.GoroutinesStart, w.GoroutinesEnd
-	for k, c := range w.Profiles {
-		in.Profiles.Set(k, c.Profile)
+	for _, c := range w.Profiles {
+		in.Profiles.Set(c)
 	}
 	return in
 }

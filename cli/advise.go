@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/gotune/gotune/collectors/discover"
 	"github.com/gotune/gotune/measurement"
 	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/snapshot"
 )
 
 // adviseFlags are gotune advise's options.
@@ -47,7 +49,8 @@ effect with a range, a confidence and the source of the rule. A GC what-if
 table predicts heap goal, GC frequency and GC CPU under other GOGC and
 GOMEMLIMIT values from the process's own measurements.
 
-TARGET is a process ID or a base URL such as http://127.0.0.1:6060. For a
+TARGET is a process ID, a base URL such as http://127.0.0.1:6060, or a
+.gotune snapshot (advised again over its recorded window). For a
 PID gotune also reads cgroup limits and throttling, NUMA placement and the
 build info. When the target serves net/http/pprof, advise fetches the heap,
 allocs, goroutine (at the start and the end) and mutex profiles and one CPU
@@ -57,7 +60,8 @@ With --fail-on warn or crit, advise exits with status 3 when a finding at or
 above that level exists (for CI).`,
 		Example: `  gotune advise 4242
   gotune advise http://127.0.0.1:6060 --window 1m
-  gotune advise http://127.0.0.1:6060 --json --fail-on warn`,
+  gotune advise http://127.0.0.1:6060 --json --fail-on warn
+  gotune advise before.gotune`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var failOn advisor.Severity
@@ -77,13 +81,26 @@ above that level exists (for CI).`,
 			if f.interval < 100*time.Millisecond {
 				return fmt.Errorf("--interval %s is too short: at least 100ms", f.interval)
 			}
-			t, err := collectors.Open(e.ctx, args[0], ov)
-			if err != nil {
-				return err
-			}
-			out, err := runAdvise(e.ctx, t, f)
-			if err != nil {
-				return err
+			var out *adviceOutput
+			if isSnapshotFile(args[0]) {
+				// A recorded window: advise on it again with today's rules.
+				s, err := snapshot.Read(args[0])
+				if err != nil {
+					return err
+				}
+				w, err := capture.Replay(s).Window(e.ctx, capture.WindowOptions{})
+				if err != nil {
+					return err
+				}
+				out = adviceOf(w, advisor.Config{GCCPUTarget: f.target})
+			} else {
+				t, err := collectors.Open(e.ctx, args[0], ov)
+				if err != nil {
+					return err
+				}
+				if out, err = runAdvise(e.ctx, t, f); err != nil {
+					return err
+				}
 			}
 			if f.json {
 				enc := json.NewEncoder(e.stdout)
@@ -113,6 +130,16 @@ above that level exists (for CI).`,
 	fl.StringVar(&ov.URL, "url", "", "PID target: read metrics and profiles from this base URL instead of detecting it")
 	fl.IntVar(&ov.GopsPort, "gops-port", 0, "PID target: use the gops agent on this 127.0.0.1 port instead of its port file")
 	return cmd
+}
+
+// isSnapshotFile reports whether arg names a .gotune file rather than a
+// PID or a URL.
+func isSnapshotFile(arg string) bool {
+	if !strings.HasSuffix(arg, ".gotune") || strings.Contains(arg, "://") {
+		return false
+	}
+	fi, err := os.Stat(arg)
+	return err == nil && !fi.IsDir()
 }
 
 // adviceOutput is what advise prints (as JSON with --json).

@@ -37,6 +37,7 @@ var Metrics = []Metric{
 	{"GC pause p99", session.PauseP99, true, "seconds"},
 	{"sched latency p99", session.SchedLatP99, true, "seconds"},
 	{"allocation rate", session.AllocRate, true, "bytes/s"},
+	{"mutex wait", session.MutexWaitRate, true, "seconds/s"},
 	{"goroutines", session.Goroutines, false, "count"},
 	{"process CPU", session.ProcessCPUFrac, true, "cores"},
 	{"RSS", session.ProcessRSS, false, "bytes"},

@@ -26,6 +26,8 @@ func FormatValue(unit string, v float64) string {
 		return measurement.Percent(v)
 	case "cycles/s":
 		return fmt.Sprintf("%.2f/s", v)
+	case "seconds/s":
+		return measurement.Seconds(v) + "/s"
 	}
 	return measurement.Count(v)
 }
@@ -262,11 +264,16 @@ func (ps ProfileSide) Text() string {
 		b.WriteString("at one moment")
 	}
 	if ps.PerSecond > 0 && ps.Scope != profile.ScopeInstant {
-		if ps.Unit == "nanoseconds" {
+		switch {
+		case ps.Unit == "nanoseconds" && ps.SampleType == "cpu":
 			// CPU seconds per second of wall time: cores, as the process
 			// CPU figure everywhere else.
 			fmt.Fprintf(&b, ": %.2f cores", ps.PerSecond/1e9)
-		} else {
+		case ps.Unit == "nanoseconds":
+			// Delay: goroutine-seconds waited per second, as the series'
+			// mutex wait.
+			fmt.Fprintf(&b, ": %s/s", measurement.Seconds(ps.PerSecond/1e9))
+		default:
 			fmt.Fprintf(&b, ": %s/s", profile.FormatValue(int64(ps.PerSecond), ps.Unit, "auto"))
 		}
 	}

@@ -215,7 +215,7 @@ type compareView struct {
 }
 
 type compareProfileView struct {
-	Kind, Error string
+	Kind, Error, Spans string
 	Diffs       []compareDiffView
 }
 
@@ -233,6 +233,9 @@ func newCompareView(c *compare.Comparison) *compareView {
 	v.Rows = c.Rows()
 	for _, p := range c.Profiles {
 		pv := compareProfileView{Kind: string(p.Kind), Error: p.Error}
+		if p.Error == "" {
+			pv.Spans = "before: " + p.Before.Text() + "; after: " + p.After.Text()
+		}
 		for _, d := range []*profile.Diff{p.Absolute, p.Normalized} {
 			if d == nil {
 				continue

@@ -1,0 +1,282 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/gotune/gotune/capture"
+	"github.com/gotune/gotune/compare"
+	"github.com/gotune/gotune/internal/testproc"
+	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/snapshot"
+	"github.com/gotune/gotune/ui"
+)
+
+// recording is a real window of the demo workload (gotune snapshot of
+// `gotune demo --serve`, 20 s, a 5 s CPU profile), replayed by the tests
+// below as a target that answers the same every time.
+const recording = "../testdata/recordings/demo.gotune"
+
+// runMsgs runs cmd and every command its messages lead to (batches
+// included) through m, for at most d; ticks that would wait are dropped.
+func runMsgs(t *testing.T, m tea.Model, cmd tea.Cmd, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	queue := []tea.Cmd{cmd}
+	for len(queue) > 0 && time.Now().Before(deadline) {
+		c := queue[0]
+		queue = queue[1:]
+		if c == nil {
+			continue
+		}
+		ch := make(chan tea.Msg, 1)
+		go func() { ch <- c() }()
+		var msg tea.Msg
+		select {
+		case msg = <-ch:
+		case <-time.After(500 * time.Millisecond):
+			continue // a tick or a wait on the store: not part of this flow
+		}
+		if b, ok := msg.(tea.BatchMsg); ok {
+			queue = append(queue, b...)
+			continue
+		}
+		if msg == nil {
+			continue
+		}
+		_, next := m.Update(msg)
+		queue = append(queue, next)
+	}
+}
+
+func keyPress(m tea.Model, keys ...string) tea.Cmd {
+	var cmds []tea.Cmd
+	for _, k := range keys {
+		msg := tea.KeyPressMsg{Text: k}
+		switch k {
+		case "enter":
+			msg = tea.KeyPressMsg{Code: tea.KeyEnter}
+		default:
+			msg.Code = []rune(k)[0]
+		}
+		_, c := m.Update(msg)
+		cmds = append(cmds, c)
+	}
+	return tea.Batch(cmds...)
+}
+
+// gotune advise --json, the dashboard's Advice screen and a snapshot saved
+// with s, on the same window of the same target (a replayed recording of
+// the real demo), give the same findings with the same evidence: all three
+// run the advisor over one capture.Window.
+func TestFrontEndsGiveTheSameAdvice(t *testing.T) {
+	rec, err := snapshot.Read(recording)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// gotune advise FILE --json: the command's own output.
+	out, _, err := runGotune(t, t.Context(), "advise", recording, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var adv adviceOutput
+	if err := json.Unmarshal([]byte(out), &adv); err != nil {
+		t.Fatal(err)
+	}
+	if len(adv.Report.Findings) < 3 {
+		t.Fatalf("the recording should give the demo's findings; got %d", len(adv.Report.Findings))
+	}
+
+	// The dashboard on the same session.
+	dir := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", dir)
+	sess := capture.Replay(rec)
+	m := ui.New(t.Context(), ui.Options{Session: sess, Theme: "mono", Version: Version})
+	m.Update(tea.WindowSizeMsg{Width: 1000, Height: 400})
+	runMsgs(t, m, keyPress(m, "5"), 20*time.Second)
+	view := ansi.Strip(m.View().Content)
+	view = strings.Join(strings.Fields(view), " ")
+	for _, f := range adv.Report.Findings {
+		if !strings.Contains(view, strings.Join(strings.Fields(f.Title), " ")) {
+			t.Errorf("the Advice screen lacks finding %s %q", f.ID, f.Title)
+		}
+		for _, e := range f.Evidence {
+			text := strings.Join(strings.Fields(e.Name+": "+e.Text+" ("+e.Source+")"), " ")
+			if !strings.Contains(view, text) {
+				t.Errorf("the Advice screen lacks evidence %q of %s", text, f.ID)
+			}
+		}
+	}
+
+	// s, enter: the saved snapshot's report.
+	runMsgs(t, m, keyPress(m, "s", "enter"), 20*time.Second)
+	files, _ := filepath.Glob(filepath.Join(dir, "gotune", "snapshots", "*.gotune"))
+	if len(files) != 1 {
+		t.Fatalf("saved %v", files)
+	}
+	saved, err := snapshot.Read(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if saved.Advice == nil {
+		t.Fatal("the saved snapshot holds no advice")
+	}
+	a, _ := json.Marshal(adv.Report.Findings)
+	b, _ := json.Marshal(saved.Advice.Findings)
+	if !bytes.Equal(a, b) {
+		t.Errorf("gotune advise and the saved snapshot differ:\nadvise %s\nsaved  %s", a, b)
+	}
+}
+
+// The report of the recorded demo groups its goroutines exactly as
+// gotune goroutines does on the same dump: the leak is one group of many
+// goroutines, not one group per goroutine.
+func TestReportGroupsGoroutinesAsGotuneGoroutines(t *testing.T) {
+	dir := t.TempDir()
+	if _, _, err := runGotune(t, t.Context(), "snapshot", "extract", recording, dir); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runGotune(t, t.Context(), "goroutines", filepath.Join(dir, "goroutine-debug2.txt"), "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct {
+		Total  int `json:"goroutines"`
+		Groups []struct {
+			Count  int    `json:"count"`
+			State  string `json:"state"`
+			Frames []struct {
+				Func string `json:"func"`
+			} `json:"frames"`
+		} `json:"groups"`
+	}
+	if err := json.Unmarshal([]byte(out), &g); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = runGotune(t, t.Context(), "report", recording, "-o", "-", "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Goroutines struct {
+			Total  int `json:"total"`
+			More   int `json:"more"`
+			Groups []struct {
+				Count  int      `json:"count"`
+				State  string   `json:"state"`
+				Frames []string `json:"frames"`
+			} `json:"groups"`
+		} `json:"goroutines"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Goroutines.Total != g.Total || len(r.Goroutines.Groups)+r.Goroutines.More != len(g.Groups) {
+		t.Fatalf("report: %d goroutines in %d groups; gotune goroutines: %d in %d",
+			r.Goroutines.Total, len(r.Goroutines.Groups)+r.Goroutines.More, g.Total, len(g.Groups))
+	}
+	leak := 0
+	for i, rg := range r.Goroutines.Groups {
+		gg := g.Groups[i]
+		if rg.Count != gg.Count || rg.State != gg.State || !strings.HasPrefix(rg.Frames[0], gg.Frames[0].Func) {
+			t.Errorf("group %d: report %d %s %s; gotune goroutines %d %s %s", i, rg.Count, rg.State, rg.Frames[0], gg.Count, gg.State, gg.Frames[0].Func)
+		}
+		for _, f := range rg.Frames {
+			if strings.Contains(f, "leakyWorker") {
+				leak = max(leak, rg.Count)
+			}
+		}
+	}
+	if leak < 10 {
+		t.Errorf("the demo's leak is not one large group (largest leakyWorker group: %d)", leak)
+	}
+}
+
+// Two real demos, the after one much younger than the before one: the
+// diff's allocs and mutex profiles cover each snapshot's window (the
+// difference of a capture at its start and one at its end), so their
+// per-second totals agree with each window's own series (allocation rate
+// within 20 %), and the diff says the uptimes differ.
+func TestDiffOfYoungAndOldProcessComparesWindows(t *testing.T) {
+	t.Parallel()
+	bin := testproc.Build(t, ".")
+	dir := t.TempDir()
+	old := testproc.Start(t, bin, nil, "demo", "--serve", "127.0.0.1:0", "--alloc-rate", "40MiB", "--cache", "16MiB")
+	time.Sleep(25 * time.Second) // the old process has run a while before its window
+	young := testproc.Start(t, bin, nil, "demo", "--serve", "127.0.0.1:0", "--alloc-rate", "40MiB", "--cache", "16MiB")
+	var wg sync.WaitGroup
+	snap := func(url, name string) {
+		defer wg.Done()
+		if _, _, err := runGotune(t, t.Context(), "snapshot", url, "-o", filepath.Join(dir, name+".gotune"), "--window", "8s", "--name", name); err != nil {
+			t.Error(err)
+		}
+	}
+	wg.Add(2)
+	go snap(old.FirstLine, "old")
+	go snap(young.FirstLine, "young")
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	out, _, err := runGotune(t, t.Context(), "diff", filepath.Join(dir, "old.gotune"), filepath.Join(dir, "young.gotune"), "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c compare.Comparison
+	if err := json.Unmarshal([]byte(out), &c); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(c.Notes, "\n"), "the uptimes differ") {
+		t.Errorf("the diff does not say the uptimes differ (%.0fs vs %.0fs): %q", c.Before.Uptime, c.After.Uptime, c.Notes)
+	}
+	metric := func(name string) (before, after float64) {
+		for _, m := range c.Metrics {
+			if m.Name == name && m.Before != nil && m.After != nil {
+				return m.Before.Mean, m.After.Mean
+			}
+		}
+		t.Fatalf("no %s in the comparison", name)
+		return
+	}
+	prof := func(k profile.Kind) compare.ProfileDiff {
+		for _, p := range c.Profiles {
+			if p.Kind == k {
+				return p
+			}
+		}
+		t.Fatalf("no %s profile in the comparison", k)
+		return compare.ProfileDiff{}
+	}
+	within := func(what string, got, want, tol float64) {
+		if want <= 0 || math.Abs(got-want)/want > tol {
+			t.Errorf("%s: %.3g from the profile vs %.3g from the series (beyond %.0f%%)", what, got, want, tol*100)
+		} else {
+			t.Logf("%s: %.3g from the profile vs %.3g from the series", what, got, want)
+		}
+	}
+	ab, aa := metric("allocation rate")
+	al := prof(profile.KindAllocs)
+	if al.Before.Scope != profile.ScopeWindow || al.After.Scope != profile.ScopeWindow {
+		t.Fatalf("allocs scopes %s / %s, want the window on both sides", al.Before.Scope, al.After.Scope)
+	}
+	within("allocs per second, old process", al.Before.PerSecond, ab, 0.20)
+	within("allocs per second, young process", al.After.PerSecond, aa, 0.20)
+	mb, ma := metric("mutex wait")
+	mx := prof(profile.KindMutex)
+	// The mutex profile samples 1 in 5 contention events (the demo's
+	// fraction) and scales the delay it records; the runtime's
+	// /sync/mutex/wait/total counts every wait, runtime-internal locks
+	// included: they agree within a factor, not to the percent.
+	within("mutex delay per second, old process", mx.Before.PerSecond/1e9, mb, 0.6)
+	within("mutex delay per second, young process", mx.After.PerSecond/1e9, ma, 0.6)
+}
