@@ -1,8 +1,6 @@
 package advisor
 
 import (
-	"time"
-
 	"github.com/gotune/gotune/collectors/cgroup"
 	"github.com/gotune/gotune/profile"
 	"github.com/gotune/gotune/session"
@@ -71,23 +69,4 @@ func (ps *Profiles) Set(c *profile.Captured) {
 	case profile.KindMutex:
 		ps.Mutex = p
 	}
-}
-
-// InputFrom builds an Input from a snapshot: the points of the last window
-// (all of them when window is 0) and the typed facts. Profiles are added by
-// the caller.
-func InputFrom(snap *session.Snapshot, window time.Duration) Input {
-	if snap == nil {
-		return Input{}
-	}
-	pts := snap.Points
-	if window > 0 && len(pts) > 0 {
-		end := pts[len(pts)-1].Time
-		i := 0
-		for i < len(pts)-1 && end.Sub(pts[i].Time) > window {
-			i++
-		}
-		pts = pts[i:]
-	}
-	return Input{Points: pts, Facts: snap.Facts}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gotune/gotune/collectors/discover"
 	"github.com/gotune/gotune/measurement"
+	"github.com/gotune/gotune/safetext"
 )
 
 // pickerScreen lists the Go processes on the host (what `gotune ps`
@@ -208,11 +209,13 @@ func (p *pickerScreen) view() string {
 		if !pr.StartTime.IsZero() {
 			up = shortDuration(time.Duration(pr.UptimeSeconds) * time.Second)
 		}
-		row := fmt.Sprintf("%-7d %s", pr.PID, pr.Command)
+		// Command lines and user names belong to other users' processes.
+		cmd := safetext.Line(pr.Command)
+		row := fmt.Sprintf("%-7d %s", pr.PID, cmd)
 		if p.w >= 70 {
-			row = fmt.Sprintf("%-7d %-6s %-7s %6s %5s %7s  %-16s %s", pr.PID, ansi.TruncateWc(pr.User, 6, "…"),
-				strings.TrimPrefix(pr.GoVersion, "go"), up, cpu, rssText(pr.RSSBytes),
-				ansi.TruncateWc(pr.Reach.String(), 16, "…"), ansi.TruncateWc(pr.Command, cmdW, "…"))
+			row = fmt.Sprintf("%-7d %-6s %-7s %6s %5s %7s  %-16s %s", pr.PID, ansi.TruncateWc(safetext.Line(pr.User), 6, "…"),
+				safetext.Line(strings.TrimPrefix(pr.GoVersion, "go")), up, cpu, rssText(pr.RSSBytes),
+				ansi.TruncateWc(safetext.Line(pr.Reach.String()), 16, "…"), ansi.TruncateWc(cmd, cmdW, "…"))
 		}
 		if i == p.cursor {
 			row = t.Selected.S(row + strings.Repeat(" ", max(0, p.w-ansi.StringWidthWc(row))))
