@@ -45,6 +45,7 @@ type htmlView struct {
 	FlameView *flameView
 	Compare   *compareView
 	HostFacts []hostFact
+	HostLines []string
 }
 
 // WriteHTML writes the report as one self-contained HTML page: inline CSS
@@ -52,7 +53,7 @@ type htmlView struct {
 // nothing from the network. All text from the snapshots is escaped by
 // html/template.
 func (r *Report) WriteHTML(w io.Writer) error {
-	v := htmlView{Report: r, Charts: r.chartViews(), FlameView: r.flameView(), HostFacts: r.hostFacts()}
+	v := htmlView{Report: r, Charts: r.chartViews(), FlameView: r.flameView(), HostFacts: r.hostFacts(), HostLines: r.hostLines()}
 	if r.Comparison != nil {
 		v.Compare = newCompareView(r.Comparison)
 	}

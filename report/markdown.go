@@ -118,8 +118,15 @@ func (r *Report) mdEnvironment(m *mdWriter) {
 		}
 		m.printf("\n")
 	}
+	if lines := r.hostLines(); len(lines) > 0 {
+		m.printf("Host facts:\n\n")
+		for _, l := range lines {
+			m.printf("- %s\n", mdText(l))
+		}
+		m.printf("\n")
+	}
 	for _, f := range r.hostFacts() {
-		m.printf("<details><summary>%s</summary>\n\n%s\n\n</details>\n\n", f.Name, mdFence("json", f.Text))
+		m.printf("<details><summary>%s (as read)</summary>\n\n%s\n\n</details>\n\n", f.Name, mdFence("json", f.Text))
 	}
 	if len(r.Environment.Notes) > 0 {
 		m.printf("Not captured:\n\n")

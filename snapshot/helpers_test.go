@@ -31,3 +31,6 @@ func rawArchive(t *testing.T, m map[string]any, archive []byte) []byte {
 	zw.Close()
 	return out.Bytes()
 }
+
+func jsonMarshal(v any) ([]byte, error)   { return json.Marshal(v) }
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

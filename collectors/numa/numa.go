@@ -177,7 +177,7 @@ type Settings struct {
 	// absent.
 	THPEnabled string
 	THPDefrag  string
-	Missing    []error // files that exist but could not be read or parsed
+	Missing    []string // files that exist but could not be read or parsed, and why
 }
 
 // Settings reads numa_balancing and the THP modes. Absent files are not
@@ -190,14 +190,14 @@ func (fsys FS) Settings(ctx context.Context) (Settings, error) {
 	read := func(p string) ([]byte, bool) {
 		b, err := os.ReadFile(p)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			s.Missing = append(s.Missing, err)
+			s.Missing = append(s.Missing, err.Error())
 		}
 		return b, err == nil
 	}
 	if b, ok := read(fsys.join("proc", "sys", "kernel", "numa_balancing")); ok {
 		n, err := strconv.Atoi(strings.TrimSpace(string(b)))
 		if err != nil || n < 0 {
-			s.Missing = append(s.Missing, fmt.Errorf("numa_balancing: unexpected %q", b))
+			s.Missing = append(s.Missing, fmt.Sprintf("numa_balancing: unexpected %q", b))
 		} else {
 			s.NUMABalancing = n
 		}
@@ -207,7 +207,7 @@ func (fsys FS) Settings(ctx context.Context) (Settings, error) {
 		if b, ok := read(filepath.Join(thp, name)); ok {
 			v, err := parseBracketed(b)
 			if err != nil {
-				s.Missing = append(s.Missing, fmt.Errorf("transparent_hugepage/%s: %w", name, err))
+				s.Missing = append(s.Missing, fmt.Sprintf("transparent_hugepage/%s: %v", name, err))
 			}
 			*dst = v
 		}
