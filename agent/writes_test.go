@@ -545,3 +545,38 @@ func TestContainerMemoryLimit(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkFlightRecorderPingPong is the flight recorder's worst case: two
+// goroutines hand a value back and forth, so every operation is two
+// scheduler events the tracer records. Compare off and on:
+//
+//	go test -run '^$' -bench FlightRecorderPingPong -count 6 ./agent
+func BenchmarkFlightRecorderPingPong(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		name := "off"
+		if on {
+			name = "on"
+		}
+		b.Run(name, func(b *testing.B) {
+			if on {
+				if err := EnableFlightRecorder(FlightRecorderOptions{MinAge: 10 * time.Second}); err != nil {
+					b.Fatal(err)
+				}
+				defer DisableFlightRecorder()
+			}
+			ping, pong := make(chan int), make(chan int)
+			go func() {
+				for v := range ping {
+					pong <- v + 1
+				}
+				close(pong)
+			}()
+			for b.Loop() {
+				ping <- 1
+				<-pong
+			}
+			close(ping)
+			<-pong
+		})
+	}
+}
