@@ -596,6 +596,9 @@ func agentAccess(ctx context.Context, t WriteTarget) (*WriteAccess, string) {
 	case code != "":
 		var ae *AgentError
 		errors.As(err, &ae)
+		if ae.Hint == "" {
+			return nil, ae.Error()
+		}
 		return nil, ae.Message + " (" + ae.Hint + ")"
 	default:
 		return nil, err.Error()

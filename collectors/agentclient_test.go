@@ -182,25 +182,28 @@ func TestAgentWritesNotEnabledRefused(t *testing.T) {
 }
 
 // The token file belongs to the target's user with mode 0600 in a 0700
-// directory, gotune running as root finds it by PID, another user cannot
-// read it, and it is removed when the program disables writes at exit.
+// directory, gotune running as root (or that user) finds it by PID,
+// another user cannot read it, and it is removed when the program disables
+// writes at exit.
 func TestAgentTokenFileOwnerAndMode(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Fatal("this test runs targets as other users and must run as root")
+	// As root the target runs as nobody; otherwise as ourselves.
+	uid := uint32(os.Geteuid())
+	var cred *syscall.Credential
+	if uid == 0 {
+		uid, cred = 65534, &syscall.Credential{Uid: 65534, Gid: 65534}
 	}
-	nobody := &syscall.Credential{Uid: 65534, Gid: 65534}
-	a := startAgentTarget(t, targetOpts{cred: nobody}, "-writes")
+	a := startAgentTarget(t, targetOpts{cred: cred}, "-writes")
 	fi, err := os.Stat(a.tokenFile())
 	if err != nil {
 		t.Fatal(err)
 	}
 	st := fi.Sys().(*syscall.Stat_t)
-	if fi.Mode().Perm() != 0o600 || st.Uid != 65534 {
-		t.Errorf("token file %s: mode %v uid %d, want 0600 and uid 65534", a.tokenFile(), fi.Mode().Perm(), st.Uid)
+	if fi.Mode().Perm() != 0o600 || st.Uid != uid {
+		t.Errorf("token file %s: mode %v uid %d, want 0600 and uid %d", a.tokenFile(), fi.Mode().Perm(), st.Uid, uid)
 	}
 	di, _ := os.Stat(filepath.Dir(a.tokenFile()))
-	if dst := di.Sys().(*syscall.Stat_t); di.Mode().Perm() != 0o700 || dst.Uid != 65534 {
-		t.Errorf("token dir: mode %v uid %d, want 0700 and uid 65534", di.Mode().Perm(), dst.Uid)
+	if dst := di.Sys().(*syscall.Stat_t); di.Mode().Perm() != 0o700 || dst.Uid != uid {
+		t.Errorf("token dir: mode %v uid %d, want 0700 and uid %d", di.Mode().Perm(), dst.Uid, uid)
 	}
 	c := client(t, a) // found through the target's environment
 	ch, err := c.Set(t.Context(), agent.GOGC, 60, time.Minute)
@@ -209,13 +212,17 @@ func TestAgentTokenFileOwnerAndMode(t *testing.T) {
 	}
 
 	// Another unprivileged user plays gotune: it cannot read the token.
-	bin := testproc.Build(t, "./testdata/targets/agentwriter")
-	discovertest.ShareDir(t, filepath.Dir(bin))
-	cmd := exec.Command(bin, "-pid", strconv.Itoa(a.pid), "-base", a.base, "-token-file", a.tokenFile())
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65533, Gid: 65533}}
-	out, err := cmd.CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "permission denied") || !strings.Contains(string(out), "uid 65534") {
-		t.Errorf("agentwriter as uid 65533: %v\n%s", err, out)
+	if cred != nil {
+		bin := testproc.Build(t, "./testdata/targets/agentwriter")
+		discovertest.ShareDir(t, filepath.Dir(bin))
+		cmd := exec.Command(bin, "-pid", strconv.Itoa(a.pid), "-base", a.base, "-token-file", a.tokenFile())
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65533, Gid: 65533}}
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "permission denied") || !strings.Contains(string(out), "uid 65534") {
+			t.Errorf("agentwriter as uid 65533: %v\n%s", err, out)
+		}
+	} else {
+		t.Log("not root: the other-user part (another uid cannot read the token) is left out")
 	}
 
 	// A clean exit reverts the leased change and removes the token file.
@@ -461,7 +468,7 @@ func TestAgentLeaseRevertsAfterGotuneSIGKILL(t *testing.T) {
 	a := startAgentTarget(t, targetOpts{}, "-writes")
 	own := client(t, a)
 	before := gogc(t, a.base)
-	const lease = 3 * time.Second
+	const lease = 6 * time.Second // renewed every 2 s: slack for a loaded machine
 	writer, id := playGotune(t, a, "GOGC", 50, lease)
 	during := gogc(t, a.base)
 	// Wait for one renewal: gotune was alive and holding the change.
@@ -486,6 +493,10 @@ func TestAgentLeaseRevertsAfterGotuneSIGKILL(t *testing.T) {
 	if got := journalEvents(j); got != "enable set renew expire" {
 		t.Fatalf("journal %q, want enable set renew expire", got)
 	}
+	for _, e := range j.Entries {
+		t.Logf("journal %d %s %-6s change %d %s %d→%d lease ends %s remote %q %s", e.Seq, e.Time.Format("15:04:05.000"), e.Event, e.ChangeID, e.Setting, e.From, e.To, e.LeaseEnds.Format("15:04:05.000"), e.Remote, e.Note)
+	}
+	t.Logf("gotune killed at %s", killed.Format("15:04:05.000"))
 	renew, expire := j.Entries[2], j.Entries[3]
 	if expire.ChangeID != id || expire.From != 50 || expire.To != 100 || expire.Remote != "" {
 		t.Errorf("expire entry %+v: want change %d 50→100 by the agent itself", expire, id)
@@ -620,7 +631,7 @@ func joinMemoryCgroup(t *testing.T, pid int, limit int64) error {
 
 func TestFlightRecorderSnapshot(t *testing.T) {
 	a := startAgentTarget(t, targetOpts{}, "-flight", "-flight-min-age", "2s", "-churn", "4")
-	time.Sleep(500 * time.Millisecond) // let the window hold some of the churn
+	time.Sleep(1500 * time.Millisecond) // let the window hold some of the churn
 	fetched := time.Now()
 	b, err := FetchFlightRecorder(t.Context(), a.base, FlightRecorderOptions{})
 	if err != nil {
@@ -637,8 +648,8 @@ func TestFlightRecorderSnapshot(t *testing.T) {
 		t.Fatalf("go tool trace: %v\n%.2000s", err, out)
 	}
 	text := string(out)
-	if !strings.Contains(text, "main.main.func1") || !strings.Contains(text, "runtime.mallocgc") {
-		t.Errorf("the trace has no events from the target's churn goroutine (main.main.func1, runtime.mallocgc)")
+	if !strings.Contains(text, "main.main.func1") { // it blocks on its ticker every 10 ms
+		t.Errorf("the trace has no events from the target's churn goroutine (main.main.func1)")
 	}
 	// Its clock syncs lie before the fetch: the window looks back.
 	var first time.Time
@@ -707,6 +718,14 @@ func TestFindWriteAccessPaths(t *testing.T) {
 	ch2, err := acc.Tuner.Set(ctx, agent.GOGC, 100, 0) // reports what the revert left
 	if err != nil || ch2.Previous != 100 {
 		t.Errorf("after revert via gops GOGC was %d, want 100 (%v)", ch2.Previous, err)
+	}
+
+	// A server without the agent's write endpoints (pprof only, or an
+	// agent from before them) answers 404.
+	pp := discovertest.Start(t, discovertest.Build(t, discovertest.PprofServer, ""), discovertest.Options{WaitReady: true})
+	acc = FindWriteAccess(ctx, WriteTarget{AgentBase: "http://" + pp.Addr(), PID: pp.PID})
+	if acc.Tuner != nil || !strings.Contains(acc.ReadOnly, "no gotune agent with live changes") {
+		t.Errorf("pprof-only server: %+v", acc)
 	}
 
 	// Neither: read-only, saying why.
