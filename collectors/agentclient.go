@@ -405,27 +405,20 @@ func refusalError(op, u, path string, status int, body []byte, tokenFile string)
 	return e
 }
 
-// FlightRecorderOptions bound FetchFlightRecorder.
-type FlightRecorderOptions struct {
-	HTTP     *http.Client
-	Timeout  time.Duration // 0: DefaultFlightRecorderTimeout
-	MaxBytes int64         // 0: DefaultMaxFlightRecorder
-}
-
 // FetchFlightRecorder fetches a snapshot of the agent's flight recorder at
 // base: the last seconds of execution trace, in the byte format of
 // /debug/pprof/trace (go tool trace and golang.org/x/exp/trace read it). It
-// is a user action: the agent writes one snapshot at a time.
-func FetchFlightRecorder(ctx context.Context, base string, opts FlightRecorderOptions) ([]byte, error) {
-	if opts.HTTP == nil {
-		opts.HTTP = NewHTTPClient()
-	}
+// is a user action: the agent writes one snapshot at a time. A zero
+// opts.Timeout means DefaultFlightRecorderTimeout, a zero opts.MaxBody
+// DefaultMaxFlightRecorder.
+func FetchFlightRecorder(ctx context.Context, base string, opts HTTPSourceOptions) ([]byte, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultFlightRecorderTimeout
 	}
-	if opts.MaxBytes <= 0 {
-		opts.MaxBytes = DefaultMaxFlightRecorder
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = DefaultMaxFlightRecorder
 	}
+	opts = opts.withDefaults()
 	u := strings.TrimRight(base, "/") + agent.FlightRecorderPath
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
@@ -443,10 +436,10 @@ func FetchFlightRecorder(ctx context.Context, base string, opts FlightRecorderOp
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 		return nil, refusalError("flight recorder snapshot", u, agent.FlightRecorderPath, resp.StatusCode, b, "")
 	}
-	if resp.ContentLength > opts.MaxBytes {
-		return nil, flightTooLarge(u, opts.MaxBytes)
+	if resp.ContentLength > opts.MaxBody {
+		return nil, flightTooLarge(u, opts.MaxBody)
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, opts.MaxBytes+1))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, opts.MaxBody+1))
 	if err != nil {
 		fe := classifyTransportError(ctx, u, opts.Timeout, err).(*FetchError)
 		if !fe.Unreachable && ctx.Err() == nil {
@@ -455,8 +448,8 @@ func FetchFlightRecorder(ctx context.Context, base string, opts FlightRecorderOp
 		fe.Reason = fmt.Sprintf("snapshot cut off after %s: %s", measurement.Bytes(float64(len(b))), fe.Reason)
 		return nil, fe
 	}
-	if int64(len(b)) > opts.MaxBytes {
-		return nil, flightTooLarge(u, opts.MaxBytes)
+	if int64(len(b)) > opts.MaxBody {
+		return nil, flightTooLarge(u, opts.MaxBody)
 	}
 	if err := checkTraceHeader(b); err != nil {
 		return nil, &FetchError{URL: u, Reason: err.Error(), Hint: profileHint(b)}

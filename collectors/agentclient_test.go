@@ -633,7 +633,7 @@ func TestFlightRecorderSnapshot(t *testing.T) {
 	a := startAgentTarget(t, targetOpts{}, "-flight", "-flight-min-age", "2s", "-churn", "4")
 	time.Sleep(1500 * time.Millisecond) // let the window hold some of the churn
 	fetched := time.Now()
-	b, err := FetchFlightRecorder(t.Context(), a.base, FlightRecorderOptions{})
+	b, err := FetchFlightRecorder(t.Context(), a.base, HTTPSourceOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -665,11 +665,11 @@ func TestFlightRecorderSnapshot(t *testing.T) {
 		t.Errorf("first sync at %v, fetched at %v: want a window before the fetch", first, fetched)
 	}
 
-	if _, err := FetchFlightRecorder(t.Context(), a.base, FlightRecorderOptions{MaxBytes: 1024}); err == nil || !strings.Contains(err.Error(), "1.0 KiB cap") {
+	if _, err := FetchFlightRecorder(t.Context(), a.base, HTTPSourceOptions{MaxBody: 1024}); err == nil || !strings.Contains(err.Error(), "1.0 KiB cap") {
 		t.Errorf("1 KiB cap: %v", err)
 	}
 	plain := startAgentTarget(t, targetOpts{})
-	_, err = FetchFlightRecorder(t.Context(), plain.base, FlightRecorderOptions{})
+	_, err = FetchFlightRecorder(t.Context(), plain.base, HTTPSourceOptions{})
 	if ae := wantCode(t, "flight recorder off", err, agent.CodeFlightRecorderDisabled); !strings.Contains(ae.Error(), "call agent.EnableFlightRecorder(") {
 		t.Errorf("message: %v", ae)
 	}
