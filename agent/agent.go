@@ -1,18 +1,35 @@
-// Package agent serves a Go program's runtime/metrics as JSON for gotune.
+// Package agent serves a Go program's runtime/metrics as JSON for gotune,
+// and, only when the program opts in, live tuning and a flight recorder.
 //
 // Import it for its side effect, the way net/http/pprof is imported:
 //
 //	import _ "github.com/gotune/gotune/agent"
 //
-// which registers GET /debug/gotune/metrics on http.DefaultServeMux. For
-// another mux, mount Handler():
+// which registers GET /debug/gotune/metrics on http.DefaultServeMux, and
+// the opt-in endpoints next to it (they refuse until enabled). For another
+// mux, mount them with Register, or the metrics alone with Handler():
 //
 //	mux.Handle(agent.Path, agent.Handler())
 //
-// The endpoint is read-only. It reports every metric the running Go version
-// knows (metrics.All(), histograms included) plus a few process facts. A
-// request costs a few microseconds of CPU (see BenchmarkHandler) and the
-// package imports nothing outside the standard library.
+// The metrics endpoint is read-only. It reports every metric the running Go
+// version knows (metrics.All(), histograms included) plus a few process
+// facts. A request costs a few microseconds of CPU (see BenchmarkHandler)
+// and the package imports nothing outside the standard library.
+//
+// Two features are off until the program turns them on:
+//
+//   - EnableWrites lets gotune change GOGC, GOMEMLIMIT, GOMAXPROCS and the
+//     mutex and block profile rates while the program runs (the runtime
+//     reads GOGC and GOMEMLIMIT from the environment only at start). Every
+//     write needs the token the agent writes to a file only the process's
+//     user can read, TLS unless both ends are loopback, stays within bounds
+//     that refuse harm, and holds under a lease: the agent reverts it on
+//     its own when the lease ends unless the client renews or keeps it.
+//     Each accepted write is journalled.
+//   - EnableFlightRecorder keeps the last seconds of execution trace in
+//     memory (runtime/trace.FlightRecorder) and serves a snapshot.
+//
+// The formats are described in docs/agent-format.md.
 package agent
 
 import (
@@ -40,7 +57,18 @@ const ContentType = "application/json; charset=utf-8"
 var startTime = time.Now()
 
 func init() {
-	http.Handle(Path, Handler())
+	Register(http.DefaultServeMux)
+}
+
+// Register mounts every agent endpoint on mux: the metrics (Path), the
+// settings and journal (SettingsPath, JournalPath; refused until
+// EnableWrites) and the flight recorder (FlightRecorderPath; 404 until
+// EnableFlightRecorder).
+func Register(mux interface{ Handle(string, http.Handler) }) {
+	mux.Handle(Path, Handler())
+	mux.Handle(SettingsPath, SettingsHandler())
+	mux.Handle(JournalPath, JournalHandler())
+	mux.Handle(FlightRecorderPath, FlightRecorderHandler())
 }
 
 // Handler returns the read-only handler that serves the metrics document.
