@@ -19,6 +19,7 @@ func snapshotCmd(e *env) *cobra.Command {
 		window time.Duration
 		cpu    time.Duration
 		name   string
+		noProf bool
 		ov     discover.Overrides
 	)
 	cmd := &cobra.Command{
@@ -53,7 +54,7 @@ TARGET is a PID or a URL, as for attach.`,
 			if err != nil {
 				return err
 			}
-			s, err := captureSnapshot(e.ctx, t, window, cpu, name)
+			s, err := captureSnapshot(e.ctx, t, capture.WindowOptions{Length: window, CPU: cpu, Dump: true, NoProfiles: noProf}, name)
 			if err != nil {
 				return err
 			}
@@ -73,6 +74,7 @@ TARGET is a PID or a URL, as for attach.`,
 	f.DurationVar(&window, "window", 30*time.Second, "how long to collect metrics")
 	f.DurationVar(&cpu, "cpu", 0, "also capture a CPU profile this long (0: none)")
 	f.StringVar(&name, "name", "", "a label stored in the snapshot, e.g. \"before GOGC=200\"")
+	f.BoolVar(&noProf, "no-profiles", false, "fetch no profiles at all, only metrics and OS facts (nothing adds to the target's own costs in the window)")
 	f.StringVar(&ov.URL, "url", "", "PID target: read metrics and profiles from this base URL")
 	f.IntVar(&ov.GopsPort, "gops-port", 0, "PID target: use the gops agent on this 127.0.0.1 port")
 	cmd.AddCommand(snapshotExtractCmd(e))
@@ -98,14 +100,15 @@ func snapshotExtractCmd(e *env) *cobra.Command {
 	}
 }
 
-// captureSnapshot watches t for window through the capture pipeline (the
-// start of the window, a CPU profile of cpu inside it, the closing profiles
-// and the goroutine dump) and builds the snapshot with the advisor's report.
-func captureSnapshot(ctx context.Context, t collectors.Target, window, cpu time.Duration, name string) (*snapshot.Snapshot, error) {
+// captureSnapshot watches t for a window through the capture pipeline (the
+// start of the window, a CPU profile inside it, the closing profiles and the
+// goroutine dump, as o says) and builds the snapshot with the advisor's
+// report.
+func captureSnapshot(ctx context.Context, t collectors.Target, o capture.WindowOptions, name string) (*snapshot.Snapshot, error) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sess := capture.Start(wctx, t, capture.Options{Interval: time.Second, Baselines: true})
-	w, err := sess.Window(wctx, capture.WindowOptions{Length: window, CPU: cpu, Dump: true})
+	sess := capture.Start(wctx, t, capture.Options{Interval: time.Second, Baselines: !o.NoProfiles})
+	w, err := sess.Window(wctx, o)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gotune/gotune/capture"
 	"github.com/gotune/gotune/collectors"
 	"github.com/gotune/gotune/collectors/discover"
 	"github.com/gotune/gotune/internal/testproc"
@@ -30,7 +31,7 @@ func TestSnapshotRoundTripFromDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	captured, err := captureSnapshot(t.Context(), target, 3*time.Second, time.Second, "before")
+	captured, err := captureSnapshot(t.Context(), target, capture.WindowOptions{Length: 3 * time.Second, CPU: time.Second, Dump: true}, "before")
 	if err != nil {
 		t.Fatal(err)
 	}
