@@ -94,24 +94,59 @@ func captureTick(gen int) tea.Cmd {
 	return tea.Tick(250*time.Millisecond, func(time.Time) tea.Msg { return captureTickMsg{gen: gen} })
 }
 
-// goroutinesMsg is a grouped goroutine dump.
+// goroutinesMsg is a set of goroutine groups: from the goroutine profile
+// (stacks and labels) or, asked for, the debug=2 dump (states and waits).
 type goroutinesMsg struct {
 	groups []profile.GoroutineGroup
 	total  int
 	at     time.Time
+	took   time.Duration // how long the target took to answer
+	dump   bool          // from the debug=2 dump
 	err    error
 }
 
-// fetchGoroutines reads a debug=2 dump through the session, grouped.
+// goroutineFetchTimeout bounds one read of the goroutines.
+const goroutineFetchTimeout = 10 * time.Second
+
+// fetchGoroutineProfile reads the goroutine profile through the session
+// and groups it. The runtime collects it without stopping the world for
+// long (goroutineProfileWithLabelsConcurrent), unlike the debug=2 dump.
+func fetchGoroutineProfile(ctx context.Context, sess *capture.Session) tea.Cmd {
+	return func() tea.Msg {
+		cctx, cancel := context.WithTimeout(ctx, goroutineFetchTimeout)
+		defer cancel()
+		start := time.Now()
+		c, err := sess.Profile(cctx, profile.KindGoroutine, capture.ProfileOptions{})
+		took := time.Since(start)
+		if err != nil {
+			return goroutinesMsg{err: err, at: time.Now(), took: took}
+		}
+		groups, err := profile.GoroutineGroupsFromProfile(c.Profile)
+		if err != nil {
+			return goroutinesMsg{err: err, at: c.FetchedAt, took: took}
+		}
+		total := 0
+		for _, g := range groups {
+			total += g.Count
+		}
+		return goroutinesMsg{groups: groups, total: total, at: c.FetchedAt, took: took}
+	}
+}
+
+// fetchGoroutines reads the debug=2 dump through the session, grouped. It
+// stops the world on the target while every stack is written: only on an
+// explicit key.
 func fetchGoroutines(ctx context.Context, sess *capture.Session) tea.Cmd {
 	return func() tea.Msg {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		cctx, cancel := context.WithTimeout(ctx, goroutineFetchTimeout)
 		defer cancel()
+		start := time.Now()
 		d, err := sess.GoroutineDump(cctx)
+		took := time.Since(start)
 		if err != nil {
-			return goroutinesMsg{err: err, at: time.Now()}
+			return goroutinesMsg{err: err, at: time.Now(), took: took, dump: true}
 		}
-		return goroutinesMsg{groups: d.Groups, total: d.Total, at: d.At}
+		return goroutinesMsg{groups: d.Groups, total: d.Total, at: d.At, took: took, dump: true}
 	}
 }
 

@@ -109,7 +109,9 @@ func lineWith(screen, s string) string {
 	return ""
 }
 
-var leakRow = regexp.MustCompile(`(▲\d+)?\s+(\d+)\s+select\s+.*leakyWorker`)
+// leakRow is the demo's leak on the Goroutines screen: from the goroutine
+// profile (no state: "-") or, after d, the debug=2 dump (state select).
+var leakRow = regexp.MustCompile(`(▲\d+)?\s+(\d+)\s+(-|select)\s+.*leakyWorker`)
 
 // TestDashboardEndToEnd drives the real binary against the real demo
 // workload: picker, live overview, CPU capture, zoom, search, the leak in
@@ -195,6 +197,12 @@ func TestDashboardEndToEnd(t *testing.T) {
 		}
 		n, _ := strconv.Atoi(m[2])
 		return n > n0 && m[1] != ""
+	})
+	// d reads the full dump: states and wait times.
+	tm.send("d")
+	tm.waitFor(d, "the debug=2 dump with states", func(s string) bool {
+		m := leakRow.FindStringSubmatch(s)
+		return strings.Contains(s, "debug=2 dump read") && m != nil && m[3] == "select"
 	})
 
 	// Help opens on ? and any key closes it.

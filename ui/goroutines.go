@@ -14,10 +14,18 @@ import (
 	"github.com/gotune/gotune/safetext"
 )
 
-// goroutineRefresh is how often the goroutine dump is read again while the
-// screen is visible. A debug=2 dump stops the world briefly; it is never
-// polled while the screen is hidden.
-const goroutineRefresh = 5 * time.Second
+// Refresh of the goroutine profile while the screen is visible (it is
+// never polled while hidden): at least every goroutineRefresh, and at most
+// a 1/goroutineCostShare share of wall time spent answering (a target with
+// 200k goroutines takes about 0.4 s of CPU per profile, PINS.md), backing
+// off after a failure up to goroutineMaxBackoff. The debug=2 dump, which
+// stops the world while every stack is written, is never refreshed on its
+// own.
+const (
+	goroutineRefresh    = 5 * time.Second
+	goroutineCostShare  = 50
+	goroutineMaxBackoff = time.Minute
+)
 
 // goroutinesScreen lists goroutine groups, marking those that grew since
 // attach.
@@ -30,6 +38,9 @@ type goroutinesScreen struct {
 	at      time.Time
 	err     error
 	loading bool
+	dump    bool          // the groups came from the debug=2 dump
+	took    time.Duration // how long the last read took
+	next    time.Duration // when to read again after at; 0: do not
 	// growth is, per group index, how many goroutines its stack gained
 	// since the session's start (shown on the first group of each stack;
 	// the start comes from the goroutine profile, which has no states).
@@ -49,7 +60,7 @@ func (g *goroutinesScreen) typing() bool  { return false }
 
 func (g *goroutinesScreen) helpKeys() []key.Binding {
 	k := g.s.keys
-	return []key.Binding{k.Nav.Up, k.Nav.Down, k.Nav.PageUp, k.Nav.PageDown, k.Goroutines.Expand, k.Goroutines.Refresh}
+	return []key.Binding{k.Nav.Up, k.Nav.Down, k.Nav.PageUp, k.Nav.PageDown, k.Goroutines.Expand, k.Goroutines.Refresh, k.Goroutines.Dump}
 }
 
 func (g *goroutinesScreen) setSize(w, h int) { g.w, g.h = w, h }
@@ -98,36 +109,59 @@ func (g *goroutinesScreen) computeGrowth() {
 	g.baseAt = g.s.sess.Started()
 }
 
-// fetch reads the dump unless a read is running or the target has no
-// profiles.
-func (g *goroutinesScreen) fetch() tea.Cmd {
+// fetch reads the goroutine profile (dump: the debug=2 dump) unless a
+// read is running or the target has no profiles.
+func (g *goroutinesScreen) fetch(dump bool) tea.Cmd {
 	if g.loading || g.s.sess == nil || !g.s.sess.HasProfiles() {
 		return nil
 	}
 	g.loading = true
-	return fetchGoroutines(g.s.ctx, g.s.sess)
+	if dump {
+		return fetchGoroutines(g.s.ctx, g.s.sess)
+	}
+	return fetchGoroutineProfile(g.s.ctx, g.s.sess)
+}
+
+// due reports whether the goroutine profile should be read again now.
+func (g *goroutinesScreen) due() bool {
+	return !g.at.IsZero() && g.next > 0 && g.s.now.Sub(g.at) >= g.next
+}
+
+// schedule sets when to read again after a read that took took: never
+// after the dump; backing off after a failure; else no more often than
+// keeps the target's cost to a 1/goroutineCostShare share.
+func (g *goroutinesScreen) schedule(msg goroutinesMsg) {
+	switch {
+	case msg.dump:
+		g.next = 0
+	case msg.err != nil:
+		g.next = min(goroutineMaxBackoff, max(2*g.next, 2*goroutineRefresh))
+	default:
+		g.next = max(goroutineRefresh, goroutineCostShare*msg.took)
+	}
 }
 
 func (g *goroutinesScreen) update(msg tea.Msg) tea.Cmd {
 	k := g.s.keys
 	switch msg := msg.(type) {
 	case activatedMsg:
-		if g.at.IsZero() || g.s.now.Sub(g.at) >= goroutineRefresh {
-			return g.fetch()
+		if g.at.IsZero() || g.due() {
+			return g.fetch(false)
 		}
 	case goroutinesMsg:
 		g.loading = false
-		g.at = msg.at
+		g.at, g.took = msg.at, msg.took
+		g.schedule(msg)
 		if msg.err != nil {
 			g.err = msg.err
 			return nil
 		}
 		g.err = nil
-		g.groups, g.total = msg.groups, msg.total
+		g.groups, g.total, g.dump = msg.groups, msg.total, msg.dump
 		g.computeGrowth()
 	case tickMsg:
-		if g.s.active == scrGoroutines && !g.at.IsZero() && g.s.now.Sub(g.at) >= goroutineRefresh {
-			return g.fetch()
+		if g.s.active == scrGoroutines && g.due() {
+			return g.fetch(false)
 		}
 	case tea.MouseClickMsg:
 		if i, ok := g.rowAt(msg.Mouse().Y); ok {
@@ -159,7 +193,9 @@ func (g *goroutinesScreen) update(msg tea.Msg) tea.Cmd {
 		case key.Matches(msg, k.Goroutines.Expand):
 			g.toggle()
 		case key.Matches(msg, k.Goroutines.Refresh):
-			return g.fetch()
+			return g.fetch(g.dump)
+		case key.Matches(msg, k.Goroutines.Dump):
+			return g.fetch(true)
 		}
 	}
 	g.cursor = max(0, min(g.cursor, len(g.groups)-1))
@@ -193,7 +229,15 @@ func (g *goroutinesScreen) lines() ([]string, []int) {
 		}
 		state := safetext.Line(gr.State)
 		if state == "" {
-			state = "?"
+			// The goroutine profile has no states: show its labels.
+			var ls []string
+			for _, l := range gr.Labels {
+				ls = append(ls, l.Key+"="+l.Value)
+			}
+			state = safetext.Line(strings.Join(ls, ","))
+			if state == "" {
+				state = "-"
+			}
 		}
 		wait := ""
 		if gr.MaxWait > 0 {
@@ -292,13 +336,17 @@ func (g *goroutinesScreen) view() string {
 	var head string
 	switch {
 	case g.groups == nil && g.err == nil:
-		return t.Muted.S("reading the goroutine dump…")
+		return t.Muted.S("reading the goroutine profile…")
 	case g.groups == nil:
 		return t.Crit.S(safetext.Line(g.err.Error()))
 	}
 	head = t.Bold.S(fmt.Sprintf("%d goroutines in %d groups", g.total, len(g.groups)))
 	if !g.at.IsZero() {
-		head += t.Muted.S(" · read " + g.at.Local().Format("15:04:05"))
+		src := "goroutine profile"
+		if g.dump {
+			src = "debug=2 dump"
+		}
+		head += t.Muted.S(fmt.Sprintf(" · %s read %s in %s", src, g.at.Local().Format("15:04:05"), shortDuration(g.took)))
 	}
 	if !g.baseAt.IsZero() {
 		head += t.Muted.S(" · ▲ grew since attach (" + g.baseAt.Local().Format("15:04:05") + ", from the goroutine profile)")
@@ -307,6 +355,11 @@ func (g *goroutinesScreen) view() string {
 		head += "  " + t.Crit.S(safetext.Line(g.err.Error()))
 	}
 	hdr := t.Muted.S(fmt.Sprintf("  %-6s%6s  %-16s %6s  %s", "grew", "count", "state", "wait", "function ← creator"))
+	if !g.dump {
+		// The profile has no states or waits; say how to get them and
+		// what it costs.
+		hdr = t.Muted.S("  ") + t.Key.S("d") + t.Muted.S(" reads the debug=2 dump (states, wait times, creators): it stops the target while every stack is written")
+	}
 	lines, owner := g.lines()
 	start := g.scroll(owner, len(lines))
 	end := min(len(lines), start+max(1, g.h-g.listTop()))

@@ -34,7 +34,7 @@ type keyMap struct {
 		Sort, Filter, Jump key.Binding
 	}
 	Goroutines struct {
-		Expand, Refresh key.Binding
+		Expand, Refresh, Dump key.Binding
 	}
 	Picker struct {
 		Filter, Attach, Refresh key.Binding
@@ -103,6 +103,7 @@ func newKeyMap() *keyMap {
 	gr := &m.Goroutines
 	gr.Expand = b(k("enter", "space"), h("enter", "expand stack"))
 	gr.Refresh = b(k("r"), h("r", "fetch again"))
+	gr.Dump = b(k("d"), h("d", "full dump with states (stops the target briefly)"))
 
 	p := &m.Picker
 	p.Filter = b(k("/"), h("/", "filter"))

@@ -110,7 +110,7 @@ func newTestModel(t testing.TB, w, h int, theme string) *Model {
 	gm := fetchGoroutines(t.Context(), sess)().(goroutinesMsg)
 	gm.groups = append([]profile.GoroutineGroup(nil), gm.groups...)
 	gm.groups[0].Count += 7
-	gm.at = t0
+	gm.at, gm.took = t0, 3*time.Millisecond // a fixed read time for the goldens
 	m.Update(gm)
 	return m
 }
