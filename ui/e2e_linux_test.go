@@ -229,51 +229,6 @@ func TestDashboardEndToEnd(t *testing.T) {
 	}
 }
 
-// TestDashboardOwnCPU measures gotune's CPU while it shows the demo at a
-// 1 s interval: under 2% of one core. It watches for GOTUNE_CPU_SECONDS
-// (default 15; the README's figure is over 60).
-func TestDashboardOwnCPU(t *testing.T) {
-	needTmux(t)
-	if testing.Short() {
-		t.Skip("-short: the CPU measurement takes a while")
-	}
-	secs := 15
-	if v, err := strconv.Atoi(os.Getenv("GOTUNE_CPU_SECONDS")); err == nil && v > 0 {
-		secs = v
-	}
-	bin := testproc.Build(t, ".")
-	demo := testproc.Start(t, bin, nil, "demo", "--serve", "127.0.0.1:0")
-	tm := startTmux(t, 120, 40, "exec "+bin+" attach "+demo.FirstLine+" --interval 1s 2>/dev/null")
-	tm.waitText(20*time.Second, "Heap", "metrics via agent")
-	pid, err := strconv.Atoi(tm.display("#{pane_pid}"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(2 * time.Second) // past start-up
-	c0, w0 := cpuTicks(t, pid), time.Now()
-	time.Sleep(time.Duration(secs) * time.Second)
-	c1, w1 := cpuTicks(t, pid), time.Now()
-	frac := (c1 - c0) / w1.Sub(w0).Seconds()
-	t.Logf("gotune's own CPU while watching the demo at 1 s for %.0fs: %.2f%% of one core", w1.Sub(w0).Seconds(), 100*frac)
-	if frac > 0.02 {
-		t.Errorf("gotune used %.2f%% of one core, more than 2%%", 100*frac)
-	}
-	tm.send("q")
-}
-
-// cpuTicks reads utime+stime of pid in seconds.
-func cpuTicks(t *testing.T, pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100 // USER_HZ is 100 on Linux
-}
-
 // TestSaveAndCompareEndToEnd drives the real binary: s and Enter save two
 // real snapshots of the demo (the status line says where), then gotune
 // diff opens them in the compare view, switches tabs and modes, and q
