@@ -22,6 +22,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -415,6 +416,9 @@ func (e *Exporter) Close(ctx context.Context) error {
 	e.cancel()
 	<-e.sendDone
 	<-e.spillDone
+	if c, ok := e.sink.(io.Closer); ok {
+		_ = c.Close()
+	}
 	// Whatever is still in memory goes to disk, or is dropped.
 	e.mu.Lock()
 	left := e.mem

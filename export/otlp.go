@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/pprofile/pprofileotlp"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
@@ -236,7 +237,15 @@ func (s *otlpGRPC) Send(ctx context.Context, p Payload) (Result, error) {
 	s.once.Do(func() {
 		// NewClient does not dial: the connection is made (and remade
 		// after the collector restarts) by the calls.
-		s.conn, s.err = grpc.NewClient(s.cfg.Endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		// gRPC's default reconnect backoff grows to 120 s: after an
+		// outage the collector would sit idle that long. Our queue paces
+		// retries; the channel should reconnect promptly.
+		s.conn, s.err = grpc.NewClient(s.cfg.Endpoint,
+			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithConnectParams(grpc.ConnectParams{
+				Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 5 * time.Second},
+				MinConnectTimeout: 5 * time.Second,
+			}))
 	})
 	if s.err != nil {
 		return Result{}, &SendError{Err: fmt.Errorf("otlp gRPC %s: %w", s.cfg.Endpoint, s.err)}
