@@ -229,7 +229,7 @@ func (s Stats) String() string {
 	if s.Failing {
 		fmt.Fprintf(&b, "; retrying in %s", measurement.Seconds(s.Backoff.Seconds()))
 	}
-	if s.LastError != "" {
+	if s.LastError != "" && (s.Failing || s.Lost() > 0) {
 		fmt.Fprintf(&b, "; last error: %s", s.LastError)
 	}
 	return b.String()

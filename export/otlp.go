@@ -127,6 +127,7 @@ func (s *otlpHTTP) Send(ctx context.Context, p Payload) (Result, error) {
 	}
 	resp, err := s.cfg.HTTP.Do(req)
 	if err != nil {
+		err = transportError(err)
 		return Result{}, &SendError{Retryable: true, Err: fmt.Errorf("otlp POST %s%s: %w", s.base, path, err)}
 	}
 	defer resp.Body.Close()
@@ -204,6 +205,16 @@ func rpcStatusMessage(b []byte) string {
 		b = b[n:]
 	}
 	return ""
+}
+
+// transportError drops the request URL (and its query) from a client
+// error: the endpoint is already in the message.
+func transportError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 func truncate(s string, n int) string {

@@ -182,6 +182,7 @@ func (s *pyroscope) Send(ctx context.Context, p Payload) (Result, error) {
 	}
 	resp, err := s.cfg.HTTP.Do(req)
 	if err != nil {
+		err = transportError(err)
 		return Result{}, &SendError{Retryable: true, Err: fmt.Errorf("pyroscope POST %s/ingest: %w", s.base, err)}
 	}
 	defer resp.Body.Close()
