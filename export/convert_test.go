@@ -206,3 +206,33 @@ func TestGOGCOf(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkProfilesToOTLP(b *testing.B) {
+	for _, k := range []profile.Kind{profile.KindCPU, profile.KindHeap} {
+		c := fixture(b, k)
+		b.Run(string(k), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				pd, _, err := ProfilesToOTLP(c, testOrigin(""))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := pprofileotlp.NewExportRequestFromProfiles(pd).MarshalProto(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(c.Profile.NumSamples()), "samples")
+		})
+	}
+}
+
+func BenchmarkMetricsToOTLP(b *testing.B) {
+	points := syntheticPoints(60, time.Unix(1_700_000_000, 0))
+	b.ReportAllocs()
+	for b.Loop() {
+		md, _ := MetricsToOTLP(points, testOrigin(""))
+		if _, err := pmetricotlp.NewExportRequestFromMetrics(md).MarshalProto(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
