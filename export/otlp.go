@@ -2,6 +2,7 @@ package export
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -104,10 +105,29 @@ type otlpHTTP struct {
 	base string
 }
 
-func (s *otlpHTTP) Kind() string                    { return "otlp-http" }
-func (s *otlpHTTP) Endpoint() string                { return s.base }
-func (s *otlpHTTP) Accepts(Signal) bool             { return true }
-func (s *otlpHTTP) Encode(it Item) (Payload, error) { return encodeOTLP(it) }
+func (s *otlpHTTP) Kind() string        { return "otlp-http" }
+func (s *otlpHTTP) Endpoint() string    { return s.base }
+func (s *otlpHTTP) Accepts(Signal) bool { return true }
+
+// Encode gzips the request (the collector's confighttp decodes
+// Content-Encoding: gzip); spilled requests stay compressed on disk.
+func (s *otlpHTTP) Encode(it Item) (Payload, error) {
+	p, err := encodeOTLP(it)
+	if err != nil {
+		return p, err
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(p.Body); err != nil {
+		return Payload{}, err
+	}
+	if err := zw.Close(); err != nil {
+		return Payload{}, err
+	}
+	p.Body = buf.Bytes()
+	p.Meta = map[string]string{"content-encoding": "gzip"}
+	return p, nil
+}
 
 func (s *otlpHTTP) Send(ctx context.Context, p Payload) (Result, error) {
 	path := OTLPMetricsPath
@@ -119,6 +139,9 @@ func (s *otlpHTTP) Send(ctx context.Context, p Payload) (Result, error) {
 		return Result{}, &SendError{Err: err}
 	}
 	req.Header.Set("Content-Type", "application/x-protobuf")
+	if ce := p.Meta["content-encoding"]; ce != "" {
+		req.Header.Set("Content-Encoding", ce)
+	}
 	if p.Signal == SignalProfiles {
 		req.Header.Set(pprofileotlp.DevelopmentVersionHeader, pprofileotlp.DevelopmentVersion)
 	}
