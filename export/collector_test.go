@@ -75,6 +75,27 @@ func TestCollectorReceivesSession(t *testing.T) {
 				}
 				t.Logf("%s: %d samples, totals %v", c.Kind, c.Profile.NumSamples(), want)
 			}
+			// pprof labels (the target's pprof.Do "worker" label) arrive as
+			// sample attributes.
+			labelled := 0
+			for _, pd := range profs {
+				dict := pd.Dictionary()
+				ps := pd.ResourceProfiles().At(0).ScopeProfiles().At(0).Profiles()
+				for i := range ps.Len() {
+					for j := range ps.At(i).Samples().Len() {
+						ai := ps.At(i).Samples().At(j).AttributeIndices()
+						for k := range ai.Len() {
+							a := dict.AttributeTable().At(int(ai.At(k)))
+							if dict.StringTable().At(int(a.KeyStrindex())) == "worker" {
+								labelled++
+							}
+						}
+					}
+				}
+			}
+			if labelled == 0 {
+				t.Error("no sample carries the target's pprof label \"worker\"")
+			}
 			attrs := profs[0].ResourceProfiles().At(0).Resource().Attributes()
 			for k, w := range map[string]string{"service.name": "exporttarget", "host.name": "test-host", "gotune.phase": "before", "gotune.trigger": "test", "gotune.gogc": "150", "process.runtime.version": live.target.GoVersion} {
 				if v, _ := attrs.Get(k); v.AsString() != w {
