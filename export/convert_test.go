@@ -2,6 +2,7 @@ package export
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -149,15 +150,15 @@ func TestMetricsToOTLP(t *testing.T) {
 		t.Errorf("gc cycles sum: monotonic %v, temporality %v, start %v, last %v", sum.IsMonotonic(), sum.AggregationTemporality(), sum.DataPoints().At(0).StartTimestamp().AsTime(), sum.DataPoints().At(2).DoubleValue())
 	}
 	h := byName[session.PausesGC].Histogram().DataPoints().At(1)
-	if got, want := h.ExplicitBounds().AsRaw(), []float64{1e-6, 1e-5, 1e-4}; !equalF(got, want) {
+	if got, want := h.ExplicitBounds().AsRaw(), []float64{1e-6, 1e-5, 1e-4}; !slices.Equal(got, want) {
 		t.Errorf("bounds %v, want %v", got, want)
 	}
-	if got, want := h.BucketCounts().AsRaw(), []uint64{0, 4, 2, 1}; !equalU(got, want) || h.Count() != 7 {
+	if got, want := h.BucketCounts().AsRaw(), []uint64{0, 4, 2, 1}; !slices.Equal(got, want) || h.Count() != 7 {
 		t.Errorf("counts %v (count %d), want %v (7)", got, h.Count(), want)
 	}
 	// Finite outer edges get empty open-ended buckets.
 	b, c := otlpBuckets(&session.Histogram{Buckets: []float64{0, 1, 2}, Counts: []uint64{5, 6}})
-	if !equalF(b, []float64{0, 1, 2}) || !equalU(c, []uint64{0, 5, 6, 0}) {
+	if !slices.Equal(b, []float64{0, 1, 2}) || !slices.Equal(c, []uint64{0, 5, 6, 0}) {
 		t.Errorf("finite edges: bounds %v counts %v", b, c)
 	}
 	// NaN and ±Inf values are left out.
@@ -165,30 +166,6 @@ func TestMetricsToOTLP(t *testing.T) {
 	if n != 1 {
 		t.Errorf("NaN/Inf: %d data points, want 1", n)
 	}
-}
-
-func equalF(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func equalU(a, b []uint64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestGOGCOf(t *testing.T) {

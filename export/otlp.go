@@ -66,14 +66,23 @@ func NewOTLP(c OTLPConfig) (Sink, error) {
 		}
 		return &otlpGRPC{cfg: c}, nil
 	}
-	u, err := url.Parse(c.Endpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("otlp HTTP endpoint %q: want http://host:port", c.Endpoint)
+	u, err := httpURL("otlp HTTP endpoint", c.Endpoint, "http://host:port")
+	if err != nil {
+		return nil, err
 	}
 	if c.HTTP == nil {
 		c.HTTP = &http.Client{}
 	}
 	return &otlpHTTP{cfg: c, base: strings.TrimRight(u.String(), "/")}, nil
+}
+
+// httpURL parses an http or https URL with a host.
+func httpURL(what, s, want string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%s %q: want %s", what, s, want)
+	}
+	return u, nil
 }
 
 // encodeOTLP encodes an item as an OTLP export request (protobuf).

@@ -45,9 +45,9 @@ type PyroscopeConfig struct {
 // Only profiles; the pyroscope-go client is not used because its uploads
 // are asynchronous and its errors only logged, which would hide drops.
 func NewPyroscope(c PyroscopeConfig) (Sink, error) {
-	u, err := url.Parse(c.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("pyroscope URL %q: want http://host:port", c.URL)
+	u, err := httpURL("pyroscope URL", c.URL, "http://host:port")
+	if err != nil {
+		return nil, err
 	}
 	if c.HTTP == nil {
 		c.HTTP = &http.Client{}

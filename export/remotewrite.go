@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -43,9 +42,9 @@ type RemoteWriteConfig struct {
 // labels; histograms are not sent (OTLP carries them; their quantiles are
 // in the derived gotune_* series).
 func NewRemoteWrite(c RemoteWriteConfig) (Sink, error) {
-	u, err := url.Parse(c.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("remote-write URL %q: want http://host:port/path", c.URL)
+	u, err := httpURL("remote-write URL", c.URL, "http://host:port/path")
+	if err != nil {
+		return nil, err
 	}
 	hc := c.HTTP
 	if hc == nil {
