@@ -3,7 +3,10 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -279,4 +282,37 @@ func TestDiffOfYoungAndOldProcessComparesWindows(t *testing.T) {
 	// included: they agree within a factor, not to the percent.
 	within("mutex delay per second, old process", mx.Before.PerSecond/1e9, mb, 0.6)
 	within("mutex delay per second, young process", mx.After.PerSecond/1e9, ma, 0.6)
+}
+
+// Under umask 022 and 077, reports and extracted profiles are 0600 and the
+// directories gotune makes for them 0700: they hold a process's command
+// line, settings and profiles.
+func TestSavedFilesAreOwnerOnly(t *testing.T) {
+	bin := testproc.Build(t, ".")
+	rec, err := filepath.Abs(recording)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mask := range []string{"022", "077"} {
+		dir := t.TempDir()
+		script := fmt.Sprintf("umask %s && %s report %s -o %s/new/r.md && %s report %s -o %s/new/r.html && %s snapshot extract %s %s/x",
+			mask, bin, rec, dir, bin, rec, dir, bin, rec, dir)
+		if out, err := exec.Command("/bin/sh", "-c", script).CombinedOutput(); err != nil {
+			t.Fatalf("umask %s: %v\n%s", mask, err, out)
+		}
+		for _, p := range []string{"new", "x"} {
+			if fi, err := os.Stat(filepath.Join(dir, p)); err != nil || fi.Mode().Perm() != 0o700 {
+				t.Errorf("umask %s: directory %s: %v %v, want 0700", mask, p, fi.Mode().Perm(), err)
+			}
+		}
+		files, _ := filepath.Glob(filepath.Join(dir, "*", "*"))
+		if len(files) < 4 {
+			t.Fatalf("umask %s: files %v", mask, files)
+		}
+		for _, f := range files {
+			if fi, err := os.Stat(f); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Errorf("umask %s: %s is %v, want 0600", mask, f, fi.Mode().Perm())
+			}
+		}
+	}
 }

@@ -3,12 +3,13 @@ package cli
 import (
 	"bytes"
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/gotune/gotune/internal/atomicfile"
 	"github.com/gotune/gotune/report"
 	"github.com/gotune/gotune/snapshot"
 )
@@ -73,7 +74,7 @@ The file is written atomically.`,
 				_, err = e.stdout.Write(buf.Bytes())
 				return err
 			}
-			if err := writeFileAtomic(out, buf.Bytes()); err != nil {
+			if err := writeReportFile(out, buf.Bytes()); err != nil {
 				return err
 			}
 			fmt.Fprintf(e.stdout, "wrote %s (%s, %d findings)\n", out, f, len(r.Findings))
@@ -116,34 +117,7 @@ func reportFormat(out, format string) (string, error) {
 	}
 }
 
-// writeFileAtomic writes data to path through a temporary file in the same
-// directory, fsynced and renamed, so path holds the old or the new report,
-// never half of one.
-func writeFileAtomic(path string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write report: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("write report %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("write report %s: fsync: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write report %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("write report %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write report %s: %w", path, err)
-	}
-	return nil
+// writeReportFile saves a report atomically, readable by its owner only.
+func writeReportFile(path string, data []byte) error {
+	return atomicfile.Write(path, "report", func(w io.Writer) error { _, err := w.Write(data); return err })
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gotune/gotune/advisor"
+	"github.com/gotune/gotune/internal/atomicfile"
 	"github.com/gotune/gotune/profile"
 )
 
@@ -133,42 +134,11 @@ func Encode(w io.Writer, s *Snapshot) error {
 	return zw.Close()
 }
 
-// Write saves s to path atomically: it writes a temporary file in the same
-// directory, fsyncs it, renames it over path and fsyncs the directory, so
-// path holds either the previous file or the complete new one, even if the
-// process is killed mid-write.
-func Write(path string, s *Snapshot) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("save snapshot: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := Encode(tmp, s); err != nil {
-		return fmt.Errorf("save snapshot %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("save snapshot %s: fsync: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save snapshot %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("save snapshot %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("save snapshot %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // make the rename durable; not all filesystems support it
-		d.Close()
-	}
-	return nil
+// Write saves s to path atomically (atomicfile.Write): path holds either
+// the previous file or the complete new one, even if the process is killed
+// mid-write, readable by its owner only.
+func Write(path string, s *Snapshot) error {
+	return atomicfile.Write(path, "snapshot", func(w io.Writer) error { return Encode(w, s) })
 }
 
 // FormatError says a file is not a readable snapshot, and why.
@@ -350,7 +320,7 @@ func readMember(f *zip.File, limit int64) ([]byte, error) {
 // Extract writes the snapshot's profiles to dir as <name>.pb.gz files (and
 // the goroutine dump as goroutine-debug2.txt) and returns their paths.
 func Extract(s *Snapshot, dir string) ([]string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := atomicfile.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("extract: %w", err)
 	}
 	var out []string
@@ -359,14 +329,14 @@ func Extract(s *Snapshot, dir string) ([]string, error) {
 			return out, fmt.Errorf("extract: bad profile name %q", k)
 		}
 		p := filepath.Join(dir, string(k)+".pb.gz")
-		if err := os.WriteFile(p, s.Profiles[k].Raw, 0o644); err != nil {
+		if err := atomicfile.WriteFile(p, s.Profiles[k].Raw); err != nil {
 			return out, fmt.Errorf("extract: %w", err)
 		}
 		out = append(out, p)
 	}
 	if len(s.GoroutineDump) > 0 {
 		p := filepath.Join(dir, strings.TrimPrefix(GoroutineDump, ProfilesDir))
-		if err := os.WriteFile(p, s.GoroutineDump, 0o644); err != nil {
+		if err := atomicfile.WriteFile(p, s.GoroutineDump); err != nil {
 			return out, fmt.Errorf("extract: %w", err)
 		}
 		out = append(out, p)

@@ -89,9 +89,6 @@ func saveSnapshot(ctx context.Context, req saveRequest) tea.Cmd {
 			w.Notes = append(w.Notes, "profiles: not fetched, the target was lost; saved what the dashboard held")
 		}
 		s := w.Snapshot(capture.SnapshotOptions{Name: req.name, GotuneVersion: req.version})
-		if err := os.MkdirAll(filepath.Dir(req.path), 0o755); err != nil {
-			return savedMsg{path: req.path, err: fmt.Errorf("save snapshot: %w", err)}
-		}
 		if err := snapshot.Write(req.path, s); err != nil {
 			return savedMsg{path: req.path, err: err}
 		}
