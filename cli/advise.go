@@ -18,6 +18,7 @@ import (
 	"github.com/gotune/gotune/collectors/discover"
 	"github.com/gotune/gotune/measurement"
 	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/safetext"
 	"github.com/gotune/gotune/snapshot"
 )
 
@@ -108,7 +109,7 @@ above that level exists (for CI).`,
 				if err := enc.Encode(out); err != nil {
 					return err
 				}
-			} else if err := writeAdvice(e.stdout, out); err != nil {
+			} else if err := writeAdvice(safetext.NewWriter(e.stdout), out); err != nil {
 				return err
 			}
 			if failOn > 0 {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/gotune/gotune/safetext"
 	"github.com/spf13/cobra"
 )
 
@@ -95,7 +96,8 @@ func ExitCode(err error, stderr io.Writer) int {
 	if errors.Is(err, context.Canceled) {
 		return 130
 	}
-	fmt.Fprintln(stderr, err)
+	// Errors quote what targets and files said (HTTP error bodies, names).
+	fmt.Fprintln(stderr, safetext.Text(err.Error()))
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		return ee.Code

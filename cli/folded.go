@@ -2,6 +2,7 @@ package cli
 
 import (
 	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/safetext"
 	"github.com/spf13/cobra"
 )
 
@@ -23,7 +24,7 @@ speedscope and inferno read this format. SOURCE is a file or URL, as for top.`,
 			if err != nil {
 				return err
 			}
-			return profile.WriteFolded(e.stdout, p, opts)
+			return profile.WriteFolded(safetext.NewWriter(e.stdout), p, opts)
 		},
 	}
 	af.register(cmd)

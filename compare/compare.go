@@ -243,18 +243,48 @@ func stats(vs []float64) *Stats {
 	}
 	st := &Stats{N: len(vs), Min: vs[0], Max: vs[0]}
 	for _, v := range vs {
-		st.Mean += v
 		st.Min, st.Max = min(st.Min, v), max(st.Max, v)
 	}
-	st.Mean /= float64(len(vs))
+	st.Mean, st.SD = meanSD(vs, 1)
+	if math.IsInf(st.Mean, 0) || math.IsNaN(st.Mean) || math.IsInf(st.SD, 0) || math.IsNaN(st.SD) {
+		// Values near the float range's end (a live agent can report
+		// ±1.7e308): computed on values scaled by the largest magnitude,
+		// so the figures stay finite, which JSON needs.
+		scale := max(math.Abs(st.Min), math.Abs(st.Max))
+		m, sd := meanSD(vs, scale)
+		st.Mean, st.SD = finiteOr(m*scale), finiteOr(sd*scale)
+	}
+	return st
+}
+
+// meanSD is the mean and sample standard deviation of vs/scale.
+func meanSD(vs []float64, scale float64) (mean, sd float64) {
+	for _, v := range vs {
+		mean += v / scale
+	}
+	mean /= float64(len(vs))
 	if len(vs) > 1 {
 		var ss float64
 		for _, v := range vs {
-			ss += (v - st.Mean) * (v - st.Mean)
+			ss += (v/scale - mean) * (v/scale - mean)
 		}
-		st.SD = math.Sqrt(ss / float64(len(vs)-1))
+		sd = math.Sqrt(ss / float64(len(vs)-1))
 	}
-	return st
+	return mean, sd
+}
+
+// finiteOr clamps ±Inf to the largest finite float of that sign and NaN
+// to 0.
+func finiteOr(v float64) float64 {
+	switch {
+	case math.IsNaN(v):
+		return 0
+	case math.IsInf(v, 1):
+		return math.MaxFloat64
+	case math.IsInf(v, -1):
+		return -math.MaxFloat64
+	}
+	return v
 }
 
 // compareMetric calls a change beyond the noise when the difference of the
@@ -265,12 +295,15 @@ func compareMetric(m Metric, before, after *snapshot.Snapshot) MetricChange {
 	if mc.Before == nil || mc.After == nil {
 		return mc
 	}
-	mc.Delta = mc.After.Mean - mc.Before.Mean
+	mc.Delta = finiteOr(mc.After.Mean - mc.Before.Mean)
 	if mc.Before.Mean != 0 {
-		mc.Rel = mc.Delta / math.Abs(mc.Before.Mean)
+		mc.Rel = finiteOr(mc.Delta / math.Abs(mc.Before.Mean))
 	}
 	se := math.Sqrt(mc.Before.SD*mc.Before.SD/float64(mc.Before.N) + mc.After.SD*mc.After.SD/float64(mc.After.N))
-	mc.Noise = 2 * se
+	if math.IsInf(se, 0) {
+		se = math.Hypot(mc.Before.SD/math.Sqrt(float64(mc.Before.N)), mc.After.SD/math.Sqrt(float64(mc.After.N)))
+	}
+	mc.Noise = finiteOr(2 * se)
 	mc.Beyond = math.Abs(mc.Delta) > mc.Noise && mc.Delta != 0
 	return mc
 }

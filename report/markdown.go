@@ -10,6 +10,7 @@ import (
 	"github.com/gotune/gotune/advisor"
 	"github.com/gotune/gotune/compare"
 	"github.com/gotune/gotune/measurement"
+	"github.com/gotune/gotune/safetext"
 )
 
 // WriteMarkdown writes the report as GitHub-flavoured Markdown. Every text
@@ -302,13 +303,24 @@ func sparkline(pts []CurvePoint, n int) string {
 	rs := []rune(blocks)
 	var b strings.Builder
 	for _, v := range vs {
-		i := 0
-		if hi > lo {
-			i = int((v - lo) / (hi - lo) * float64(len(rs)-1))
-		}
-		b.WriteRune(rs[i])
+		b.WriteRune(rs[int(unitPos(v, lo, hi)*float64(len(rs)-1))])
 	}
 	return b.String()
+}
+
+// unitPos places v in [lo, hi] as a fraction in [0, 1], without
+// overflowing when the span exceeds the float range (values near ±1.8e308
+// reach a report from a live agent) and with 0 for an empty span or NaN.
+func unitPos(v, lo, hi float64) float64 {
+	span := hi/2 - lo/2
+	if !(span > 0) || math.IsInf(span, 0) {
+		return 0
+	}
+	f := (v/2 - lo/2) / span
+	if math.IsNaN(f) {
+		return 0
+	}
+	return min(1, max(0, f))
 }
 
 func (r *Report) mdProfiles(m *mdWriter) {
@@ -381,7 +393,9 @@ func (m *mdWriter) printf(format string, args ...any) {
 	if m.err != nil {
 		return
 	}
-	_, m.err = fmt.Fprintf(m.w, format, args...)
+	// Snapshot text may carry terminal escapes; a Markdown file is often
+	// read with cat or less.
+	_, m.err = io.WriteString(m.w, safetext.Text(fmt.Sprintf(format, args...)))
 }
 
 func (m *mdWriter) flushTo(f func(io.Writer) error) error {

@@ -426,6 +426,14 @@ func downsample(pts []CurvePoint, n int, useMax bool) []CurvePoint {
 				v += p.V
 			}
 			v /= float64(len(bucket))
+			if math.IsInf(v, 0) || math.IsNaN(v) {
+				// Values near the float range's end: sum them as
+				// fractions so the mean stays finite.
+				v = 0
+				for _, p := range bucket {
+					v += p.V / float64(len(bucket))
+				}
+			}
 		}
 		out = append(out, CurvePoint{T: bucket[0].T, V: v})
 	}
