@@ -46,8 +46,8 @@ between absolute and normalized), Goroutines, Settings and Findings. With
 				if err := validTheme(theme); err != nil {
 					return err
 				}
-				return ui.RunCompare(e.ctx, c, before, after, ui.CompareOptions{Theme: theme, NoColor: noColor(),
-					BeforeLabel: args[0], AfterLabel: args[1]}, os.Stdin, e.stdout)
+				return ui.Run(e.ctx, ui.Options{Theme: theme, NoColor: noColor(), Compare: &ui.Comparison{
+					Diff: c, Before: before, After: after, BeforeLabel: args[0], AfterLabel: args[1]}}, os.Stdin, e.stdout)
 			}
 			switch format {
 			case "text":

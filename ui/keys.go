@@ -43,7 +43,7 @@ type keyMap struct {
 		Confirm, Cancel, NextField key.Binding
 	}
 	Compare struct {
-		Tabs, Normalize, Kind key.Binding
+		Normalize, Kind key.Binding
 	}
 }
 
@@ -116,7 +116,6 @@ func newKeyMap() *keyMap {
 	sv.NextField = b(k("tab", "shift+tab", "up", "down"), h("tab", "name / path"))
 
 	c := &m.Compare
-	c.Tabs = b(k("1", "2", "3", "4", "5"), h("1-5", "switch tab"))
 	c.Normalize = b(k("n"), h("n", "absolute / normalized"))
 	c.Kind = b(k("p", "P"), h("p/P", "next / previous profile"))
 	return m

@@ -76,9 +76,18 @@ const (
 	scrAdvice
 )
 
-// Model is the root model.
+// tabHinter is a screen with a hint for the right end of the tab line
+// (the chart window, a diff's mode).
+type tabHinter interface{ tabHint() string }
+
+// Model is the root model of every terminal front end: the live dashboard
+// (with the process picker before a target is chosen) and, with
+// Options.Compare, the compare view of two snapshots. It owns key and
+// mouse routing, the header, the tab line, the help overlay, the status
+// line and the theme; the screens own what is between.
 type Model struct {
 	opts    Options
+	cmp     *Comparison // compare mode; nil when live
 	s       *shared
 	clock   func() time.Time
 	screens []screen
@@ -90,8 +99,8 @@ type Model struct {
 	tabs    [][2]int // x ranges of the tab labels, for clicks
 	themeOK bool     // the theme is final (not waiting for the background)
 
-	flame      *flameScreen
-	goroutines *goroutinesScreen
+	flame      *flameScreen      // nil in compare mode
+	goroutines *goroutinesScreen // nil in compare mode
 	save       *savePrompt
 }
 
@@ -119,10 +128,16 @@ func New(ctx context.Context, opts Options) *Model {
 	s.theme = themes.Choose(opts.Theme, opts.NoColor, true)
 	m := &Model{opts: opts, s: s, clock: opts.Now, width: 80, height: 24}
 	m.themeOK = opts.NoColor || (opts.Theme != "" && opts.Theme != themes.Auto)
+	m.save = newSavePrompt(s)
+	if opts.Compare != nil {
+		m.cmp = opts.Compare
+		m.screens = newCompareScreens(s, m.cmp)
+		m.layout()
+		return m
+	}
 	m.flame = newFlameScreen(s)
 	m.goroutines = newGoroutinesScreen(s)
 	m.screens = []screen{newOverviewScreen(s), m.flame, newTopScreen(s), m.goroutines, newAdviceScreen(s)}
-	m.save = newSavePrompt(s)
 	if opts.Session != nil {
 		m.s.sess = opts.Session
 		m.s.attachedAt = m.s.now
@@ -135,9 +150,13 @@ func New(ctx context.Context, opts Options) *Model {
 	return m
 }
 
-// Init starts the feed, the clock and, with no target yet, the scan.
+// Init starts the feed, the clock and, with no target yet, the scan; a
+// comparison has everything already and only asks for the background.
 func (m *Model) Init() tea.Cmd {
-	cmds := []tea.Cmd{tick(time.Second)}
+	var cmds []tea.Cmd
+	if m.cmp == nil {
+		cmds = append(cmds, tick(time.Second))
+	}
 	if !m.themeOK {
 		cmds = append(cmds, tea.RequestBackgroundColor)
 	}
@@ -306,6 +325,8 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.switchTo((m.active + 1) % len(m.screens))
 	case key.Matches(msg, k.Global.Prev):
 		return m.switchTo((m.active + len(m.screens) - 1) % len(m.screens))
+	case m.cmp != nil:
+		// A comparison is read-only: nothing to save, no live window.
 	case key.Matches(msg, k.Global.Save):
 		if m.save.saving {
 			return nil // one save at a time; the status line shows it
@@ -360,7 +381,10 @@ func (m *Model) View() tea.View {
 	v.AltScreen = true
 	v.MouseMode = tea.MouseModeCellMotion
 	v.WindowTitle = "gotune"
-	if m.s.attached() {
+	switch {
+	case m.cmp != nil:
+		v.WindowTitle = "gotune diff"
+	case m.s.attached():
 		// The name holds a command line other users control: a BEL in it
 		// would end the title and run the rest as terminal commands.
 		v.WindowTitle = "gotune · " + safetext.Line(m.s.name())
@@ -425,6 +449,9 @@ func trimRight(s string) string { return strings.TrimRight(s, " ") }
 
 func (m *Model) headerLines(w int) []string {
 	t := m.s.theme
+	if m.cmp != nil {
+		return m.cmp.headerLines(m.s, w)
+	}
 	if !m.s.attached() {
 		l1 := t.Title.S("gotune") + t.Muted.S(" · pick a Go process to attach to")
 		return []string{l1, t.Muted.S("the Go processes on this host, as `gotune ps` lists them")}
@@ -527,10 +554,13 @@ func (m *Model) tabLine(w int) string {
 	}
 	right := ""
 	switch {
-	case m.flame.capturing():
+	case m.flame != nil && m.flame.capturing():
+		// A capture shows on every screen: it is the one thing running.
 		right = t.Warn.S(m.flame.progressText())
-	case m.active == scrOverview:
-		right = t.Muted.S("window " + shortDuration(m.s.window) + " (w)")
+	default:
+		if th, ok := m.current().(tabHinter); ok {
+			right = th.tabHint()
+		}
 	}
 	return joinRight(b.String(), right, w)
 }
@@ -538,6 +568,9 @@ func (m *Model) tabLine(w int) string {
 func (m *Model) statusLine(w int) string {
 	t := m.s.theme
 	hint := t.Key.S("?") + t.Muted.S(" help ") + t.Key.S("q") + t.Muted.S(" quit")
+	if m.cmp != nil {
+		return joinRight(m.cmp.statusText(m.s), hint, w)
+	}
 	if !m.s.attached() {
 		return joinRight(m.picker.statusText(), hint, w)
 	}
@@ -591,6 +624,11 @@ func (m *Model) helpView(w, h int) string {
 	t := m.s.theme
 	k := m.s.keys
 	global := []key.Binding{k.Global.Screens, k.Global.Next, k.Global.Prev, k.Global.Window, k.Global.Save, k.Global.Help, k.Global.Quit}
+	mouse := "Mouse: click a tab, a row or a frame; the wheel scrolls lists."
+	if m.cmp != nil {
+		global = []key.Binding{k.Global.Screens, k.Global.Next, k.Global.Prev, k.Global.Help, k.Global.Quit}
+		mouse = "Mouse: click a tab or a frame (a selected frame zooms); the wheel scrolls."
+	}
 	var b strings.Builder
 	b.WriteString(t.Title.S("Keys") + t.Muted.S(" — any key closes this help") + "\n\n")
 	section := func(title string, bs []key.Binding) {
@@ -604,7 +642,7 @@ func (m *Model) helpView(w, h int) string {
 	section("Everywhere", global)
 	sc := m.current()
 	section(sc.title(), sc.helpKeys())
-	b.WriteString(t.Muted.S("Mouse: click a tab, a row or a frame; the wheel scrolls lists."))
+	b.WriteString(t.Muted.S(mouse))
 	return b.String()
 }
 

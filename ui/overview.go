@@ -109,6 +109,11 @@ func (o *overviewScreen) setSize(w, h int) {
 
 func (o *overviewScreen) update(msg tea.Msg) tea.Cmd { return nil }
 
+// tabHint is the chart window (w cycles it).
+func (o *overviewScreen) tabHint() string {
+	return o.s.theme.Muted.S("window " + shortDuration(o.s.window) + " (w)")
+}
+
 // windowPoints returns the points inside the chart window.
 func (o *overviewScreen) windowPoints() []session.Point {
 	snap := o.s.snap

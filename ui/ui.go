@@ -1,9 +1,10 @@
 // Package ui is gotune's live terminal dashboard, built on Bubble Tea v2.
 //
 // One root Model routes every message. Each screen (overview, flame, top,
-// goroutines, advice, and the process picker) is a plain struct in its own
-// file meeting one small contract: update, view at a size, help keys, set
-// size. All I/O happens in commands (named constructors in commands.go that
+// goroutines, advice, and the process picker; in the compare view of two
+// snapshots: metrics, profiles, goroutines, settings and findings) is a
+// plain struct in its own file meeting one small contract: update, view at
+// a size, help keys, set size. All I/O happens in commands (named constructors in commands.go that
 // return typed messages); Update and View only compute. Live data arrives
 // through a command that waits on the session store's "changed" channel and
 // the program's context and is re-armed after each snapshot.
@@ -27,6 +28,9 @@ type Options struct {
 	Session *capture.Session
 	Scan    ScanFunc
 	Attach  AttachFunc
+	// Compare, when set, shows two snapshots side by side (`gotune diff`)
+	// instead of a live target: Session, Scan and Attach are not used.
+	Compare *Comparison
 
 	Theme      string // auto, dark, light, high-contrast, mono
 	NoColor    bool   // NO_COLOR is set: monochrome, whatever Theme says
@@ -39,8 +43,8 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Run shows the dashboard in the alternate screen until the user quits or
-// ctx ends.
+// Run shows the dashboard, or the compare view with opts.Compare, in the
+// alternate screen until the user quits or ctx ends.
 func Run(ctx context.Context, opts Options, in io.Reader, out io.Writer) error {
 	m := New(ctx, opts)
 	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out))
