@@ -11,6 +11,7 @@ import (
 	"github.com/gotune/gotune/advisor"
 	"github.com/gotune/gotune/collectors/cgroup"
 	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/redact"
 	"github.com/gotune/gotune/session"
 	"github.com/gotune/gotune/snapshot"
 )
@@ -322,7 +323,7 @@ type SnapshotOptions struct {
 func (w *Window) Snapshot(o SnapshotOptions) *snapshot.Snapshot {
 	s := snapshot.FromSession(w.Session, o.Name, o.GotuneVersion, w.From, w.To)
 	if w.Target != "" {
-		s.Manifest.Target.Name = snapshot.RedactCommand(w.Target)
+		s.Manifest.Target.Name = redact.Command(w.Target)
 	}
 	for k, c := range w.Profiles {
 		if len(c.Raw) > 0 {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/gotune/gotune/compare"
 	"github.com/gotune/gotune/internal/testproc"
 	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/redact"
 	"github.com/gotune/gotune/snapshot"
 	"github.com/gotune/gotune/ui"
 )
@@ -314,5 +316,43 @@ func TestSavedFilesAreOwnerOnly(t *testing.T) {
 				t.Errorf("umask %s: %s is %v, want 0600", mask, f, fi.Mode().Perm())
 			}
 		}
+	}
+}
+
+// A process whose command line carries secrets: gotune attach --json,
+// gotune advise (text and --json) and a snapshot show none of them, only
+// their flags with the values masked.
+func TestCommandLineSecretsMaskedEverywhere(t *testing.T) {
+	bin := testproc.Build(t, "./testdata/targets/metricsserver")
+	p := testproc.Start(t, bin, []string{"GOFLAGS=-ldflags=-X=main.apiKey=sk-gf-777"}, "-mode", "agent", "--",
+		"--auth-header=Basic dXNlcjpwdw==", "--jwt=eyJhbGciOi", "--apikey:AKIA-99", "--db=postgres://bob:pa55word@db/x",
+		"--hook=https://h.example/x?sig=S1GN&v=1")
+	pid := strconv.Itoa(p.PID())
+	secrets := []string{"dXNlcjpwdw", "eyJhbGciOi", "AKIA-99", "pa55word", "S1GN", "sk-gf-777"}
+	outputs := map[string]string{}
+	var err error
+	if outputs["attach --json"], _, err = runGotune(t, t.Context(), "attach", pid, "--json", "--duration", "2s"); err != nil {
+		t.Fatal(err)
+	}
+	if outputs["advise --json"], _, err = runGotune(t, t.Context(), "advise", pid, "--json", "--window", "2s", "--no-profiles"); err != nil {
+		t.Fatal(err)
+	}
+	if outputs["advise"], _, err = runGotune(t, t.Context(), "advise", pid, "--window", "2s", "--no-profiles"); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "s.gotune")
+	if _, _, err = runGotune(t, t.Context(), "snapshot", pid, "-o", path, "--window", "2s", "--no-profiles"); err != nil {
+		t.Fatal(err)
+	}
+	outputs["snapshot"] = archiveText(t, path)
+	for what, out := range outputs {
+		for _, s := range secrets {
+			if strings.Contains(out, s) {
+				t.Errorf("%s shows the secret %q", what, s)
+			}
+		}
+	}
+	if !strings.Contains(outputs["advise"], "--jwt="+redact.Mask) || !strings.Contains(outputs["snapshot"], "postgres://bob:"+redact.Mask+"@db") {
+		t.Errorf("the masked flags are not shown:\n%s", outputs["advise"])
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/gotune/gotune/collectors/discover"
 	"github.com/gotune/gotune/internal/testproc"
 	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/redact"
 	"github.com/gotune/gotune/snapshot"
 )
 
@@ -118,7 +119,7 @@ func TestSnapshotRedactsSecrets(t *testing.T) {
 	if s.Manifest.Env["GOGC"] != "150" {
 		t.Errorf("GO* variables lost: %v", s.Manifest.Env)
 	}
-	if !strings.Contains(s.Manifest.Target.Command, "--password="+snapshot.Mask) {
+	if !strings.Contains(s.Manifest.Target.Command, "--password="+redact.Mask) {
 		t.Errorf("command %q: the flag name should stay, its value masked", s.Manifest.Target.Command)
 	}
 	all := archiveText(t, path)

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/gotune/gotune/measurement"
+	"github.com/gotune/gotune/redact"
 )
 
 // Limits on what gotune reads from a target. Every body read is capped, so a
@@ -217,14 +218,9 @@ func NormalizeBase(target string) (string, error) {
 	return u.String(), nil
 }
 
-// Redact returns u with any password replaced, for display and storage.
-func Redact(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil || u.User == nil {
-		return rawURL
-	}
-	return u.Redacted()
-}
+// Redact returns a URL with its credentials and secret query parameters
+// masked, for display and storage.
+func Redact(rawURL string) string { return redact.URL(rawURL) }
 
 func looksLikeHTML(b []byte) bool {
 	s := strings.TrimSpace(string(b[:min(len(b), 512)]))

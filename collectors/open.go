@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gotune/gotune/collectors/discover"
+	"github.com/gotune/gotune/redact"
 	"github.com/gotune/gotune/session"
 )
 
@@ -28,7 +30,15 @@ func (t *URLTarget) Name() string { return Redact(t.Base) }
 func (t *URLTarget) Profiles() *PprofClient { return t.Pprof }
 
 // Name implements Target.
-func (t *PIDTarget) Name() string { return fmt.Sprintf("pid %d (%s)", t.PID, t.Process.Command) }
+// Its command line has its secrets masked: the name is printed, logged by
+// CI and saved.
+func (t *PIDTarget) Name() string {
+	cmd := redact.Command(t.Process.Command)
+	if args := t.Process.Args(); len(args) > 0 {
+		cmd = strings.Join(redact.Args(args), " ")
+	}
+	return fmt.Sprintf("pid %d (%s)", t.PID, cmd)
+}
 
 // Profiles implements Target.
 func (t *PIDTarget) Profiles() *PprofClient { return t.Pprof }

@@ -97,7 +97,7 @@ func (t *PIDTarget) Via() string {
 // Describe publishes what is known at attach: the target, build info, GO*
 // environment and reachability.
 func (t *PIDTarget) Describe(store *session.Store) {
-	tg := session.Target{PID: t.PID, Command: t.Process.Command, GoVersion: t.Process.GoVersion, StartTime: t.Process.StartTime}
+	tg := session.Target{PID: t.PID, Command: t.Process.Command, Args: t.Process.Args(), GoVersion: t.Process.GoVersion, StartTime: t.Process.StartTime}
 	if t.URL != nil {
 		tg.URL = Redact(t.URL.Base)
 	}

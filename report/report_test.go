@@ -12,6 +12,7 @@ import (
 	"github.com/gotune/gotune/advisor"
 	"github.com/gotune/gotune/collectors/cgroup"
 	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/redact"
 	"github.com/gotune/gotune/session"
 	"github.com/gotune/gotune/snapshot"
 )
@@ -160,12 +161,12 @@ func TestRedactedSecretsStayMasked(t *testing.T) {
 				t.Errorf("%s report names the non-GO variable %s", name, gone)
 			}
 		}
-		if !strings.Contains(out, snapshot.Mask) {
+		if !strings.Contains(out, redact.Mask) {
 			t.Errorf("%s report shows no mask: the masked values are missing altogether", name)
 		}
 	}
 	// Each place a secret was planted shows its mask.
-	for _, want := range []string{"--db-password=" + snapshot.Mask, "admin:" + snapshot.Mask + "@127.0.0.1:6060", "token=" + snapshot.Mask, "ci:" + snapshot.Mask + "@proxy.example.com"} {
+	for _, want := range []string{"--db-password=" + redact.Mask, "admin:" + redact.Mask + "@127.0.0.1:6060", "token=" + redact.Mask, "ci:" + redact.Mask + "@proxy.example.com"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("Markdown lacks %q", want)
 		}

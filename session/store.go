@@ -40,6 +40,7 @@ type Target struct {
 	URL       string // base URL for HTTP targets
 	PID       int    // 0 when unknown
 	Command   string
+	Args      []string // the argv vector Command joins, when known: redaction works on it
 	GoVersion string
 	StartTime time.Time
 }

@@ -4,9 +4,11 @@ import (
 	"maps"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/redact"
 	"github.com/gotune/gotune/session"
 )
 
@@ -26,7 +28,7 @@ func FromSession(snap *session.Snapshot, name, gotuneVersion string, start, end 
 	m.Name = name
 	m.Window = Window{Start: start, End: end}
 	tg := snap.Target
-	m.Target = Target{URL: RedactURL(tg.URL), PID: tg.PID, Command: RedactCommand(tg.Command), GoVersion: tg.GoVersion, StartTime: wallUTC(tg.StartTime)}
+	m.Target = Target{URL: redact.URL(tg.URL), PID: tg.PID, Command: redactedCommand(tg), GoVersion: tg.GoVersion, StartTime: wallUTC(tg.StartTime)}
 	m.Target.Name = targetName(m.Target)
 	if st, ok := snap.StatusOf("metrics"); ok {
 		m.Target.MetricsVia = st.Via
@@ -40,7 +42,7 @@ func FromSession(snap *session.Snapshot, name, gotuneVersion string, start, end 
 	m.NUMASettings = f.NUMASettings
 	m.NUMAProcess = f.NUMAProcess
 	if f.Env != nil {
-		m.Env = GoEnv(f.Env)
+		m.Env = redact.GoEnv(f.Env)
 	}
 	var last *session.Point
 	for i := range snap.Points {
@@ -110,4 +112,13 @@ func nonEmpty(s []string) []string {
 		return nil
 	}
 	return s
+}
+
+// redactedCommand masks secrets in the target's command line, on the argv
+// vector when known (a value may hold spaces).
+func redactedCommand(tg session.Target) string {
+	if len(tg.Args) > 0 {
+		return strings.Join(redact.Args(tg.Args), " ")
+	}
+	return redact.Command(tg.Command)
 }

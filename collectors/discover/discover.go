@@ -581,3 +581,7 @@ func Resolve(ctx context.Context, pid int, ov Overrides, opts Options) (Process,
 // Env returns the process's GO* environment as read at discovery (nil when
 // unreadable). It never holds other variables.
 func (p Process) Env() map[string]string { return p.env }
+
+// Args is the command line as the argv vector (nil when unreadable):
+// redaction works on it, since a value may hold spaces.
+func (p Process) Args() []string { return p.stat.Cmdline }

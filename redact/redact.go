@@ -1,4 +1,10 @@
-package snapshot
+// Package redact masks secrets in what gotune shows and saves about other
+// processes: command lines (as argv vectors: a value holding spaces stays
+// one value), URLs (credentials, secret query parameters), and the GO*
+// environment (the only variables kept). It errs towards masking: a masked
+// harmless value costs little, a leaked token a lot. Snapshots, reports,
+// gotune advise and gotune attach --json all go through it.
+package redact
 
 import (
 	"net/url"
@@ -12,12 +18,12 @@ const Mask = "*****"
 // secretName matches names of flags, query parameters and variables whose
 // values are secrets. It errs towards masking: a masked harmless value costs
 // little, a leaked token a lot.
-var secretName = regexp.MustCompile(`(?i)(pass(word|wd|phrase)?|pwd|token|secret|key|credential|auth|bearer|cookie|session|signature|private|dsn)`)
+var secretName = regexp.MustCompile(`(?i)(pass(word|wd|phrase)?|pwd|token|secret|key|credential|auth|bearer|cookie|session|signature|private|dsn|jwt|otp|(^|[-_.])sig($|[-_.])|sas$)`)
 
-// RedactArgs masks secrets in a command line: values of flags with secret
+// Args masks secrets in a command line: values of flags with secret
 // names (--password=x, -token x, --api-key x), NAME=value arguments with
 // secret names, and credentials or secret query parameters in URLs.
-func RedactArgs(args []string) []string {
+func Args(args []string) []string {
 	out := make([]string, len(args))
 	maskNext := false
 	for i, a := range args {
@@ -29,7 +35,7 @@ func RedactArgs(args []string) []string {
 		maskNext = false
 		switch {
 		case strings.HasPrefix(a, "-"):
-			name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+			name, val, hasVal := cutFlag(strings.TrimLeft(a, "-"))
 			if secretName.MatchString(name) {
 				if hasVal {
 					out[i] = a[:len(a)-len(val)] + Mask
@@ -40,7 +46,7 @@ func RedactArgs(args []string) []string {
 				continue
 			}
 			if hasVal {
-				out[i] = a[:len(a)-len(val)] + RedactURL(val)
+				out[i] = a[:len(a)-len(val)] + nested(val)
 				continue
 			}
 			out[i] = a
@@ -50,27 +56,49 @@ func RedactArgs(args []string) []string {
 				out[i] = name + "=" + Mask
 				continue
 			}
-			out[i] = RedactURL(a)
+			out[i] = URL(a)
 		default:
-			out[i] = RedactURL(a)
+			out[i] = URL(a)
 		}
 	}
 	return out
 }
 
-// RedactCommand masks secrets in a command line given as one string
-// (arguments separated by spaces, as gotune ps shows them).
-func RedactCommand(cmd string) string {
+// cutFlag splits "name=value" or "name:value" (--apikey:VALUE).
+func cutFlag(s string) (name, val string, ok bool) {
+	i := strings.IndexAny(s, "=:")
+	if i < 0 || strings.HasPrefix(s[i:], "://") {
+		return s, "", false
+	}
+	return s[:i], s[i+1:], true
+}
+
+// nested masks what a flag's value itself holds: a URL, or flags of its
+// own (GOFLAGS=-ldflags=-X=main.apiKey=..., --opts="-token x").
+func nested(v string) string {
+	if strings.Contains(v, " ") || strings.HasPrefix(v, "-") {
+		return strings.Join(Args(strings.Fields(v)), " ")
+	}
+	if name, val, ok := cutFlag(v); ok && secretName.MatchString(name) && !strings.Contains(name, "/") {
+		return v[:len(v)-len(val)] + Mask
+	}
+	return URL(v)
+}
+
+// Command masks secrets in a command line given as one string, split at
+// spaces. A value that held spaces in the argv vector cannot be told apart
+// from the next argument here: use Args on the vector where it is known.
+func Command(cmd string) string {
 	if cmd == "" {
 		return ""
 	}
-	return strings.Join(RedactArgs(strings.Split(cmd, " ")), " ")
+	return strings.Join(Args(strings.Split(cmd, " ")), " ")
 }
 
-// RedactURL masks the password of a URL (user:password@) and the values of
+// URL masks the password of a URL (user:password@) and the values of
 // query parameters with secret names. Strings that are not URLs with a
 // scheme are returned unchanged.
-func RedactURL(s string) string {
+func URL(s string) string {
 	if !strings.Contains(s, "://") {
 		return s
 	}
@@ -125,10 +153,15 @@ func GoEnv(env map[string]string) map[string]string {
 		if !strings.HasPrefix(k, "GO") {
 			continue
 		}
-		if secretName.MatchString(k) {
+		switch {
+		case secretName.MatchString(k):
 			v = Mask
+		case k == "GOFLAGS":
+			v = nested(v) // -ldflags=-X=main.apiKey=... and the like
+		default:
+			v = URL(v)
 		}
-		out[k] = RedactURL(v)
+		out[k] = v
 	}
 	return out
 }
