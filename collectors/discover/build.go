@@ -29,7 +29,8 @@ type Build struct {
 	Tuners []string `json:"tuners,omitempty"`
 	// Deps are the module paths the binary links (not shown in JSON).
 	Deps []string `json:"-"`
-	// From is the file the build info was read from: /proc/PID/exe, or the
+	// From is the file the build info was read from: /proc/PID/exe (Linux),
+	// the executable's path (elsewhere), or the
 	// binary named by the command line when the exe link was unreadable.
 	From string `json:"from"`
 }

@@ -4,8 +4,11 @@
 // or only the OS view. It owns `gotune ps` (Scan) and the PID half of
 // `gotune attach` (Resolve).
 //
-// Go processes are recognised by the build info of /proc/PID/exe, which
-// debug/buildinfo reads even for deleted binaries. Processes of other users
+// Go processes are recognised by the build info of their executable: on
+// Linux /proc/PID/exe, which debug/buildinfo reads even for deleted
+// binaries; elsewhere the path the OS gives for it. The OS figures and the
+// listening sockets come through collectors/proc and gopsutil on Linux,
+// macOS, FreeBSD and Windows (docs/hosts.md says what each OS lacks). Processes of other users
 // that gotune may not inspect are kept, with what could be read and why the
 // rest could not, never dropped in silence.
 package discover
@@ -19,6 +22,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,8 +35,8 @@ import (
 
 // Defaults for Options.
 const (
-	// DefaultCPUWindow is the interval between the two /proc readings that
-	// give CPU %. /proc counts CPU time in 10 ms ticks, so 250 ms resolves
+	// DefaultCPUWindow is the interval between the two CPU-time readings
+	// that give CPU %. Linux counts CPU time in 10 ms ticks, so 250 ms resolves
 	// 4 % of a core, and the window overlaps the probes.
 	DefaultCPUWindow = 250 * time.Millisecond
 	// DefaultWorkers bounds how many processes are inspected, and how many
@@ -88,7 +92,7 @@ type Reach struct {
 	// Listening are the TCP addresses the process listens on; nil when
 	// they could not be read (see Unknown).
 	Listening []string `json:"listening,omitempty"`
-	// OSOnly is true when nothing but /proc reaches the process; Hint then
+	// OSOnly is true when nothing but the OS reaches the process; Hint then
 	// says how to enable profiles.
 	OSOnly bool   `json:"os_only,omitempty"`
 	Hint   string `json:"hint,omitempty"`
@@ -158,7 +162,7 @@ type Process struct {
 	User    string `json:"user,omitempty"`
 	UID     int    `json:"uid"`
 	Command string `json:"command"`
-	Exe     string `json:"exe,omitempty"` // /proc/PID/exe target; may end in " (deleted)"
+	Exe     string `json:"exe,omitempty"` // the executable's path (Linux: /proc/PID/exe target; may end in " (deleted)")
 	// GoVersion is "" when the binary could not be read; such a row is
 	// Partial and Reasons say why.
 	GoVersion string    `json:"go_version,omitempty"`
@@ -373,6 +377,9 @@ func hiddenRow(pid int) *Process {
 }
 
 func asRoot(p *Process) string {
+	if runtime.GOOS == "windows" {
+		return " (run gotune elevated, as an Administrator)"
+	}
 	if os.Geteuid() == 0 {
 		return ""
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 )
 
+const hostDir = "../../testdata/host"
+
 // TestHostSelf reads the test process itself through the live OS: the
 // same assertions hold on every OS gotune builds for.
 func TestHostSelf(t *testing.T) {
@@ -80,7 +82,7 @@ func TestHostNoProcess(t *testing.T) {
 // Off Linux there are no files to redirect: a fake root is refused, not
 // silently read from the live system.
 func TestFakeRootOffLinux(t *testing.T) {
-	_, err := FS{Root: "../../testdata/host/cgroupv2"}.ProcessSummary(context.Background(), 4242)
+	_, err := FS{Root: hostDir + "/cgroupv2"}.ProcessSummary(context.Background(), 4242)
 	if runtime.GOOS == "linux" {
 		if err != nil {
 			t.Errorf("fixture on Linux: %v", err)

@@ -92,6 +92,11 @@ func (fsys FS) procPath(pid int, elem ...string) string {
 	return fsys.path(append([]string{"proc", strconv.Itoa(pid)}, elem...)...)
 }
 
+// Context returns ctx carrying Root for gopsutil (see psContext), for
+// callers that use gopsutil's other packages (net connections) on the
+// same root.
+func (fsys FS) Context(ctx context.Context) context.Context { return fsys.psContext(ctx) }
+
 // psContext points gopsutil at Root: its Linux readers join HOST_PROC,
 // HOST_SYS and HOST_ETC from the context (gopsutil common.EnvKey), before
 // the environment variables of the same names. They are set even for "/",

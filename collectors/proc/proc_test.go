@@ -23,8 +23,6 @@ import (
 	"github.com/gotune/gotune/collectors/cpulist"
 )
 
-const hostDir = "../../testdata/host"
-
 func fixture(name string) FS { return FS{Root: filepath.Join(hostDir, name)} }
 
 func TestProcessFixture(t *testing.T) {
