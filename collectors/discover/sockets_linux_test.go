@@ -54,8 +54,8 @@ func TestParseNetTCP(t *testing.T) {
 	}
 }
 
-// Our own listening sockets show up, through gopsutil, as the kernel
-// lists them.
+// Our own listening sockets show up, through gopsutil and through
+// gotune's reader alike.
 func TestListeningSelf(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -67,8 +67,7 @@ func TestListeningSelf(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln6.Close()
-	self := &Process{PID: os.Getpid(), UID: os.Geteuid()}
-	got, err := newSocketFinder(Options{Root: "/"}, false).listening(context.Background(), self)
+	got, err := kernelListening(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,17 +76,17 @@ func TestListeningSelf(t *testing.T) {
 			t.Errorf("listening = %v, lacks %s", got, want)
 		}
 	}
-	kernel, err := kernelListening(os.Getpid())
+	ps, err := gopsutilListening(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(got, kernel) {
-		t.Errorf("gopsutil %v, kernel %v", got, kernel)
+	if !slices.Equal(got, ps) {
+		t.Errorf("gotune %v, gopsutil %v", got, ps)
 	}
 }
 
-// A process whose fds cannot be listed is "unknown", not "listens on
-// nothing" (gopsutil alone would say the latter).
+// A process without socket fds listens on nothing; one whose fds cannot
+// be listed is "unknown" (gopsutil v4.26.10 would say "nothing" to both).
 func TestListeningUnreadableFDs(t *testing.T) {
 	root := t.TempDir()
 	if err := os.MkdirAll(root+"/proc/4242/fd", 0o755); err != nil {
@@ -110,4 +109,17 @@ func TestListeningUnreadableFDs(t *testing.T) {
 	if _, err := f.listening(context.Background(), &Process{PID: 4242}); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("no fd directory: err = %v, want not exist", err)
 	}
+}
+
+func FuzzParseNetTCP(f *testing.F) {
+	f.Add([]byte(netTCP))
+	f.Add([]byte(netTCP6))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		socks, _ := parseNetTCP(b)
+		for _, s := range socks {
+			if !s.Addr.IsValid() || s.Inode == 0 {
+				t.Fatalf("invalid socket %+v", s)
+			}
+		}
+	})
 }
