@@ -136,6 +136,16 @@ func TestHostFiguresAgreeWithKernel(t *testing.T) {
 		t.Errorf("fds %d, kernel %d", g.FDs, after.fds)
 	}
 
+	// gopsutil's own thread count and parent (what macOS, FreeBSD and
+	// Windows use; on Linux gotune takes them from the stat line it reads).
+	ps := &process.Process{Pid: int32(pid)}
+	if n, err := ps.NumThreads(); err != nil || int(n) != after.threads {
+		t.Errorf("gopsutil NumThreads = %d, %v; kernel %d", n, err, after.threads)
+	}
+	if pp, err := ps.Ppid(); err != nil || int(pp) != os.Getpid() {
+		t.Errorf("gopsutil Ppid = %d, %v; want the test's %d", pp, err, os.Getpid())
+	}
+
 	// Parent, executable, command line, user, start time.
 	if g.PPID != os.Getpid() {
 		t.Errorf("PPID %d, want the test's %d", g.PPID, os.Getpid())

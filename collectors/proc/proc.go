@@ -3,11 +3,13 @@
 // resident memory and its peak, threads, open file descriptors, CPU and
 // memory-node affinity, and the GO* variables of its environment.
 //
-// The portable facts come from gopsutil v4 (github.com/shirou/gopsutil/v4)
-// on every OS: the process list, executable, command line, CPU times, RSS,
-// thread count, open files, parent, user and start time. gotune's own
-// readers of Linux's /proc remain only for what gopsutil does not give or
-// gets wrong (see docs/hosts.md): context switches summed over threads
+// The portable facts come from gopsutil v4 (github.com/shirou/gopsutil/v4):
+// the process list, executable, command line, CPU times, RSS, open files,
+// and off Linux also thread count, parent, user and start time. On Linux
+// the parent and thread count are taken from the stat line gotune parses
+// anyway (gopsutil would read stat and status again for the same fields).
+// gotune's own readers of Linux's /proc remain only for what gopsutil does
+// not give or gets wrong (see docs/hosts.md): context switches summed over threads
 // (gopsutil counts the main thread), VmHWM (gopsutil's HWM is 0), the CPU
 // each thread last ran on, Cpus_allowed_list and Mems_allowed_list, the
 // start time (gopsutil's Linux boot time switches to now − /proc/uptime in

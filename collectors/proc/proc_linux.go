@@ -112,19 +112,11 @@ func (fsys FS) summary(ctx context.Context, pid int) (ProcessStat, error) {
 	p.ReadAt = time.Now()
 	p.UserSeconds, p.SystemSeconds = times.User, times.System
 	p.CPUSeconds = times.User + times.System
-	if ppid, err := ps.PpidWithContext(pctx); err == nil {
-		p.PPID = int(ppid)
-	} else {
-		p.PPID = st.PPID // same file, read a moment ago
-	}
-
-	// gopsutil's NumThreads parses status, and fails when a 15-byte name
-	// sends it to an unreadable cmdline: the kernel's count from stat
-	// (field 20) is the same figure.
-	p.NumThreads = st.NumThreads
-	if n, err := ps.NumThreadsWithContext(pctx); err == nil {
-		p.NumThreads = int(n)
-	}
+	// Parent and thread count are fields 4 and 20 of the stat line just
+	// read: gopsutil's Ppid and NumThreads would read stat and status
+	// again for the same kernel figures (the scan reads every Go process;
+	// TestHostFiguresAgreeWithKernel checks gopsutil's values agree).
+	p.PPID, p.NumThreads = st.PPID, st.NumThreads
 	memErr := error(nil)
 	if m, err := ps.MemoryInfoWithContext(pctx); err != nil {
 		memErr = err

@@ -11,7 +11,7 @@ import (
 // named in Unsupported and left zero (or -1 where zero is a figure).
 type ProcessStat struct {
 	PID     int
-	PPID    int
+	PPID    int // Linux: stat field 4; elsewhere gopsutil Ppid
 	Comm    string   // process name: Linux's task name, at most 15 bytes (stat field 2)
 	Cmdline []string // empty for kernel threads and zombies
 	State   string   // Linux only: R, S, D, Z, T, t, X, I (stat field 3)
@@ -32,7 +32,7 @@ type ProcessStat struct {
 	RSS     uint64 // bytes resident (gopsutil MemoryInfo: statm on Linux, the working set on Windows)
 	PeakRSS uint64 // bytes, high-water mark of RSS (Linux status VmHWM); 0 if unknown
 
-	NumThreads int // OS threads (gopsutil NumThreads)
+	NumThreads int // OS threads (Linux: stat field 20; elsewhere gopsutil NumThreads)
 
 	// FDs is the number of open file descriptors, or -1 when unknown
 	// (another user's process, see Missing; or this OS, see Unsupported).
