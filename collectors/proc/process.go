@@ -11,7 +11,7 @@ import (
 // named in Unsupported and left zero (or -1 where zero is a figure).
 type ProcessStat struct {
 	PID     int
-	PPID    int // Linux: stat field 4; elsewhere gopsutil Ppid
+	PPID    int      // Linux: stat field 4; elsewhere gopsutil Ppid
 	Comm    string   // process name: Linux's task name, at most 15 bytes (stat field 2)
 	Cmdline []string // empty for kernel threads and zombies
 	State   string   // Linux only: R, S, D, Z, T, t, X, I (stat field 3)
