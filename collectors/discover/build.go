@@ -4,12 +4,10 @@ import (
 	"debug/buildinfo"
 	"errors"
 	"io/fs"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -31,7 +29,8 @@ type Build struct {
 	Tuners []string `json:"tuners,omitempty"`
 	// Deps are the module paths the binary links (not shown in JSON).
 	Deps []string `json:"-"`
-	// From is the file the build info was read from: /proc/PID/exe, or the
+	// From is the file the build info was read from: /proc/PID/exe (Linux),
+	// the executable's path (elsewhere), or the
 	// binary named by the command line when the exe link was unreadable.
 	From string `json:"from"`
 }
@@ -74,24 +73,37 @@ var errNotGo = errors.New("not a Go program")
 // errNoUserSpace marks a kernel thread or zombie.
 var errNoUserSpace = errors.New("kernel thread or zombie")
 
-// readProcessBuild reads pid's build info from procRoot/PID/exe, which works
-// even when the binary was deleted or replaced since it started. When the
-// link is unreadable (another user's process and we are not root), it falls
-// back to the binary the command line names, if that file is readable, and
-// says so in note. err wraps fs.ErrPermission when nothing could be read for
-// lack of rights, errNotGo for a binary without Go build info, and
-// fs.ErrNotExist for kernel threads and zombies (no exe).
-func readProcessBuild(procRoot string, pid int, cmdlineOf func() []string) (b *Build, note string, err error) {
-	exe := filepath.Join(procRoot, strconv.Itoa(pid), "exe")
+// readProcessBuild reads a process's build info from the file buildPath
+// names (on Linux procRoot/PID/exe, which works even when the binary was
+// deleted or replaced since it started). When that is unreadable (another
+// user's process and we are not root), it falls back to the binary the
+// command line names, if that file is readable, and says so in note. err
+// wraps fs.ErrPermission when nothing could be read for lack of rights,
+// errNotGo for a binary without Go build info, and fs.ErrNotExist for
+// kernel threads and zombies (no exe).
+func readProcessBuild(buildPath func() (string, error), cmdlineOf func() []string) (b *Build, note string, err error) {
+	exe, err := buildPath()
+	if err != nil {
+		return readFromCmdline(exe, err, cmdlineOf)
+	}
 	b, err = ReadBuild(exe)
 	if err == nil {
 		return b, "", nil
 	}
+	return readFromCmdline(exe, err, cmdlineOf)
+}
+
+// readFromCmdline handles a failed read of exe: a permission error falls
+// back to the file the command line names.
+func readFromCmdline(exe string, err error, cmdlineOf func() []string) (*Build, string, error) {
 	if !errors.Is(err, fs.ErrPermission) {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, "", err
 		}
 		return nil, "", errors.Join(errNotGo, err)
+	}
+	if exe == "" {
+		exe = "its executable"
 	}
 	permErr := err
 	cmdline := cmdlineOf()
@@ -116,7 +128,7 @@ func readProcessBuild(procRoot string, pid int, cmdlineOf func() []string) (b *B
 	if !filepath.IsAbs(path) {
 		return nil, "", permErr // relative to the target's cwd, unknown to us
 	}
-	b, err = ReadBuild(path)
+	b, err := ReadBuild(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrPermission) || errors.Is(err, fs.ErrNotExist) {
 			return nil, "", permErr
@@ -126,14 +138,4 @@ func readProcessBuild(procRoot string, pid int, cmdlineOf func() []string) (b *B
 		return nil, "", errors.Join(errNotGo, err)
 	}
 	return b, "build info read from " + path + ", the file its command line names (" + exe + ": permission denied); it may differ if the file was replaced", nil
-}
-
-// exeLink returns the target of procRoot/PID/exe ("/usr/bin/x", or with a
-// " (deleted)" suffix), or "".
-func exeLink(procRoot string, pid int) string {
-	s, err := os.Readlink(filepath.Join(procRoot, strconv.Itoa(pid), "exe"))
-	if err != nil {
-		return ""
-	}
-	return s
 }

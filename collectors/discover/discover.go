@@ -4,8 +4,11 @@
 // or only the OS view. It owns `gotune ps` (Scan) and the PID half of
 // `gotune attach` (Resolve).
 //
-// Go processes are recognised by the build info of /proc/PID/exe, which
-// debug/buildinfo reads even for deleted binaries. Processes of other users
+// Go processes are recognised by the build info of their executable: on
+// Linux /proc/PID/exe, which debug/buildinfo reads even for deleted
+// binaries; elsewhere the path the OS gives for it. The OS figures and the
+// listening sockets come through collectors/proc and gopsutil on Linux,
+// macOS, FreeBSD and Windows (docs/hosts.md says what each OS lacks). Processes of other users
 // that gotune may not inspect are kept, with what could be read and why the
 // rest could not, never dropped in silence.
 package discover
@@ -19,6 +22,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,8 +35,8 @@ import (
 
 // Defaults for Options.
 const (
-	// DefaultCPUWindow is the interval between the two /proc readings that
-	// give CPU %. /proc counts CPU time in 10 ms ticks, so 250 ms resolves
+	// DefaultCPUWindow is the interval between the two CPU-time readings
+	// that give CPU %. Linux counts CPU time in 10 ms ticks, so 250 ms resolves
 	// 4 % of a core, and the window overlaps the probes.
 	DefaultCPUWindow = 250 * time.Millisecond
 	// DefaultWorkers bounds how many processes are inspected, and how many
@@ -88,7 +92,7 @@ type Reach struct {
 	// Listening are the TCP addresses the process listens on; nil when
 	// they could not be read (see Unknown).
 	Listening []string `json:"listening,omitempty"`
-	// OSOnly is true when nothing but /proc reaches the process; Hint then
+	// OSOnly is true when nothing but the OS reaches the process; Hint then
 	// says how to enable profiles.
 	OSOnly bool   `json:"os_only,omitempty"`
 	Hint   string `json:"hint,omitempty"`
@@ -158,7 +162,7 @@ type Process struct {
 	User    string `json:"user,omitempty"`
 	UID     int    `json:"uid"`
 	Command string `json:"command"`
-	Exe     string `json:"exe,omitempty"` // /proc/PID/exe target; may end in " (deleted)"
+	Exe     string `json:"exe,omitempty"` // the executable's path (Linux: /proc/PID/exe target; may end in " (deleted)")
 	// GoVersion is "" when the binary could not be read; such a row is
 	// Partial and Reasons say why.
 	GoVersion string    `json:"go_version,omitempty"`
@@ -204,7 +208,7 @@ func Scan(ctx context.Context, opts Options) ([]Process, error) {
 	self := os.Getpid()
 	pids = slices.DeleteFunc(pids, func(p int) bool { return p == self && opts.Root == "/" })
 
-	in := inspector{opts: opts, fsys: fsys, tables: &netTables{procRoot: opts.procRoot()}, ourNS: ourNetNS(opts)}
+	in := inspector{opts: opts, fsys: fsys, sockets: newSocketFinder(opts, true), ourNS: ourNetNS(opts)}
 	first := time.Now()
 	found := make([]*Process, len(pids))
 	parallel(ctx, len(pids), opts.Workers, func(i int) {
@@ -233,7 +237,7 @@ func Scan(ctx context.Context, opts Options) ([]Process, error) {
 		}
 		parallel(ctx, len(procs), opts.Workers, func(i int) {
 			p := procs[i]
-			cur, err := fsys.ProcessSummary(ctx, p.PID)
+			cur, err := fsys.CPUReading(ctx, p.PID)
 			if err != nil {
 				return
 			}
@@ -280,11 +284,10 @@ func parallel(ctx context.Context, n, workers int, f func(i int)) {
 }
 
 type inspector struct {
-	opts   Options
-	fsys   proc.FS
-	tables *netTables
-	mu     sync.Mutex // guards tables
-	ourNS  string
+	opts    Options
+	fsys    proc.FS
+	sockets *socketFinder
+	ourNS   string
 }
 
 // inspect reads one process; nil means "not a Go process" (or gone).
@@ -302,7 +305,7 @@ func (in *inspector) inspect(ctx context.Context, pid int) *Process {
 	}
 	// Build info first: most processes are not Go, and for them nothing
 	// else needs reading.
-	b, note, err := readProcessBuild(procRoot, pid, func() []string {
+	b, note, err := readProcessBuild(func() (string, error) { return buildPath(ctx, in.fsys, procRoot, pid) }, func() []string {
 		st, _ := summary()
 		return st.Cmdline
 	})
@@ -323,7 +326,7 @@ func (in *inspector) inspect(ctx context.Context, pid int) *Process {
 		User:      st.User,
 		UID:       st.UID,
 		Command:   command(st),
-		Exe:       exeLink(procRoot, pid),
+		Exe:       in.exe(ctx, pid),
 		StartTime: st.StartTime,
 		RSSBytes:  st.RSS,
 		Threads:   st.NumThreads,
@@ -336,7 +339,7 @@ func (in *inspector) inspect(ctx context.Context, pid int) *Process {
 		p.addReason("%s", note)
 	}
 	if err != nil {
-		p.addReason("cannot tell whether it is a Go program: %s: permission denied%s", filepath.Join(procRoot, strconv.Itoa(pid), "exe"), asRoot(p))
+		p.addReason("cannot tell whether it is a Go program: %s: permission denied%s", exeName(procRoot, pid), asRoot(p))
 	}
 	for _, m := range st.Missing {
 		if m.PermissionDenied() {
@@ -350,8 +353,18 @@ func (in *inspector) inspect(ctx context.Context, pid int) *Process {
 	} else if errors.Is(err, fs.ErrPermission) {
 		p.addReason("environment: permission denied%s", asRoot(p))
 	}
-	p.ns, _ = os.Readlink(filepath.Join(procRoot, strconv.Itoa(pid), "ns", "net"))
+	p.ns = netNS(procRoot, pid)
 	return p
+}
+
+// exe is the executable's path as the OS names it ("/usr/bin/x", on Linux
+// maybe with a " (deleted)" suffix), or "".
+func (in *inspector) exe(ctx context.Context, pid int) string {
+	s, err := in.fsys.Exe(ctx, pid)
+	if err != nil {
+		return ""
+	}
+	return s
 }
 
 // hiddenRow is the row of a process whose /proc entry is listed but not
@@ -364,6 +377,9 @@ func hiddenRow(pid int) *Process {
 }
 
 func asRoot(p *Process) string {
+	if runtime.GOOS == "windows" {
+		return " (run gotune elevated, as an Administrator)"
+	}
 	if os.Geteuid() == 0 {
 		return ""
 	}
@@ -380,16 +396,6 @@ func command(st proc.ProcessStat) string {
 	return "[" + st.Comm + "]"
 }
 
-// ourNetNS is gotune's own network namespace, or "" for a fake root (no
-// namespace check).
-func ourNetNS(o Options) string {
-	if o.Root != "/" {
-		return ""
-	}
-	ns, _ := os.Readlink("/proc/self/ns/net")
-	return ns
-}
-
 // Overrides replace parts of detection (attach --url, --gops-port).
 type Overrides struct {
 	URL      string // base URL of the target's HTTP server
@@ -400,18 +406,9 @@ type Overrides struct {
 // processes.
 func (in *inspector) reach(ctx context.Context, p *Process, sem chan struct{}, ov Overrides) Reach {
 	var r Reach
-	procRoot := in.opts.procRoot()
-
-	var listening []netip.AddrPort
-	inodes, err := socketInodes(procRoot, p.PID)
+	listening, err := in.sockets.listening(ctx, p)
 	switch {
 	case err == nil:
-		in.mu.Lock()
-		listening, err = pidListening(in.tables, p.PID, p.ns, inodes)
-		in.mu.Unlock()
-		if err != nil {
-			r.Unknown = "listening sockets: " + err.Error()
-		}
 		r.Listening = []string{}
 		for _, a := range listening {
 			r.Listening = append(r.Listening, a.String())
@@ -426,7 +423,7 @@ func (in *inspector) reach(ctx context.Context, p *Process, sem chan struct{}, o
 	if ov.GopsPort > 0 {
 		r.GopsAddr = netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(ov.GopsPort)).String()
 	} else {
-		t := gops.Target{PID: p.PID, StartTime: p.StartTime, UID: p.UID, Env: p.env, ProcRoot: procRoot}
+		t := gops.Target{PID: p.PID, StartTime: p.StartTime, UID: p.UID, Env: p.env, ProcRoot: gopsProcRoot(in.opts)}
 		if r.Listening != nil && r.Unknown == "" {
 			t.ListeningPorts = []int{}
 			for _, a := range listening {
@@ -553,7 +550,7 @@ var ErrNotGo = errors.New("not a Go program")
 func Resolve(ctx context.Context, pid int, ov Overrides, opts Options) (Process, error) {
 	opts = opts.withDefaults()
 	fsys := proc.FS{Root: opts.Root}
-	in := inspector{opts: opts, fsys: fsys, tables: &netTables{procRoot: opts.procRoot()}, ourNS: ourNetNS(opts)}
+	in := inspector{opts: opts, fsys: fsys, sockets: newSocketFinder(opts, false), ourNS: ourNetNS(opts)}
 	st, err := fsys.ProcessSummary(ctx, pid)
 	if err != nil {
 		return Process{}, err

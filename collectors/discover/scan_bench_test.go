@@ -78,3 +78,14 @@ func BenchmarkScan100NoWindow(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkScan100OSOnly is the OS part of a scan alone: no CPU window and
+// no probes (ps --no-probe), so other HTTP servers on the box do not count.
+func BenchmarkScan100OSOnly(b *testing.B) {
+	startSleepers(b, 100)
+	for b.Loop() {
+		if _, err := discover.Scan(context.Background(), discover.Options{CPUWindow: -1, NoProbe: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

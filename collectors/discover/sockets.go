@@ -1,202 +1,53 @@
 package discover
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/binary"
-	"encoding/hex"
-	"errors"
-	"fmt"
-	"io/fs"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
+
+	"github.com/shirou/gopsutil/v4/net"
 )
 
-// tcpListen is the kernel's TCP_LISTEN state as /proc/net/tcp prints it
-// (include/net/tcp_states.h: TCP_LISTEN = 10).
-const tcpListen = "0A"
+// Listening sockets come from gopsutil's net connections on every OS
+// (sockets_linux.go: /proc/PID/fd and /proc/PID/net/tcp{,6}, per PID;
+// sockets_other.go: lsof on macOS and FreeBSD, GetExtendedTcpTable on
+// Windows, once per scan). newSocketFinder and (*socketFinder).listening
+// are defined per OS.
 
-// ListenSocket is one listening TCP socket.
-type ListenSocket struct {
-	Addr  netip.AddrPort
-	Inode uint64
-}
-
-// ParseNetTCP parses /proc/net/tcp or /proc/net/tcp6 (man 5 proc, the
-// kernel's tcp4_seq_show / tcp6_seq_show) and returns the sockets in LISTEN
-// state. Addresses are hex in the kernel's byte order: each 32-bit word is
-// stored in host order (so 127.0.0.1 reads 0100007F on little-endian), the
-// port is big-endian hex.
-func ParseNetTCP(b []byte) ([]ListenSocket, error) {
-	var out []ListenSocket
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 512), 64<<10)
-	first := true
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if first {
-			first = false
-			if len(f) > 0 && f[0] == "sl" {
-				continue
-			}
-		}
-		if len(f) < 10 || f[3] != tcpListen {
+// listenAddrs picks pid's LISTEN sockets out of gopsutil's connections,
+// sorted, without duplicates. gopsutil spells v4-mapped IPv6 addresses as
+// IPv4 ("127.0.0.1") on Linux and may keep the "::ffff:" form elsewhere:
+// both unmap to the same address.
+func listenAddrs(conns []net.ConnectionStat, pid int) []netip.AddrPort {
+	out := []netip.AddrPort{}
+	for _, c := range conns {
+		if c.Status != "LISTEN" || int(c.Pid) != pid || c.Laddr.Port == 0 || c.Laddr.Port > 65535 {
 			continue
 		}
-		ap, err := parseHexAddrPort(f[1])
-		if err != nil {
-			return out, fmt.Errorf("bad local address %q: %w", f[1], err)
-		}
-		inode, err := strconv.ParseUint(f[9], 10, 64)
-		if err != nil {
-			return out, fmt.Errorf("bad inode %q: %w", f[9], err)
-		}
-		if inode == 0 {
-			continue // a socket being torn down
-		}
-		out = append(out, ListenSocket{Addr: ap, Inode: inode})
-	}
-	return out, sc.Err()
-}
-
-func parseHexAddrPort(s string) (netip.AddrPort, error) {
-	h, p, ok := strings.Cut(s, ":")
-	if !ok {
-		return netip.AddrPort{}, errors.New("no port")
-	}
-	port, err := strconv.ParseUint(p, 16, 16)
-	if err != nil {
-		return netip.AddrPort{}, err
-	}
-	raw, err := hex.DecodeString(h)
-	if err != nil {
-		return netip.AddrPort{}, err
-	}
-	var addr netip.Addr
-	switch len(raw) {
-	case 4:
-		var a [4]byte
-		binary.BigEndian.PutUint32(a[:], binary.NativeEndian.Uint32(raw))
-		addr = netip.AddrFrom4(a)
-	case 16:
-		var a [16]byte
-		for i := 0; i < 16; i += 4 {
-			binary.BigEndian.PutUint32(a[i:], binary.NativeEndian.Uint32(raw[i:]))
-		}
-		addr = netip.AddrFrom16(a).Unmap()
-	default:
-		return netip.AddrPort{}, fmt.Errorf("address of %d bytes", len(raw))
-	}
-	return netip.AddrPortFrom(addr, uint16(port)), nil
-}
-
-// socketInodes returns the inodes of the sockets pid has open, from the
-// "socket:[N]" targets of /proc/PID/fd/*. Reading another user's fds needs
-// root (or CAP_SYS_PTRACE): the error then wraps fs.ErrPermission.
-func socketInodes(procRoot string, pid int) (map[uint64]bool, error) {
-	dir := filepath.Join(procRoot, strconv.Itoa(pid), "fd")
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	names, err := f.Readdirnames(-1)
-	f.Close()
-	if err != nil {
-		return nil, err
-	}
-	inodes := make(map[uint64]bool)
-	for _, n := range names {
-		link, err := os.Readlink(filepath.Join(dir, n))
-		if errors.Is(err, fs.ErrPermission) {
-			return nil, err // the directory lists, but its links are not ours to read
-		}
-		if err != nil {
-			continue // closed meanwhile
-		}
-		if s, ok := strings.CutPrefix(link, "socket:["); ok {
-			if ino, err := strconv.ParseUint(strings.TrimSuffix(s, "]"), 10, 64); err == nil {
-				inodes[ino] = true
+		ip := c.Laddr.IP
+		if ip == "*" { // lsof's wildcard
+			ip = "0.0.0.0"
+			if c.Family == 30 || c.Family == 28 || c.Family == 23 { // AF_INET6 on darwin, freebsd, windows
+				ip = "::"
 			}
 		}
-	}
-	return inodes, nil
-}
-
-// netTables reads the LISTEN sockets of the network namespace pid is in, by
-// way of /proc/PID/net/tcp{,6} (which shows pid's namespace, not ours), with
-// a cache keyed by namespace so a host with many processes reads each table
-// once.
-type netTables struct {
-	procRoot string
-	byNS     map[string][]ListenSocket
-}
-
-func (n *netTables) listening(pid int, ns string) ([]ListenSocket, error) {
-	if ns != "" {
-		if s, ok := n.byNS[ns]; ok {
-			return s, nil
-		}
-	}
-	var all []ListenSocket
-	var errs []error
-	for _, name := range []string{"tcp", "tcp6"} {
-		b, err := os.ReadFile(filepath.Join(n.procRoot, strconv.Itoa(pid), "net", name))
+		a, err := netip.ParseAddr(trimBrackets(ip))
 		if err != nil {
-			if !errors.Is(err, os.ErrNotExist) { // no IPv6 in this kernel
-				errs = append(errs, err)
-			}
 			continue
 		}
-		s, err := ParseNetTCP(b)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
-		}
-		all = append(all, s...)
-	}
-	if len(errs) > 0 && len(all) == 0 {
-		return nil, errors.Join(errs...)
-	}
-	if ns != "" {
-		if n.byNS == nil {
-			n.byNS = make(map[string][]ListenSocket)
-		}
-		n.byNS[ns] = all
-	}
-	return all, nil
-}
-
-// ListeningAddrs returns the TCP addresses pid listens on, sorted, from its
-// socket fds and its namespace's /proc/net/tcp{,6}.
-func ListeningAddrs(procRoot string, pid int) ([]netip.AddrPort, error) {
-	inodes, err := socketInodes(procRoot, pid)
-	if err != nil {
-		return nil, err
-	}
-	var n netTables
-	n.procRoot = procRoot
-	return pidListening(&n, pid, "", inodes)
-}
-
-func pidListening(n *netTables, pid int, ns string, inodes map[uint64]bool) ([]netip.AddrPort, error) {
-	if len(inodes) == 0 {
-		return nil, nil
-	}
-	socks, err := n.listening(pid, ns)
-	if err != nil {
-		return nil, err
-	}
-	var out []netip.AddrPort
-	for _, s := range socks {
-		if inodes[s.Inode] && !slices.Contains(out, s.Addr) {
-			out = append(out, s.Addr)
+		ap := netip.AddrPortFrom(a.Unmap().WithZone(""), uint16(c.Laddr.Port))
+		if !slices.Contains(out, ap) {
+			out = append(out, ap)
 		}
 	}
 	slices.SortFunc(out, func(a, b netip.AddrPort) int { return a.Compare(b) })
-	return out, nil
+	return out
+}
+
+func trimBrackets(s string) string {
+	if len(s) >= 2 && s[0] == '[' && s[len(s)-1] == ']' {
+		return s[1 : len(s)-1]
+	}
+	return s
 }
 
 // dialAddrs are the addresses to try, in order, to reach a socket listening

@@ -1,87 +1,41 @@
 package discover
 
 import (
-	"net"
 	"net/netip"
-	"os"
 	"slices"
 	"testing"
+
+	"github.com/shirou/gopsutil/v4/net"
 )
 
-const netTCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
-   0: 00000000:07E8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1156 1 0000000028953ff0 100 0 0 10 0
-   1: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 4242 1 0000000028953ff0 100 0 0 10 0
-   2: 0100007F:B34B 0100007F:CB6E 06 00000000:00000000 03:0000061E 00000000     0        0 0 3 00000000b4f126a4
-   3: 0100007F:1F91 0100007F:CB6F 01 00000000:00000000 00:00000000 00000000     0        0 777 1 00000000b4f126a4
-`
-
-const netTCP6 = `  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
-   0: 00000000000000000000000000000000:1770 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 9001 1 0000000000000000 100 0 0 10 0
-   1: 00000000000000000000000001000000:1771 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 9002 1 0000000000000000 100 0 0 10 0
-   2: 0000000000000000FFFF00000100007F:1772 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 9003 1 0000000000000000 100 0 0 10 0
-`
-
-func TestParseNetTCP(t *testing.T) {
-	got, err := ParseNetTCP([]byte(netTCP))
-	if err != nil {
-		t.Fatal(err)
+// gopsutil's address spellings differ by OS (Linux: from /proc; macOS and
+// FreeBSD: lsof's "*" and "[::1]"; Windows: the IP table): all become the
+// same listening addresses.
+func TestListenAddrs(t *testing.T) {
+	conn := func(pid int32, family uint32, ip string, port uint32, status string) net.ConnectionStat {
+		return net.ConnectionStat{Pid: pid, Family: family, Status: status, Laddr: net.Addr{IP: ip, Port: port}}
 	}
-	want := []ListenSocket{
-		{netip.MustParseAddrPort("0.0.0.0:2024"), 1156},
-		{netip.MustParseAddrPort("127.0.0.1:8080"), 4242},
+	conns := []net.ConnectionStat{
+		conn(7, 2, "127.0.0.1", 6060, "LISTEN"),
+		conn(7, 10, "::", 8080, "LISTEN"),
+		conn(7, 10, "::ffff:127.0.0.1", 6061, "LISTEN"),
+		conn(7, 30, "*", 9090, "LISTEN"), // lsof, IPv6 on macOS
+		conn(7, 2, "*", 9091, "LISTEN"),  // lsof, IPv4
+		conn(7, 10, "[::1]", 9092, "LISTEN"),
+		conn(7, 2, "127.0.0.1", 6060, "LISTEN"),       // duplicate
+		conn(7, 2, "127.0.0.1", 40000, "ESTABLISHED"), // not listening
+		conn(8, 2, "127.0.0.1", 7070, "LISTEN"),       // another process
+		conn(7, 2, "bogus", 1, "LISTEN"),
 	}
-	if !slices.Equal(got, want) {
-		t.Errorf("tcp: %v, want %v", got, want)
+	var want []netip.AddrPort
+	for _, s := range []string{"0.0.0.0:9091", "127.0.0.1:6060", "127.0.0.1:6061", "[::]:8080", "[::]:9090", "[::1]:9092"} {
+		want = append(want, netip.MustParseAddrPort(s))
 	}
-	got, err = ParseNetTCP([]byte(netTCP6))
-	if err != nil {
-		t.Fatal(err)
+	slices.SortFunc(want, func(a, b netip.AddrPort) int { return a.Compare(b) })
+	if got := listenAddrs(conns, 7); !slices.Equal(got, want) {
+		t.Errorf("listenAddrs = %v\nwant %v", got, want)
 	}
-	want = []ListenSocket{
-		{netip.MustParseAddrPort("[::]:6000"), 9001},
-		{netip.MustParseAddrPort("[::1]:6001"), 9002},
-		{netip.MustParseAddrPort("127.0.0.1:6002"), 9003}, // v4-mapped
+	if got := listenAddrs(nil, 7); got == nil || len(got) != 0 {
+		t.Errorf("no connections: %v, want empty non-nil", got)
 	}
-	if !slices.Equal(got, want) {
-		t.Errorf("tcp6: %v, want %v", got, want)
-	}
-	if _, err := ParseNetTCP([]byte("   0: zz:1 00:0 0A 0 0 0 0 0 1 1\n")); err == nil {
-		t.Error("bad hex accepted")
-	}
-}
-
-// Our own listening socket shows up, with its address, through our fds.
-func TestListeningAddrsSelf(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	ln6, err := net.Listen("tcp", "[::]:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln6.Close()
-	got, err := ListeningAddrs("/proc", os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{ln.Addr().String(), ln6.Addr().String()} {
-		if !slices.Contains(got, netip.MustParseAddrPort(want)) {
-			t.Errorf("ListeningAddrs = %v, lacks %s", got, want)
-		}
-	}
-}
-
-func FuzzParseNetTCP(f *testing.F) {
-	f.Add([]byte(netTCP))
-	f.Add([]byte(netTCP6))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		socks, _ := ParseNetTCP(b)
-		for _, s := range socks {
-			if !s.Addr.IsValid() || s.Inode == 0 {
-				t.Fatalf("invalid socket %+v", s)
-			}
-		}
-	})
 }

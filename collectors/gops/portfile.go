@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,7 +42,9 @@ type Target struct {
 	// /proc/net/tcp* and its fds); nil when unknown. A port file whose port is
 	// not among them is stale.
 	ListeningPorts []int
-	// ProcRoot is the /proc to check the PID in; "" means "/proc".
+	// ProcRoot is the /proc to check the PID in; "" means "/proc" on
+	// Linux and no check elsewhere (no /proc: the caller read the PID
+	// through the OS).
 	ProcRoot string
 }
 
@@ -82,11 +85,13 @@ func PortFileDirs(t Target) []string {
 // wraps ErrNoAgent and says why each file found was rejected.
 func FindAgent(t Target) (Agent, error) {
 	procRoot := t.ProcRoot
-	if procRoot == "" {
+	if procRoot == "" && runtime.GOOS == "linux" {
 		procRoot = "/proc"
 	}
-	if _, err := os.Stat(filepath.Join(procRoot, strconv.Itoa(t.PID))); err != nil {
-		return Agent{}, fmt.Errorf("%w for PID %d: process not found: %w", ErrNoAgent, t.PID, err)
+	if procRoot != "" {
+		if _, err := os.Stat(filepath.Join(procRoot, strconv.Itoa(t.PID))); err != nil {
+			return Agent{}, fmt.Errorf("%w for PID %d: process not found: %w", ErrNoAgent, t.PID, err)
+		}
 	}
 	var rejected []string
 	for _, dir := range PortFileDirs(t) {

@@ -1,23 +1,27 @@
+//go:build linux
+
 package proc
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gotune/gotune/collectors/cpulist"
 )
-
-const hostDir = "../../testdata/host"
 
 func fixture(name string) FS { return FS{Root: filepath.Join(hostDir, name)} }
 
@@ -38,7 +42,7 @@ func TestProcessFixture(t *testing.T) {
 		UserSeconds:   26.05,
 		SystemSeconds: 3.91,
 		CPUSeconds:    29.96,
-		RSS:           183412 * 1024,
+		RSS:           45853 * uint64(os.Getpagesize()), // statm, as gopsutil reads it
 		PeakRSS:       241876 * 1024,
 		NumThreads:    3,
 		FDs:           7,
@@ -51,6 +55,12 @@ func TestProcessFixture(t *testing.T) {
 	}
 	got := p
 	got.Threads, got.ReadAt, got.Missing = nil, time.Time{}, nil
+	// CPU seconds come from gopsutil as user/100 + system/100 in floating
+	// point: compare them to the nanosecond, the rest exactly.
+	if !approx(got.UserSeconds, want.UserSeconds) || !approx(got.SystemSeconds, want.SystemSeconds) || !approx(got.CPUSeconds, want.CPUSeconds) {
+		t.Errorf("CPU seconds = %v + %v = %v, want %v + %v = %v", got.UserSeconds, got.SystemSeconds, got.CPUSeconds, want.UserSeconds, want.SystemSeconds, want.CPUSeconds)
+	}
+	got.UserSeconds, got.SystemSeconds, got.CPUSeconds = want.UserSeconds, want.SystemSeconds, want.CPUSeconds
 	if diff := compare(got, want); diff != "" {
 		t.Error(diff)
 	}
@@ -121,40 +131,33 @@ func TestCanceled(t *testing.T) {
 }
 
 // TestPermissionDenied plays another user's process read by a non-root
-// gotune: stat is world-readable, fd/ and environ are not.
+// gotune: stat and status are world-readable, fd/, cmdline and environ are
+// not. A copy of the fixture with those modes is read by a child test
+// process running as nobody (root reads anything), or directly when the
+// test is not root.
 func TestPermissionDenied(t *testing.T) {
-	fsys := fixture("cgroupv2")
-	denied := func(name string) error {
-		if strings.HasSuffix(name, "/fd") || strings.HasSuffix(name, "/environ") || strings.HasSuffix(name, "/cmdline") {
-			return &fs.PathError{Op: "open", Path: name, Err: fs.ErrPermission}
+	root := copyTree(t, filepath.Join(hostDir, "cgroupv2"))
+	for _, name := range []string{"fd", "cmdline", "environ"} {
+		if err := os.Chmod(filepath.Join(root, "proc", "4242", name), 0); err != nil {
+			t.Fatal(err)
 		}
-		return nil
 	}
-	fsys.readFile = func(name string) ([]byte, error) {
-		if err := denied(name); err != nil {
-			return nil, err
-		}
-		return os.ReadFile(name)
+	var r deniedReading
+	if os.Geteuid() == 0 {
+		r = readAsNobody(t, root)
+	} else {
+		r = readDenied(FS{Root: root})
 	}
-	fsys.readDirNames = func(name string) ([]string, error) {
-		if err := denied(name); err != nil {
-			return nil, err
-		}
-		return FS{}.dirNames(name)
-	}
-	p, err := fsys.Process(context.Background(), 4242)
-	if err != nil {
-		t.Fatalf("Process: %v, want partial result", err)
-	}
+	p := r.Stat
 	if p.FDs != -1 || p.Cmdline != nil {
 		t.Errorf("FDs = %d, Cmdline = %v; want -1 and nil", p.FDs, p.Cmdline)
 	}
-	if p.RSS != 183412*1024 || p.VoluntaryCtxSwitches != 10089 {
-		t.Errorf("readable facts lost: RSS %d, ctx %d", p.RSS, p.VoluntaryCtxSwitches)
+	if p.RSS != 45853*uint64(os.Getpagesize()) || p.VoluntaryCtxSwitches != 10089 || p.NumThreads != 3 || p.User != "svc" {
+		t.Errorf("readable facts lost: RSS %d, ctx %d, threads %d, user %q", p.RSS, p.VoluntaryCtxSwitches, p.NumThreads, p.User)
 	}
 	var whats []string
-	for _, m := range p.Missing {
-		if !m.PermissionDenied() {
+	for i, m := range p.Missing {
+		if !r.Denied[i] {
 			t.Errorf("%v: PermissionDenied() = false", m)
 		}
 		whats = append(whats, m.What)
@@ -162,8 +165,135 @@ func TestPermissionDenied(t *testing.T) {
 	if want := []string{"cmdline", "fd"}; !slices.Equal(whats, want) {
 		t.Errorf("Missing = %v, want %v", whats, want)
 	}
-	if _, err := fsys.Environ(context.Background(), 4242); !errors.Is(err, fs.ErrPermission) {
-		t.Errorf("Environ err = %v, want permission denied", err)
+	if !r.EnvironDenied {
+		t.Errorf("Environ err = %q, want permission denied", r.EnvironErr)
+	}
+}
+
+// deniedReading is what the reader saw, with the error kinds kept (JSON
+// keeps only their text).
+type deniedReading struct {
+	Stat          ProcessStat
+	Denied        []bool // PermissionDenied() of each Stat.Missing
+	EnvironErr    string
+	EnvironDenied bool
+}
+
+func readDenied(fsys FS) deniedReading {
+	var r deniedReading
+	p, err := fsys.Process(context.Background(), 4242)
+	if err != nil {
+		r.EnvironErr = "Process: " + err.Error()
+		return r
+	}
+	r.Stat = p
+	for _, m := range p.Missing {
+		r.Denied = append(r.Denied, m.PermissionDenied())
+	}
+	_, err = fsys.Environ(context.Background(), 4242)
+	if err != nil {
+		r.EnvironErr = err.Error()
+	}
+	r.EnvironDenied = errors.Is(err, fs.ErrPermission)
+	return r
+}
+
+const deniedHelperEnv = "GOTUNE_PROC_DENIED_HELPER"
+
+func TestHelperReadDenied(t *testing.T) {
+	root := os.Getenv(deniedHelperEnv)
+	if root == "" {
+		return // only as the child of TestPermissionDenied
+	}
+	json.NewEncoder(os.Stdout).Encode(readDenied(FS{Root: root}))
+	os.Exit(0)
+}
+
+func readAsNobody(t *testing.T, root string) deniedReading {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(root)
+	helper := filepath.Join(dir, "proc.test")
+	copyFile(t, self, helper, 0o755)
+	shareDir(t, dir)
+	cmd := exec.Command(helper, "-test.run=^TestHelperReadDenied$")
+	cmd.Env = append(os.Environ(), deniedHelperEnv+"="+root)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("read as nobody: %v\n%s", err, out)
+	}
+	var r deniedReading
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	return r
+}
+
+// copyTree copies a fixture tree into a temporary directory.
+func copyTree(t *testing.T, from string) string {
+	t.Helper()
+	to := filepath.Join(t.TempDir(), "root")
+	err := filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, path)
+		dst := filepath.Join(to, rel)
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(dst, 0o755)
+		case d.Type()&fs.ModeSymlink != 0:
+			link, err := os.Readlink(path)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(link, dst)
+		}
+		copyFile(t, path, dst, 0o644)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return to
+}
+
+func copyFile(t *testing.T, from, to string, mode os.FileMode) {
+	t.Helper()
+	src, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dst, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// shareDir makes dir and its parents traversable by every user.
+func shareDir(t *testing.T, dir string) {
+	t.Helper()
+	for d := dir; d != "/" && d != "."; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm()&0o011 != 0o011 {
+			if err := os.Chmod(d, fi.Mode().Perm()|0o011); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
 

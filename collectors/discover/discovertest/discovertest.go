@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -23,6 +22,7 @@ const (
 	GotuneAgent = "gotuneagent" // gotune agent on 127.0.0.1:0
 	PlainSleep  = "plainsleep"  // no agent, no server
 	OldGoMod    = "oldgomod"    // DefaultGODEBUG containermaxprocs=0,updatemaxprocs=0
+	HostFigures = "hostfigures" // 64 MiB resident, 4 locked threads, CPU use, two listeners
 )
 
 // ModuleRoot returns the directory holding gotune's go.mod, found upward
@@ -81,7 +81,7 @@ type Options struct {
 	Env []string // added to the test process's environment
 	// Credential runs the target as another user (root only); the binary's
 	// directories must be reachable by that user (see ShareDir).
-	Credential *syscall.Credential
+	Credential *Credential
 	// WaitReady waits for a line starting with "ready"; false for programs
 	// such as sleep(1) that print nothing.
 	WaitReady bool
@@ -101,7 +101,7 @@ func Start(t testing.TB, path string, opts Options, args ...string) *Proc {
 	}
 	cmd.Stderr = os.Stderr
 	if opts.Credential != nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: opts.Credential}
+		setCredential(t, cmd, opts.Credential)
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
