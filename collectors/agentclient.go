@@ -17,7 +17,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gotune/gotune/agent"
@@ -188,8 +187,8 @@ func findAgentToken(ctx context.Context, fsys proc.FS, pid int, explicit string)
 			te.Reason, te.Err = err.Error(), err
 			return AgentToken{}, te
 		}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok && p.UID >= 0 && int(st.Uid) != p.UID {
-			te.Reason = fmt.Sprintf("%s belongs to uid %d, but the process runs as uid %d: not trusting it", path, st.Uid, p.UID)
+		if uid, ok := fileOwner(fi); ok && p.UID >= 0 && uid != p.UID {
+			te.Reason = fmt.Sprintf("%s belongs to uid %d, but the process runs as uid %d: not trusting it", path, uid, p.UID)
 			return AgentToken{}, te
 		}
 		if fi.Mode().Perm()&0o077 != 0 {
