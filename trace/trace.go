@@ -30,6 +30,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gotune/gotune/measurement"
@@ -202,7 +203,7 @@ func readHeader(br *bufio.Reader) (traceHeader, error) {
 	}
 	var minor int
 	if _, err := fmt.Sscanf(string(b), "go 1.%d trace", &minor); err != nil || len(b) < 16 {
-		if len(b) < 16 && string(b) == "go 1."[:min(len(b), 5)] {
+		if len(b) < 16 && (strings.HasPrefix(string(b), "go 1.") || strings.HasPrefix("go 1.", string(b))) {
 			return traceHeader{}, fmt.Errorf("%w: only %d bytes", ErrTruncated, len(b))
 		}
 		return traceHeader{}, ErrNotTrace
