@@ -202,7 +202,9 @@ func (a *analyzer) event(ev *xtrace.Event) {
 	}
 	if d := float64(t - a.last); d > 0 && a.runnable > 0 {
 		a.runnableInt += d * float64(a.runnable)
-		if idle := a.gomaxprocs - a.runningPs; idle > 0 {
+		// A P not running a goroutine is idle or held by an M looking for
+		// work: either way it could run one of the runnable goroutines.
+		if idle := a.gomaxprocs - len(a.running); idle > 0 {
 			a.idlePInt += d * float64(min(idle, a.runnable))
 		}
 	}
@@ -710,7 +712,8 @@ func (a *analyzer) finish() {
 		gc.Cycles = []GCCycle{}
 	}
 	cpu := a.gcCPU
-	if mark := cpu.assist + cpu.dedicated + cpu.fractional + cpu.idle; mark > 0 {
+	gc.AssistCPU, gc.MarkCPU = cpu.assist, cpu.assist+cpu.dedicated+cpu.fractional+cpu.idle
+	if mark := gc.MarkCPU; mark > 0 {
 		gc.AssistShare = float64(cpu.assist) / float64(mark)
 	}
 	if s.Duration > 0 && s.GOMAXPROCS > 0 {

@@ -131,11 +131,13 @@ type SchedLatency struct {
 	P90 time.Duration `json:"p90_ns"`
 	P99 time.Duration `json:"p99_ns"`
 	// IdlePShare is the share of runnable goroutine-time during which a P
-	// stood idle: the integral over time of min(runnable goroutines, idle
-	// Ps) over the integral of runnable goroutines. Near 0 on a busy
-	// process (goroutines wait for a P); high when goroutines wait although
-	// Ps are idle — the OS does not run the threads that would run them (a
-	// CPU quota, an affinity mask narrower than GOMAXPROCS, a busy host).
+	// was free — idle, or held by a thread still looking for work — and so
+	// could have run the goroutine: the integral over time of
+	// min(runnable goroutines, GOMAXPROCS − running goroutines) over the
+	// integral of runnable goroutines. Waits while every P runs a goroutine
+	// are CPU demand above GOMAXPROCS; waits with a free P mean the threads
+	// that would run them did not get a CPU from the OS (a CPU quota, an
+	// affinity mask or cpuset narrower than GOMAXPROCS, a busy host).
 	IdlePShare float64 `json:"idle_p_share"`
 	// Groups are the goroutines' own stacks while they waited to run (what
 	// a goroutine dump would show for a runnable goroutine), grouped as the
@@ -229,6 +231,10 @@ type GCSummary struct {
 	// AssistShare is mark assists' share of all GC mark CPU time (assists
 	// plus dedicated, fractional and idle workers) over the trace.
 	AssistShare float64 `json:"assist_share"`
+	// AssistCPU and MarkCPU are the mark assists' CPU time and all mark
+	// CPU time (assists and every kind of worker) over the trace.
+	AssistCPU time.Duration `json:"assist_cpu_ns"`
+	MarkCPU   time.Duration `json:"mark_cpu_ns"`
 	// CPUShare is GC mark CPU time (workers and assists) and stop-the-world
 	// time over GOMAXPROCS × the trace.
 	CPUShare float64 `json:"cpu_share"`

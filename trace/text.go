@@ -191,7 +191,7 @@ func (p *printer) mmu(s *Summary) {
 
 func (p *printer) sched(s *Summary) {
 	sc := s.Sched
-	p.f("\nScheduler latency (runnable → running): %s waits, total %s, p50 ≈%s, p90 ≈%s, p99 ≈%s, max %s; %s of the waiting had an idle P\n",
+	p.f("\nScheduler latency (runnable → running): %s waits, total %s, p50 ≈%s, p90 ≈%s, p99 ≈%s, max %s; %s of the waiting had a free P\n",
 		measurement.Count(float64(sc.Count)), dur(sc.Total), dur(sc.P50), dur(sc.P90), dur(sc.P99), dur(sc.Max), measurement.Percent(sc.IdlePShare))
 	if sc.BeforeFirstRun > 0 {
 		p.f("  (%s of it before the goroutines' first run in the trace, which go tool trace -pprof=sched leaves out)\n", dur(sc.BeforeFirstRun))

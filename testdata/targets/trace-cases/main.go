@@ -18,7 +18,8 @@
 //	syscall  blocking syscalls: nanosleep(2) and read(2) on a blocking pipe
 //	net      network waits: HTTP requests to a slow loopback handler
 //	idleps   scheduler latency with idle Ps: GOMAXPROCS 4 pinned to one CPU
-//	         (sched_setaffinity on every thread), CPU spinners and timer sleepers
+//	         (sched_setaffinity on every thread), CPU spinners handing work
+//	         to consumers over a channel
 //	mix      all of the above at once, plus a channel ping-pong that makes
 //	         many events (for big traces: -d 20s gives well over 100 MB)
 package main
@@ -435,15 +436,19 @@ func pinToOneCPU() {
 
 func idlePsCase(stop <-chan struct{}) {
 	var wg sync.WaitGroup
+	work := make(chan int, 64)
 	for range 2 {
 		wg.Add(1)
-		go func() { defer wg.Done(); spinner(stop) }()
+		go func() { defer wg.Done(); spinner(stop, work) }()
 	}
-	for range 8 {
-		wg.Add(1)
-		go func() { defer wg.Done(); sleeper(stop) }()
+	var cw sync.WaitGroup
+	for range 4 {
+		cw.Add(1)
+		go func() { defer cw.Done(); consumer(work) }()
 	}
 	wg.Wait()
+	close(work)
+	cw.Wait()
 }
 
 //go:noinline
@@ -455,18 +460,25 @@ func work(n int) uint64 {
 	return x
 }
 
+// spinner computes and hands out work as it goes: each send readies a
+// consumer on the spinner's own P, and an idle P can take it only once the
+// OS runs the thread woken for it — on one CPU, after the spinners' threads.
+//
 //go:noinline
-func spinner(stop <-chan struct{}) {
-	for !stopped(stop) {
-		sink += work(100_000)
+func spinner(stop <-chan struct{}, out chan<- int) {
+	for i := 0; !stopped(stop); i++ {
+		sink += work(20_000)
+		select {
+		case out <- i:
+		default:
+		}
 	}
 }
 
 //go:noinline
-func sleeper(stop <-chan struct{}) {
-	for !stopped(stop) {
-		time.Sleep(time.Millisecond)
-		sink += work(1000)
+func consumer(in <-chan int) {
+	for range in {
+		sink += work(2000)
 	}
 }
 
