@@ -20,8 +20,9 @@
 //	idleps   scheduler latency with idle Ps: GOMAXPROCS 4 pinned to one CPU
 //	         (sched_setaffinity on every thread), CPU spinners handing work
 //	         to consumers over a channel
-//	mix      all of the above at once, plus a channel ping-pong that makes
-//	         many events (for big traces: -d 20s gives well over 100 MB)
+//	mix      all of the above at once, plus a channel ping-pong
+//	big      many events fast, for big traces: channel ping-pongs with the
+//	         lock, syscall and net cases (and GC from their garbage)
 package main
 
 import (
@@ -47,7 +48,7 @@ import (
 )
 
 func main() {
-	which := flag.String("case", "mix", "stw, assist, lock, syscall, net, idleps or mix")
+	which := flag.String("case", "mix", "stw, assist, lock, syscall, net, idleps, mix or big")
 	dur := flag.Duration("d", time.Second, "how long to trace (with -o)")
 	out := flag.String("o", "", "write an execution trace of the workload to this file")
 	serve := flag.String("serve", "", "serve net/http/pprof on this address while the workload runs")
@@ -84,6 +85,10 @@ func main() {
 		start(netCase)
 	case "idleps":
 		start(idlePsCase)
+	case "big":
+		for _, f := range []func(<-chan struct{}){pingPong, pingPong, lockCase, syscallCase, netCase} {
+			start(f)
+		}
 	case "mix":
 		for _, f := range []func(<-chan struct{}){stwCase, assistCase, lockCase, syscallCase, netCase, pingPong} {
 			start(f)
