@@ -201,3 +201,32 @@ func TestCheckTraceHeader(t *testing.T) {
 		}
 	}
 }
+
+// A flight-recorder snapshot (runtime/trace.FlightRecorder served where
+// gotune's agent serves it) arrives at once and parses.
+func TestFetchFlightRecorder(t *testing.T) {
+	bin := testproc.Build(t, "./testdata/targets/trace-cases")
+	p := testproc.Start(t, bin, nil, "-case", "lock", "-serve", "127.0.0.1:0", "-flightrecorder")
+	base := "http://" + strings.Fields(p.FirstLine)[2]
+	time.Sleep(500 * time.Millisecond) // let it record something
+	var buf bytes.Buffer
+	start := time.Now()
+	var last TraceProgress
+	n, err := NewTraceClient(base).Fetch(t.Context(), TraceRequest{FlightRecorder: true, Progress: func(p TraceProgress) { last = p }}, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("a snapshot took %s", d)
+	}
+	if !last.Done || last.Bytes != n || last.Seconds != 0 {
+		t.Errorf("last progress %+v", last)
+	}
+	s, err := trace.Analyze(t.Context(), bytes.NewReader(buf.Bytes()), trace.Options{})
+	if err != nil {
+		t.Fatalf("the snapshot does not parse: %v", err)
+	}
+	if s.Events == 0 || s.Duration <= 0 {
+		t.Errorf("empty snapshot: %d events over %s", s.Events, s.Duration)
+	}
+}

@@ -53,6 +53,7 @@ func main() {
 	out := flag.String("o", "", "write an execution trace of the workload to this file")
 	serve := flag.String("serve", "", "serve net/http/pprof on this address while the workload runs")
 	procs := flag.Int("procs", 2, "GOMAXPROCS (idleps uses 4)")
+	flight := flag.Bool("flightrecorder", false, "with -serve: also run a flight recorder and serve its snapshot at /debug/gotune/flightrecorder, as gotune's agent does")
 	flag.Parse()
 
 	if *which == "stw" || *which == "mix" {
@@ -102,6 +103,9 @@ func main() {
 		if err != nil {
 			fail(err)
 		}
+		if *flight {
+			serveFlightRecorder()
+		}
 		fmt.Printf("ready %d %s\n", os.Getpid(), ln.Addr())
 		fail(http.Serve(ln, nil))
 	}
@@ -123,6 +127,24 @@ func main() {
 	if err := f.Close(); err != nil {
 		fail(err)
 	}
+}
+
+// serveFlightRecorder keeps the last seconds of execution trace in memory
+// and writes a snapshot on request (runtime/trace.FlightRecorder, Go ≥1.25).
+func serveFlightRecorder() {
+	fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{MinAge: 2 * time.Second, MaxBytes: 16 << 20})
+	if err := fr.Start(); err != nil {
+		fail(err)
+	}
+	var mu sync.Mutex // one snapshot at a time: WriteTo refuses concurrent calls
+	http.HandleFunc("/debug/gotune/flightrecorder", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		w.Header().Set("Content-Type", "application/octet-stream")
+		if _, err := fr.WriteTo(w); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
 }
 
 func fail(err error) {
