@@ -227,19 +227,40 @@ func (p *printer) groups(gs []StackGroup, what string) {
 	tw.Flush()
 }
 
+// operatorCategories are the reasons an operator asks about, in the order
+// WriteText shows them; sleep, the runtime's own waits and the rest follow.
+var operatorCategories = []Category{CatChannel, CatSelect, CatSync, CatNetwork, CatSyscall, CatGCAssist}
+
 func (p *printer) blocking(s *Summary) {
-	p.f("\nTime off the CPU, by reason (waits that ended in the trace):\n")
+	p.f("\nTime off the CPU, by reason (waits that ended in the trace; gc-assist is time in mark assists):\n")
 	if len(s.Blocking.Reasons) == 0 {
 		p.f("  none\n")
 		return
 	}
+	rs := slices.Clone(s.Blocking.Reasons)
+	rank := func(c Category) int {
+		if i := slices.Index(operatorCategories, c); i >= 0 {
+			return 0
+		}
+		return 1
+	}
+	slices.SortStableFunc(rs, func(a, b ReasonTotal) int { return rank(a.Category) - rank(b.Category) })
 	tw := tabwriter.NewWriter(p.w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  reason\ttotal\twaits\tmax\n")
-	for _, r := range s.Blocking.Reasons {
+	for _, r := range rs {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", r.Category, dur(r.Total), measurement.Count(float64(r.Count)), dur(r.Max))
 	}
 	tw.Flush()
-	p.groups(s.Blocking.Groups, "at")
+	var gs []StackGroup
+	for _, g := range s.Blocking.Groups {
+		if slices.Contains(operatorCategories, g.Category) {
+			gs = append(gs, g)
+		}
+	}
+	p.groups(gs, "at")
+	if len(gs) < len(s.Blocking.Groups) {
+		p.f("  (stacks of sleep, the runtime's own waits and other reasons are in --json)\n")
+	}
 }
 
 func (p *printer) gc(s *Summary) {
