@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -20,6 +22,29 @@ import (
 // against the MMU page of `go tool trace -http` (internal/trace).
 
 var agreementCases = []string{"stw", "assist", "lock", "syscall", "net", "idleps"}
+
+// agreementFiles are the traces the agreement tests read: one per case,
+// plus any files listed in GOTUNE_TRACE_FILES (space separated), such as a
+// capture of the demo workload.
+func agreementFiles(t *testing.T, cases []string) map[string]string {
+	out := map[string]string{}
+	for _, c := range cases {
+		out[c] = caseTrace(t, c, caseDuration)
+	}
+	for _, f := range strings.Fields(os.Getenv("GOTUNE_TRACE_FILES")) {
+		out[filepath.Base(f)] = f
+	}
+	return out
+}
+
+func sortedKeys(m map[string]string) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
 
 const caseDuration = 400 * time.Millisecond
 
@@ -78,9 +103,10 @@ func TestAgreementWithGoToolTracePprof(t *testing.T) {
 		{"net", []Category{CatNetwork}},
 		{"syscall", []Category{CatSyscall}},
 	}
-	for _, name := range agreementCases {
+	files := agreementFiles(t, agreementCases)
+	for _, name := range sortedKeys(files) {
+		file := files[name]
 		t.Run(name, func(t *testing.T) {
-			file := caseTrace(t, name, caseDuration)
 			s := analyzeFile(t, file)
 
 			// Scheduler latency: totals (stacks differ by design: -pprof=sched
@@ -122,9 +148,10 @@ func TestAgreementWithGoToolTracePprof(t *testing.T) {
 }
 
 func TestPausesAgreeWithGoToolTraceParsed(t *testing.T) {
-	for _, name := range agreementCases {
+	files := agreementFiles(t, agreementCases)
+	for _, name := range sortedKeys(files) {
+		file := files[name]
 		t.Run(name, func(t *testing.T) {
-			file := caseTrace(t, name, caseDuration)
 			s := analyzeFile(t, file)
 			want := goToolTraceSTW(t, file)
 			var got []parsedSTW
@@ -154,9 +181,10 @@ func TestPausesAgreeWithGoToolTraceParsed(t *testing.T) {
 }
 
 func TestMMUAgreesWithGoToolTrace(t *testing.T) {
-	for _, name := range []string{"stw", "assist", "net"} {
+	files := agreementFiles(t, []string{"stw", "assist", "net"})
+	for _, name := range sortedKeys(files) {
+		file := files[name]
 		t.Run(name, func(t *testing.T) {
-			file := caseTrace(t, name, caseDuration)
 			s := analyzeFileWith(t, file, Options{MMUCompat: true})
 			own := analyzeFile(t, file)
 			if len(s.MMU) < 5 {

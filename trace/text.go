@@ -131,7 +131,7 @@ func states(x Pause) string {
 
 func orReason(r string) string {
 	if r == "" {
-		return "(no reason)"
+		return "(since before the trace)"
 	}
 	return r
 }
