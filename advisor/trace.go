@@ -157,19 +157,20 @@ func checkTracePause(c *check) *Finding {
 	if l := p.LastToStop; l != nil && float64(l.StoppedAfter) >= tracePauseStraggler*float64(p.Duration) {
 		_, where := traceWhere(l.Stack)
 		name := safetext.Line(l.Name)
-		f.Title = fmt.Sprintf("A %s pause (%s) waited %s for goroutine %d (%s) to stop: it ran without a preemption point", secs(p.Duration.Seconds()), reason, secs(l.StoppedAfter.Seconds()), l.Goroutine, name)
+		f.Title = fmt.Sprintf("A %s pause (%s) waited %s for goroutine %d (%s) to reach a safe point and stop", secs(p.Duration.Seconds()), reason, secs(l.StoppedAfter.Seconds()), l.Goroutine, name)
 		f.Evidence = append(f.Evidence, traceEv(s, "time to stop", l.StoppedAfter.Seconds(), "seconds",
 			fmt.Sprintf("%s waiting for G%d %s, which stopped at %s", secs(l.StoppedAfter.Seconds()), l.Goroutine, name, where), "goroutine transitions during the pause"))
 		f.Action = Action{Kind: ActionCode, Text: fmt.Sprintf("make the code G%d runs (%s, stopped at %s) preemptible", l.Goroutine, name, where),
-			Note: "a loop without function calls cannot be stopped unless asynchronous preemption is on; call a function or runtime.Gosched() every few milliseconds of work"}
+			Note: "a loop without function calls cannot be stopped unless asynchronous preemption is on; call a function or runtime.Gosched() every few milliseconds of work. With asynchronous preemption on, a long wait can also mean the OS did not run that goroutine's thread (throttling, a busy host)"}
+		f.Confidence = Medium
 		if v, from := c.godebug("asyncpreemptoff"); v == "1" {
+			f.Confidence = High
 			f.Action = Action{Kind: ActionEnv, Text: "remove asyncpreemptoff=1 from GODEBUG", Note: "it is set by the " + from + "; with it off, the runtime cannot stop a goroutine in a loop without calls"}
 			f.Evidence = append(f.Evidence, fact("asyncpreemptoff", 1, "", "GODEBUG asyncpreemptoff=1 (from the "+from+")", "GODEBUG"))
 		}
 		rest := p.Duration - l.StoppedAfter
 		f.Predicted = &Prediction{Text: fmt.Sprintf("this pause falls to about %s (its part after everything stopped)", secs(rest.Seconds())),
 			Metric: "pause", Unit: "seconds", Low: 0, High: rest.Seconds()}
-		f.Confidence = High
 		return f
 	}
 	if a, ok := stoppingAPIs[p.Reason]; ok {
