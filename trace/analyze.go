@@ -58,10 +58,11 @@ const (
 	idleWorker
 )
 
+// groupKey is all integers (interned category and state names), so the
+// per-wait map lookup hashes no strings.
 type groupKey struct {
-	cat   Category
-	state string
-	stack stackID
+	cat, state int32
+	stack      stackID
 }
 
 type groupAcc struct {
@@ -114,7 +115,6 @@ type analyzer struct {
 
 	gs       map[xtrace.GoID]*gInfo
 	running  map[xtrace.GoID]struct{}
-	waiting  map[string]int
 	runnable int
 	syscall  int
 
@@ -145,12 +145,13 @@ type analyzer struct {
 	schedGroup map[groupKey]*groupAcc
 	blockGroup map[groupKey]*groupAcc
 	reasons    map[Category]*Latency
+	names      []string
 }
 
 func newAnalyzer(o Options) *analyzer {
 	return &analyzer{
 		o: o, s: &Summary{}, stacks: newStackTable(), mmu: newMMUBuilder(o.MMUCompat),
-		gs: map[xtrace.GoID]*gInfo{}, running: map[xtrace.GoID]struct{}{}, waiting: map[string]int{},
+		gs: map[xtrace.GoID]*gInfo{}, running: map[xtrace.GoID]struct{}{},
 		procs: map[xtrace.ProcID]xtrace.ProcState{}, sweeps: map[xtrace.ProcID]xtrace.Time{},
 		schedGroup: map[groupKey]*groupAcc{}, blockGroup: map[groupKey]*groupAcc{}, reasons: map[Category]*Latency{},
 	}
@@ -209,7 +210,11 @@ func (a *analyzer) event(ev *xtrace.Event) {
 		}
 	}
 	a.last = max(a.last, t)
-	a.mmu.event(ev)
+	var st xtrace.StateTransition
+	if ev.Kind() == xtrace.EventStateTransition {
+		st = ev.StateTransition()
+	}
+	a.mmu.event(ev, &st)
 
 	switch ev.Kind() {
 	case xtrace.EventSync:
@@ -239,7 +244,6 @@ func (a *analyzer) event(ev *xtrace.Event) {
 	case xtrace.EventRangeEnd:
 		a.rangeEnd(ev)
 	case xtrace.EventStateTransition:
-		st := ev.StateTransition()
 		switch st.Resource.Kind {
 		case xtrace.ResourceGoroutine:
 			a.goTransition(ev, st)
@@ -292,10 +296,6 @@ func (a *analyzer) goTransition(ev *xtrace.Event, st xtrace.StateTransition) {
 		a.runnable--
 	case xtrace.GoSyscall:
 		a.syscall--
-	case xtrace.GoWaiting:
-		if a.waiting[g.reason]--; a.waiting[g.reason] <= 0 {
-			delete(a.waiting, g.reason)
-		}
 	}
 	switch new {
 	case xtrace.GoRunning:
@@ -306,7 +306,6 @@ func (a *analyzer) goTransition(ev *xtrace.Event, st xtrace.StateTransition) {
 		a.syscall++
 	case xtrace.GoWaiting:
 		g.reason = st.Reason
-		a.waiting[g.reason]++
 	}
 	g.state = new
 
@@ -428,7 +427,7 @@ func (a *analyzer) endWait(id xtrace.GoID, g *gInfo, t xtrace.Time) {
 	if g.trackState == xtrace.GoRunnable {
 		a.schedHist.add(d)
 		a.schedDec.add(d)
-		grp = a.group(a.schedGroup, groupKey{cat: CatRunnable, state: "runnable", stack: g.trackOwn})
+		grp = a.group(a.schedGroup, groupKey{cat: a.name(string(CatRunnable)), state: a.name("runnable"), stack: g.trackOwn})
 		total = &a.sched
 	} else {
 		cat := categorize(g.trackState, g.trackReason)
@@ -436,7 +435,7 @@ func (a *analyzer) endWait(id xtrace.GoID, g *gInfo, t xtrace.Time) {
 		if g.trackState == xtrace.GoSyscall {
 			state = "syscall"
 		}
-		grp = a.group(a.blockGroup, groupKey{cat: cat, state: state, stack: g.trackStack})
+		grp = a.group(a.blockGroup, groupKey{cat: a.name(string(cat)), state: a.name(state), stack: g.trackStack})
 		total = a.reason(cat)
 	}
 	grp.add(id, d)
@@ -446,6 +445,19 @@ func (a *analyzer) endWait(id xtrace.GoID, g *gInfo, t xtrace.Time) {
 	if !g.ran {
 		g.pending = append(g.pending, pendingWait{grp, total, d})
 	}
+}
+
+// name interns a category or state name. There are a few dozen at most;
+// a scan compares strings the trace's string table hands out again and
+// again, which usually share their bytes, so it is cheaper than hashing.
+func (a *analyzer) name(s string) int32 {
+	for i, n := range a.names {
+		if n == s {
+			return int32(i)
+		}
+	}
+	a.names = append(a.names, s)
+	return int32(len(a.names) - 1)
 }
 
 func (a *analyzer) reason(c Category) *Latency {
@@ -549,7 +561,7 @@ func (a *analyzer) rangeEnd(ev *xtrace.Event) {
 		}
 		g.inAssist = false
 		d := t.Sub(g.assistFrom)
-		grp := a.group(a.blockGroup, groupKey{cat: CatGCAssist, state: rangeAssist, stack: g.assistAt})
+		grp := a.group(a.blockGroup, groupKey{cat: a.name(string(CatGCAssist)), state: a.name(rangeAssist), stack: g.assistAt})
 		grp.add(id, d)
 		l := a.reason(CatGCAssist)
 		l.Count++
@@ -568,10 +580,14 @@ func (a *analyzer) beginPause(ev *xtrace.Event, reason string) {
 	if _, ok := a.running[stopper]; ok {
 		st.Running--
 	}
-	if len(a.waiting) > 0 {
-		st.Waiting = make(map[string]int, len(a.waiting))
-		for k, v := range a.waiting {
-			st.Waiting[k] = v
+	// Waiting goroutines by reason, counted here rather than kept up to
+	// date on every transition: pauses are rare, transitions are not.
+	for _, g := range a.gs {
+		if g.state == xtrace.GoWaiting {
+			if st.Waiting == nil {
+				st.Waiting = map[string]int{}
+			}
+			st.Waiting[g.reason]++
 		}
 	}
 	p.p.States = st
@@ -728,7 +744,7 @@ func (a *analyzer) finish() {
 func (a *analyzer) groups(m map[groupKey]*groupAcc) []StackGroup {
 	out := make([]StackGroup, 0, len(m))
 	for _, g := range m {
-		out = append(out, StackGroup{Category: g.key.cat, State: g.key.state, Frames: a.stacks.get(g.key.stack),
+		out = append(out, StackGroup{Category: Category(a.names[g.key.cat]), State: a.names[g.key.state], Frames: a.stacks.get(g.key.stack),
 			Latency: g.Latency, Goroutines: len(g.gs), IDs: g.ids})
 	}
 	slices.SortFunc(out, func(x, y StackGroup) int {

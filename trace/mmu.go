@@ -72,7 +72,9 @@ func (m *mmuBuilder) p(ev *xtrace.Event) *int {
 	return nil
 }
 
-func (m *mmuBuilder) event(ev *xtrace.Event) {
+// event takes the event and, for a state transition, its details (read
+// once by the caller).
+func (m *mmuBuilder) event(ev *xtrace.Event, st *xtrace.StateTransition) {
 	t := int64(ev.Time())
 	m.last, m.any = t, true
 	switch ev.Kind() {
@@ -149,7 +151,6 @@ func (m *mmuBuilder) event(ev *xtrace.Event) {
 			}
 		}
 	case xtrace.EventStateTransition:
-		st := ev.StateTransition()
 		if st.Resource.Kind != xtrace.ResourceGoroutine {
 			break
 		}
@@ -176,8 +177,12 @@ func (m *mmuBuilder) event(ev *xtrace.Event) {
 			delete(m.states, g)
 			delete(m.bgMark, g)
 			delete(m.bgNow, g)
-		} else {
+		} else if m.nSync <= 1 {
+			// states is read only for RangeActive events, which count only
+			// in the first generation.
 			m.states[g] = new
+		} else if len(m.states) > 0 {
+			clear(m.states)
 		}
 	case xtrace.EventLabel:
 		l := ev.Label()
