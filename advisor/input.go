@@ -4,6 +4,7 @@ import (
 	"github.com/gotune/gotune/collectors/cgroup"
 	"github.com/gotune/gotune/profile"
 	"github.com/gotune/gotune/session"
+	"github.com/gotune/gotune/trace"
 )
 
 // Input is everything the advisor looks at. Only Points is required; a rule
@@ -18,6 +19,9 @@ type Input struct {
 	// the advisor uses Facts.Throttle (the last two readings).
 	CgroupStart *cgroup.Stats
 	Profiles    Profiles
+	// Trace is an execution trace taken during the window, for the
+	// trace-* rules (advisor/trace.go); nil when none was captured.
+	Trace *trace.Summary
 }
 
 // Facts are what the PID collectors know about the process and its host

@@ -282,7 +282,7 @@ func ruleCases() []ruleCase {
 
 func TestRules(t *testing.T) {
 	fires, quiet := map[string]bool{}, map[string]bool{}
-	for _, tc := range ruleCases() {
+	for _, tc := range append(ruleCases(), traceRuleCases()...) {
 		if tc.fires {
 			fires[tc.id] = true
 		} else {
