@@ -22,7 +22,6 @@ import (
 	"github.com/gotune/gotune/agent"
 	"github.com/gotune/gotune/collectors/gops"
 	"github.com/gotune/gotune/collectors/proc"
-	"github.com/gotune/gotune/measurement"
 	"github.com/gotune/gotune/safetext"
 )
 
@@ -34,13 +33,6 @@ const (
 	// maxControlBody caps settings and journal replies (a full journal of
 	// agent.JournalCapacity entries is about 300 KiB).
 	maxControlBody = 4 << 20
-	// DefaultFlightRecorderTimeout bounds a flight recorder snapshot: the
-	// window is a few MB, but a busy target writes it slowly.
-	DefaultFlightRecorderTimeout = 60 * time.Second
-	// DefaultMaxFlightRecorder caps a snapshot. Go's default window is
-	// about 10 MB; a program that asks for a larger MaxBytes needs a larger
-	// cap here too.
-	DefaultMaxFlightRecorder = 256 << 20
 	// tokenStartSlack: a token file older than its process's start time
 	// (which /proc gives to 10 ms and the clock may have stepped since) by
 	// more than this was left by an earlier process with the same PID.
@@ -402,77 +394,6 @@ func refusalError(op, u, path string, status int, body []byte, tokenFile string)
 	}
 	e.Hint = hintFor(e.Code, status, path, tokenFile)
 	return e
-}
-
-// FetchFlightRecorder fetches a snapshot of the agent's flight recorder at
-// base: the last seconds of execution trace, in the byte format of
-// /debug/pprof/trace (go tool trace and golang.org/x/exp/trace read it). It
-// is a user action: the agent writes one snapshot at a time. A zero
-// opts.Timeout means DefaultFlightRecorderTimeout, a zero opts.MaxBody
-// DefaultMaxFlightRecorder.
-func FetchFlightRecorder(ctx context.Context, base string, opts HTTPSourceOptions) ([]byte, error) {
-	if opts.Timeout <= 0 {
-		opts.Timeout = DefaultFlightRecorderTimeout
-	}
-	if opts.MaxBody <= 0 {
-		opts.MaxBody = DefaultMaxFlightRecorder
-	}
-	opts = opts.withDefaults()
-	u := strings.TrimRight(base, "/") + agent.FlightRecorderPath
-	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, &FetchError{URL: u, Reason: "bad URL: " + err.Error(), Err: err}
-	}
-	req.Header.Set("User-Agent", userAgent)
-	resp, err := opts.HTTP.Do(req)
-	if err != nil {
-		return nil, classifyTransportError(ctx, u, opts.Timeout, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-		return nil, refusalError("flight recorder snapshot", u, agent.FlightRecorderPath, resp.StatusCode, b, "")
-	}
-	if resp.ContentLength > opts.MaxBody {
-		return nil, flightTooLarge(u, opts.MaxBody)
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, opts.MaxBody+1))
-	if err != nil {
-		fe := classifyTransportError(ctx, u, opts.Timeout, err).(*FetchError)
-		if !fe.Unreachable && ctx.Err() == nil {
-			return nil, fe
-		}
-		fe.Reason = fmt.Sprintf("snapshot cut off after %s: %s", measurement.Bytes(float64(len(b))), fe.Reason)
-		return nil, fe
-	}
-	if int64(len(b)) > opts.MaxBody {
-		return nil, flightTooLarge(u, opts.MaxBody)
-	}
-	if err := checkTraceHeader(b); err != nil {
-		return nil, &FetchError{URL: u, Reason: err.Error(), Hint: profileHint(b)}
-	}
-	return b, nil
-}
-
-func flightTooLarge(u string, limit int64) error {
-	return &FetchError{URL: u, Reason: fmt.Sprintf("the snapshot is larger than the %s cap; not read", measurement.Bytes(float64(limit))),
-		Hint: "the program's FlightRecorderOptions.MaxBytes allows a larger window: raise the cap if you trust it"}
-}
-
-// checkTraceHeader checks the start of an execution trace: "go 1.NN trace"
-// padded with NULs to 16 bytes (internal/trace/version: the header of
-// every trace since Go 1.5).
-func checkTraceHeader(b []byte) error {
-	if len(b) < 16 {
-		return fmt.Errorf("not an execution trace: %d bytes", len(b))
-	}
-	h := string(bytes.TrimRight(b[:16], "\x00"))
-	if !strings.HasPrefix(h, "go 1.") || !strings.HasSuffix(h, " trace") {
-		return fmt.Errorf("not an execution trace: it starts with %q", safetext.Line(h))
-	}
-	return nil
 }
 
 // Tuner changes a running target's settings. AgentClient (every setting,

@@ -2,11 +2,13 @@ package collectors
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -633,10 +635,11 @@ func TestFlightRecorderSnapshot(t *testing.T) {
 	a := startAgentTarget(t, targetOpts{}, "-flight", "-flight-min-age", "2s", "-churn", "4")
 	time.Sleep(1500 * time.Millisecond) // let the window hold some of the churn
 	fetched := time.Now()
-	b, err := FetchFlightRecorder(t.Context(), a.base, HTTPSourceOptions{})
-	if err != nil {
+	var buf bytes.Buffer
+	if _, err := NewTraceClient(a.base).Fetch(t.Context(), TraceRequest{FlightRecorder: true}, &buf); err != nil {
 		t.Fatal(err)
 	}
+	b := buf.Bytes()
 	if len(b) < 1024 || !strings.HasPrefix(string(b), "go 1.") {
 		t.Fatalf("snapshot of %d bytes starting %q", len(b), b[:min(len(b), 16)])
 	}
@@ -665,11 +668,11 @@ func TestFlightRecorderSnapshot(t *testing.T) {
 		t.Errorf("first sync at %v, fetched at %v: want a window before the fetch", first, fetched)
 	}
 
-	if _, err := FetchFlightRecorder(t.Context(), a.base, HTTPSourceOptions{MaxBody: 1024}); err == nil || !strings.Contains(err.Error(), "1.0 KiB cap") {
-		t.Errorf("1 KiB cap: %v", err)
+	if _, err := NewTraceClient(a.base).Fetch(t.Context(), TraceRequest{FlightRecorder: true, MaxBytes: 1024}, io.Discard); err == nil || !strings.Contains(err.Error(), "1.0 KiB budget") {
+		t.Errorf("1 KiB budget: %v", err)
 	}
 	plain := startAgentTarget(t, targetOpts{})
-	_, err = FetchFlightRecorder(t.Context(), plain.base, HTTPSourceOptions{})
+	_, err = NewTraceClient(plain.base).Fetch(t.Context(), TraceRequest{FlightRecorder: true}, io.Discard)
 	if ae := wantCode(t, "flight recorder off", err, agent.CodeFlightRecorderDisabled); !strings.Contains(ae.Error(), "call agent.EnableFlightRecorder(") {
 		t.Errorf("message: %v", ae)
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gotune/gotune/agent"
 	"github.com/gotune/gotune/measurement"
 )
 
@@ -226,6 +227,10 @@ func traceHint(head []byte, fr bool) string {
 }
 
 func traceStatusError(u string, status int, body string, fr bool) error {
+	if fr {
+		// The agent's own refusals (off, busy) carry a code and a hint.
+		return refusalError("flight recorder snapshot", u, agent.FlightRecorderPath, status, []byte(body), "")
+	}
 	err := statusError(u, status, body)
 	e, ok := err.(*FetchError)
 	if !ok {

@@ -162,7 +162,7 @@ func TestFetchTraceErrors(t *testing.T) {
 		want string
 	}{
 		{"no pprof", noPprof, TraceRequest{Seconds: 1}, "this server does not register net/http/pprof"},
-		{"no flight recorder", trBase, TraceRequest{FlightRecorder: true}, "does not serve gotune's flight recorder"},
+		{"no flight recorder", trBase, TraceRequest{FlightRecorder: true}, "did not enable the flight recorder"},
 		{"refused", refusedAddr(t), TraceRequest{Seconds: 1}, "connection refused"},
 		{"too large", trBase, TraceRequest{Seconds: 1, MaxBytes: 2000}, "larger than the 2.0 KiB budget"},
 		{"no answer", odd + "/hang", TraceRequest{Seconds: 1, Timeout: 300 * time.Millisecond}, "no answer within 1.3s"},

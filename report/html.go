@@ -217,7 +217,7 @@ type compareView struct {
 
 type compareProfileView struct {
 	Kind, Error, Spans string
-	Diffs       []compareDiffView
+	Diffs              []compareDiffView
 }
 
 type compareDiffView struct {
