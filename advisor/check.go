@@ -103,18 +103,6 @@ func (w window) delta(name string) (d, secs float64, ok bool) {
 	return vb - va, b.Time.Sub(a.Time).Seconds(), true
 }
 
-// ratio returns the increase of num over the increase of den (both
-// cumulative), over the points from..to.
-func ratio(pts []session.Point, num, den string) (float64, bool) {
-	w := newWindow(pts)
-	dn, _, ok1 := w.delta(num)
-	dd, _, ok2 := w.delta(den)
-	if !ok1 || !ok2 || dd <= 0 {
-		return 0, false
-	}
-	return dn / dd, true
-}
-
 // values returns every value of name in the window, oldest first.
 func (w window) values(name string) []float64 {
 	var out []float64

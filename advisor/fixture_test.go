@@ -131,7 +131,7 @@ func (s synth) points() []session.Point {
 		}
 		v := map[string]float64{
 			session.GCCycles: 10 + cycles, session.CPUGCTotal: 5 + gc + cycles*s.idleMark, session.CPUGCAssist: 0.1 + gc*s.assist,
-			metricCPUGCIdle: 2 + cycles*s.idleMark,
+			metricCPUGCIdle:  2 + cycles*s.idleMark,
 			session.CPUTotal: 100 + s.procs*t, session.HeapAllocsBytes: 1e9 + s.alloc*t,
 			session.HeapLive: s.live, session.HeapGoal: math.Min(goal, 1e15), session.HeapObjects: heapObj,
 			session.MemoryTotal: math.Max(heapObj, math.Min(goal, 1e15)) + s.other, metricHeapReleased: 0, metricHeapUnused: 0,

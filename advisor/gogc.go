@@ -266,6 +266,12 @@ func stackShare(p *profile.Profile, match func(fn string) bool) (float64, bool) 
 // problem to speak of (heuristic).
 const minCPUProfileSeconds = 0.5
 
+// idleProfileCores: a CPU profile that sampled less than 0.05 cores over
+// its duration is of an idle process, which has no allocation cost to
+// speak of: the rule ran and found nothing, rather than could not run
+// (heuristic).
+const idleProfileCores = 0.05
+
 // profileCPUSeconds is the CPU time a CPU profile sampled.
 func profileCPUSeconds(p *profile.Profile) float64 {
 	vi, err := p.SampleIndex("cpu")
@@ -355,6 +361,9 @@ func checkAllocHeavy(c *check) *Finding {
 		return nil
 	}
 	if cpu := profileCPUSeconds(p); cpu < minCPUProfileSeconds {
+		if d := float64(p.DurationNanos) / 1e9; d > 0 && cpu/d < idleProfileCores {
+			return nil // an idle process: checked, nothing allocates enough to matter
+		}
 		c.cannot(fmt.Sprintf("the CPU profile holds only %s of CPU time (at least %s needed for shares to mean anything)", secs(cpu), secs(minCPUProfileSeconds)),
 			"profile for longer, or under load")
 		return nil
