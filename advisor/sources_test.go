@@ -358,7 +358,7 @@ func TestSkipReasons(t *testing.T) {
 			func(t *testing.T) Input { return Input{Points: prom(func(s *synth) { s.memLimit = 1 << 30 })} }},
 		{"limit, GOGC off, no live heap", "live-heap-near-limit", "with GOGC=off the heap goal says nothing", "gotune agent",
 			func(t *testing.T) Input {
-				return Input{Points: prom(func(s *synth) { s.gogc, s.memLimit = -1, 1 << 30 })}
+				return Input{Points: prom(func(s *synth) { s.gogc, s.memLimit = -1, 1<<30 })}
 			}},
 		{"URL target: quota", "gomaxprocs-above-quota", "no cgroup CPU facts", "attach by PID",
 			func(t *testing.T) Input { return Input{Points: busy().points()} }},
