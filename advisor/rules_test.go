@@ -445,4 +445,9 @@ func TestRulesDocumented(t *testing.T) {
 			t.Errorf("docs/advice.md does not document %s", ri.ID)
 		}
 	}
+	for _, c := range []string{"MinSamplesFacts", "MinSamplesRate", "MinSamplesGC", "MinSamplesTrend", "`" + WhatIfID + "`", "report.skips"} {
+		if !strings.Contains(string(doc), c) {
+			t.Errorf("docs/advice.md does not mention %s", c)
+		}
+	}
 }
