@@ -272,7 +272,8 @@ func (c *check) origin(name string) (origin string, estimated bool) {
 		}
 		_, v := p.Values[name]
 		_, d := p.Derived[name]
-		if v || d {
+		_, h := p.Histograms[name]
+		if v || d || h {
 			if p.Source != "" {
 				return name + " via " + p.Source, false
 			}

@@ -33,6 +33,7 @@ type synth struct {
 	idleMark    float64 // idle-priority marking per cycle, CPU seconds (in /cpu/classes/gc/total, not paid)
 	assist      float64 // share of GC CPU in mark assists
 	cpu         float64 // process CPU in cores (the OS view)
+	idleP       float64 // cores of P time with nothing to run (/cpu/classes/idle)
 	goroutines  func(sec int) float64
 	runnable    float64
 	schedP99    float64 // seconds; 0: all fast
@@ -131,7 +132,7 @@ func (s synth) points() []session.Point {
 		}
 		v := map[string]float64{
 			session.GCCycles: 10 + cycles, session.CPUGCTotal: 5 + gc + cycles*s.idleMark, session.CPUGCAssist: 0.1 + gc*s.assist,
-			metricCPUGCIdle:  2 + cycles*s.idleMark,
+			metricCPUGCIdle: 2 + cycles*s.idleMark, metricCPUIdle: 50 + t*s.idleP,
 			session.CPUTotal: 100 + s.procs*t, session.HeapAllocsBytes: 1e9 + s.alloc*t,
 			session.HeapLive: s.live, session.HeapGoal: math.Min(goal, 1e15), session.HeapObjects: heapObj,
 			session.MemoryTotal: math.Max(heapObj, math.Min(goal, 1e15)) + s.other, metricHeapReleased: 0, metricHeapUnused: 0,

@@ -119,6 +119,27 @@ func (c *check) gcCPUClasses(w window) (gcCPUFigure, bool) {
 	return f, true
 }
 
+// metricCPUIdle is the time Ps had nothing to run (runtime/metrics).
+const metricCPUIdle = "/cpu/classes/idle:cpu-seconds"
+
+// gcBusyShare is the GC's share of the time the process's Ps ran
+// anything: with the OS's process CPU it says how much CPU the GC really
+// had when the host gave the process less than its Ps' wall time.
+func (c *check) gcBusyShare() (float64, bool) {
+	gc, _, ok1 := c.w.delta(session.CPUGCTotal)
+	total, _, ok2 := c.w.delta(session.CPUTotal)
+	idleP, _, ok3 := c.w.delta(metricCPUIdle)
+	idleMark, _, ok4 := c.w.delta(metricCPUGCIdle)
+	if !ok1 || !ok2 || !ok3 || !ok4 {
+		return 0, false
+	}
+	busy := total - idleP - idleMark
+	if busy <= 0 {
+		return 0, false
+	}
+	return max(gc-idleMark, 0) / busy, true
+}
+
 // gcCPUDerived is method 2 over w: the mean of the collectors' GC CPU
 // figure over the points that hold it.
 func (c *check) gcCPUDerived(w window) (gcCPUFigure, bool) {
@@ -215,7 +236,12 @@ func (c *check) gcCPUMissing() Skip {
 	srcs := c.sources()
 	via := c.via()
 	var s Skip
+	_, procsOK := c.gomaxprocs()
 	switch {
+	case len(c.w.derived(session.GCCPU)) > 0 && !procsOK:
+		s.Reason = "a GC CPU estimate " + via + " but GOMAXPROCS is unknown, so it cannot be turned into CPU seconds"
+		s.Enable = enableAgent + "; or " + enablePID
+		return s
 	case len(srcs) == 1 && srcs[0] == "prometheus":
 		s.Reason = "no /cpu/classes metrics via prometheus (client_golang's default Go collector exports none, and no MemStats GCCPUFraction)"
 		s.Enable = "GC CPU from MemStats GCCPUFraction deltas would need expvar or net/http/pprof on the target; or register the Go collector with collectors.WithGoCollectorRuntimeMetrics(collectors.MetricsAll); or " + enableAgent

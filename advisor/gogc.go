@@ -31,7 +31,11 @@ func (c *check) noGCCost() bool {
 // gcCPUEvidence is GC CPU with where it came from, idle marking apart,
 // and the process CPU the OS measured in the same unit.
 func (c *check) gcCPUEvidence(f gcCPUFigure) []Evidence {
-	text := fmt.Sprintf("%s of GOMAXPROCS × wall (%.2f of %s cores)", pct(f.Paid), f.cores(), trimFloat(f.Procs))
+	procs := trimFloat(f.Procs)
+	if p, ok := c.gomaxprocs(); ok {
+		procs = fmt.Sprint(p)
+	}
+	text := fmt.Sprintf("%s of GOMAXPROCS × wall (%.2f of %s cores)", pct(f.Paid), f.cores(), procs)
 	if f.Estimated {
 		text += ", estimated"
 	}
@@ -50,8 +54,14 @@ func (c *check) gcCPUEvidence(f gcCPUFigure) []Evidence {
 	}
 	if f.AboveOS {
 		evs = append(evs, Evidence{Name: "GC CPU above process CPU", Value: f.cores() - f.OSCores, Unit: "cores", Window: c.w.span,
-			Text:   fmt.Sprintf("the GC figure (%.2f cores) exceeds all the CPU the OS measured for the process (%.2f cores): it is not trustworthy", f.cores(), f.OSCores),
+			Text: fmt.Sprintf("the GC figure (%.2f cores) exceeds all the CPU the OS measured for the process (%.2f cores): the runtime counts its Ps' wall time, which on a busy host includes time the OS gave to other processes, so GC CPU is overstated",
+				f.cores(), f.OSCores),
 			Source: "GC CPU figure against /process/cpu"})
+		if share, ok := c.gcBusyShare(); ok {
+			evs = append(evs, Evidence{Name: "GC share of busy time", Value: share, Unit: "fraction", Window: c.w.span, Estimated: true,
+				Text:   fmt.Sprintf("%s of the time Ps ran anything; of the %.2f cores the OS measured, about %.2f", pct(share), f.OSCores, share*f.OSCores),
+				Source: "estimate: (/cpu/classes/gc/total − /cpu/classes/gc/mark/idle) ÷ (/cpu/classes/total − /cpu/classes/idle − /cpu/classes/gc/mark/idle) × /process/cpu"})
+		}
 	}
 	return evs
 }

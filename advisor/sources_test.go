@@ -183,13 +183,17 @@ func TestGCCPUFromCPUProfile(t *testing.T) {
 // the finding's confidence is low.
 func TestGCCPUAboveOSCPU(t *testing.T) {
 	s := busy()
-	s.cpu = 0.2 // GC CPU is 0.6 cores
+	s.cpu = 0.2   // GC CPU is 0.6 cores of P time
+	s.idleP = 1.0 // Ps idle 1 core: busy 1 core, 60 % of it GC
 	f, ok := Advise(Input{Points: s.points()}, Config{}).Find("gc-cpu-high")
 	if !ok {
 		t.Fatal("gc-cpu-high did not fire")
 	}
 	if _, flagged := evidence(f, "GC CPU above process CPU"); !flagged || f.Confidence != Low {
 		t.Errorf("want the figure flagged and low confidence: %s %+v", f.Confidence, f.Evidence)
+	}
+	if e, ok := evidence(f, "GC share of busy time"); !ok || !near(e.Value, 0.6, 0.02) || !e.Estimated || !strings.Contains(e.Text, "about 0.12") {
+		t.Errorf("busy share %+v, want 60 %% of busy P time, about 0.12 of the OS's 0.2 cores", e)
 	}
 }
 
