@@ -6,6 +6,14 @@
 // Go GC guide (gcmodel.go), which predicts heap goal, GC frequency and GC CPU
 // under other GOGC and GOMEMLIMIT values from the process's own measurements.
 //
+// Every figure in a finding's evidence says where it came from (the
+// collectors' origin for it, or the metric and the source that served it)
+// and whether it is an estimate; GC CPU is the cost the program paid (idle
+// marking apart), from runtime/metrics, a MemStats estimate or a CPU
+// profile (gccpu.go). A rule that could not run says why and what would
+// let it in Report.Skips, and no rule fires before the window holds its
+// minimum of samples (config.go).
+//
 // The package is pure: Advise takes everything in its Input (time included,
 // from the samples) and does no I/O, so every rule is a fixture test. Rules
 // live in files by area (gogc.go, gomemlimit.go, gomaxprocs.go, numa.go,
