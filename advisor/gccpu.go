@@ -321,6 +321,10 @@ func (c *check) liveMissing() Skip {
 	case g < 0:
 		return Skip{Reason: "no live heap: no /gc/heap/live " + c.via() + ", and with GOGC=off the heap goal says nothing about it", Enable: enableAgent}
 	}
+	if c.has(session.HeapGoal) {
+		return Skip{Reason: fmt.Sprintf("no live heap: no /gc/heap/live %s, and the heap goal is at %s of GOMEMLIMIT or more, where the limit, not GOGC, sets it", c.via(), pct(limitBoundGoalShare)),
+			Enable: enableAgent}
+	}
 	return Skip{Reason: "no live heap: no /gc/heap/live and no heap goal to estimate it from " + c.via(), Enable: enableAgent}
 }
 

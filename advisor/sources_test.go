@@ -364,6 +364,10 @@ func TestSkipReasons(t *testing.T) {
 			func(t *testing.T) Input {
 				return Input{Points: prom(func(s *synth) { s.gogc, s.memLimit = -1, 1<<30 })}
 			}},
+		{"limit-bound goal, no live heap", "live-heap-near-limit", "the limit, not GOGC, sets it", "gotune agent",
+			func(t *testing.T) Input {
+				return Input{Points: prom(func(s *synth) { s.memLimit = 130 * mb })}
+			}},
 		{"URL target: quota", "gomaxprocs-above-quota", "no cgroup CPU facts", "attach by PID",
 			func(t *testing.T) Input { return Input{Points: busy().points()} }},
 		{"URL target: parent quota", "parent-quota-tighter", "no cgroup CPU facts", "attach by PID",
