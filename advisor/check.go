@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -102,18 +103,6 @@ func (w window) delta(name string) (d, secs float64, ok bool) {
 	return vb - va, b.Time.Sub(a.Time).Seconds(), true
 }
 
-// ratio returns the increase of num over the increase of den (both
-// cumulative), over the points from..to.
-func ratio(pts []session.Point, num, den string) (float64, bool) {
-	w := newWindow(pts)
-	dn, _, ok1 := w.delta(num)
-	dd, _, ok2 := w.delta(den)
-	if !ok1 || !ok2 || dd <= 0 {
-		return 0, false
-	}
-	return dn / dd, true
-}
-
 // values returns every value of name in the window, oldest first.
 func (w window) values(name string) []float64 {
 	var out []float64
@@ -189,30 +178,134 @@ func statsOf(xs []float64) stats {
 
 // check carries one Advise call's inputs and the figures several rules share.
 type check struct {
-	in      Input
-	cfg     Config
-	w       window
-	skipped []string
+	in    Input
+	cfg   Config
+	w     window
+	rule  string // the rule running now, for skips
+	skips []Skip
 
 	model    *GCObservation // nil when the window cannot fit the GC model
-	modelWhy string
+	modelWhy Skip
 	whatIfV  *WhatIf
 	whatDone bool
+
+	gcFig     gcCPUFigure
+	gcFigOK   bool
+	gcFigDone bool
 }
 
 func newCheck(in Input, cfg Config) *check {
 	c := &check{in: in, cfg: cfg, w: newWindow(in.Points)}
-	c.model, c.modelWhy = observeGC(c.w)
+	c.model, c.modelWhy = c.observeGC()
 	return c
 }
 
-func (c *check) skip(format string, args ...any) {
-	c.skipped = append(c.skipped, fmt.Sprintf(format, args...))
+// cannot records that the running rule could not run: what is missing and
+// what would let it run.
+func (c *check) cannot(reason, enable string) {
+	c.skips = append(c.skips, Skip{Rule: c.rule, Reason: reason, Enable: enable})
+}
+
+// partly records that the running rule ran without a detail.
+func (c *check) partly(reason, enable string) {
+	c.skips = append(c.skips, Skip{Rule: c.rule, Reason: reason, Enable: enable, Partial: true})
+}
+
+// cannotSkip records a prepared skip for the running rule.
+func (c *check) cannotSkip(s Skip) {
+	s.Rule = c.rule
+	c.skips = append(c.skips, s)
+}
+
+// tooShort records that the window is shorter than the running rule needs.
+func (c *check) tooShort(need int, why string) {
+	c.cannot(fmt.Sprintf("the window holds %d sample(s) and this check needs %d (%s)", len(c.w.pts), need, why),
+		"watch longer: --window")
+}
+
+// What would give the advisor what it lacks.
+const (
+	enablePID   = "attach by PID on the target's host: gotune reads the cgroup, build, environment and NUMA facts from /proc and /sys"
+	enableAgent = `add the gotune agent to the target (import _ "github.com/gotune/gotune/agent"): it serves every runtime/metrics figure`
+	enablePprof = `register net/http/pprof in the target (import _ "net/http/pprof")`
+)
+
+// sources returns the distinct sample sources of the window ("agent",
+// "prometheus", ...), in order of first appearance.
+func (c *check) sources() []string {
+	var out []string
+	for _, p := range c.w.pts {
+		if p.Source != "" && !slices.Contains(out, p.Source) {
+			out = append(out, p.Source)
+		}
+	}
+	return out
+}
+
+// via says where the window's samples came from: "via prometheus".
+func (c *check) via() string {
+	if s := c.sources(); len(s) > 0 {
+		return "via " + strings.Join(s, ", ")
+	}
+	return "in the samples"
+}
+
+// has reports whether any point of the window holds name.
+func (c *check) has(name string) bool {
+	return slices.ContainsFunc(c.w.pts, func(p session.Point) bool { _, ok := p.Values[name]; return ok })
+}
+
+// hasHistogram reports whether any point of the window holds the
+// histogram name.
+func (c *check) hasHistogram(name string) bool {
+	return slices.ContainsFunc(c.w.pts, func(p session.Point) bool { _, ok := p.Histograms[name]; return ok })
+}
+
+// origin says where the newest value of a metric or derived figure came
+// from: the sample's origin for it when the collector gave one, else the
+// name and the sample's source. estimated is true for an estimate.
+func (c *check) origin(name string) (origin string, estimated bool) {
+	for i := len(c.w.pts) - 1; i >= 0; i-- {
+		p := &c.w.pts[i]
+		if o := p.Origins[name]; o != "" {
+			return o, session.IsEstimate(o)
+		}
+		_, v := p.Values[name]
+		_, d := p.Derived[name]
+		_, h := p.Histograms[name]
+		if v || d || h {
+			if p.Source != "" {
+				return name + " via " + p.Source, false
+			}
+			return name, false
+		}
+	}
+	return name, false
+}
+
+// givenOrigin is the origin the collectors gave for name's newest value,
+// "" when they gave none.
+func (c *check) givenOrigin(name string) string {
+	for i := len(c.w.pts) - 1; i >= 0; i-- {
+		if o := c.w.pts[i].Origins[name]; o != "" {
+			return o
+		}
+	}
+	return ""
+}
+
+// evm builds an evidence entry for a metric measured over the window, its
+// source and estimate flag from the metric's origin.
+func (c *check) evm(label, name string, v float64, unit, text string) Evidence {
+	o, est := c.origin(name)
+	e := c.ev(label, v, unit, text, o)
+	e.Estimated = est
+	return e
 }
 
 // ev builds an evidence entry measured over the whole window.
 func (c *check) ev(name string, v float64, unit, text, source string) Evidence {
-	return Evidence{Name: name, Value: v, Unit: unit, Text: text, Window: c.w.span, Source: source}
+	return Evidence{Name: name, Value: v, Unit: unit, Text: text, Window: c.w.span, Source: source, Estimated: session.IsEstimate(source)}
 }
 
 // fact builds an evidence entry for a fact read once.
@@ -220,19 +313,31 @@ func fact(name string, v float64, unit, text, source string) Evidence {
 	return Evidence{Name: name, Value: v, Unit: unit, Text: text, Source: source}
 }
 
-// gcCPU is GC CPU over all CPU available to the process (GOMAXPROCS ×
-// wall) across the window, as the runtime estimates both.
-func (c *check) gcCPU() (float64, bool) {
-	return ratio(c.w.pts, session.CPUGCTotal, session.CPUTotal)
+// settingEvidence is a live setting with where it was read: the metric
+// when the window has it, else the effective settings (environment, build).
+func (c *check) settingEvidence(name, metric string, v float64, text string) Evidence {
+	unit := ""
+	if metric == session.GOMEMLIMIT {
+		unit = "bytes"
+	}
+	if c.has(metric) {
+		o, _ := c.origin(metric)
+		return fact(name, v, unit, text, o)
+	}
+	return fact(name, v, unit, text, "effective settings ("+name+" from the environment or Go's default)")
+}
+
+// processCores is the process CPU the OS measured, in cores, averaged
+// over the window.
+func (c *check) processCores() (float64, bool) {
+	s := statsOf(c.w.derived(session.ProcessCPUFrac))
+	return s.mean, s.n > 0
 }
 
 // gogc returns the live GOGC (-1 for off).
 func (c *check) gogc() (int, bool) {
 	if v, ok := c.w.last(session.GOGC); ok {
-		if v >= 1<<63 || v < 0 {
-			return -1, true
-		}
-		return int(v), true
+		return gogcOf(v), true
 	}
 	if s := c.in.Facts.Settings; s != nil && s.GOGC.Value != "?" {
 		if s.GOGC.Value == "off" {

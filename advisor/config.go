@@ -50,6 +50,48 @@ const (
 	MinQuotaGOMAXPROCS = 2
 )
 
+// The samples (one a second at the default cadence) a window must hold
+// before a rule may fire. A rule below its minimum does not run and says
+// so in Report.Skips.
+const (
+	// MinSamplesFacts: a rule on facts read once (a cgroup limit, the
+	// build, the live settings) needs one sample, for the live GOGC,
+	// GOMEMLIMIT and GOMAXPROCS.
+	MinSamplesFacts = 1
+	// MinSamplesRate: a rate or a mean over fewer than five samples is one
+	// burst, not the process's behaviour (heuristic; five 100 ms CFS
+	// periods per sample give 50 periods, where a 10 % throttled share has
+	// a standard error near 4 points).
+	MinSamplesRate = 5
+	// MinSamplesGC: the runtime updates its /cpu/classes estimates only at
+	// the end of a GC cycle (runtime/metrics docs), and session.GCCPUWindow
+	// averages GC CPU over 10 s for that reason; a GC figure over fewer
+	// samples is one cycle's.
+	MinSamplesGC = 10
+	// MinSamplesTrend: the leak rule fits a line and wants R² ≥ 0.8; over
+	// 10 points pure noise reaches that with probability 0.0005, over 5
+	// with 0.04, over 3 with 0.30 (the t distribution of r).
+	MinSamplesTrend = 10
+)
+
+// Why each minimum, for Report.Skips.
+const (
+	whyMinFacts = "it reads the live settings"
+	whyMinRate  = "a rate or mean over fewer samples is one burst"
+	whyMinGC    = "the runtime updates its GC CPU figures only when a GC cycle ends"
+	whyMinTrend = "a trend over fewer points is noise"
+)
+
+// gcAboveOSSlack: the runtime's GC CPU is an estimate ("not guaranteed to
+// be exact", runtime/metrics, /cpu/classes); more than 10 % (and 0.01
+// cores) above the process CPU the OS measured over the same window, the
+// figure is wrong (idle marking counted, a lifetime average) and is
+// flagged (heuristic).
+const (
+	gcAboveOSSlack = 0.10
+	gcAboveOSFloor = 0.01
+)
+
 // Defaults of the heuristic thresholds in Config.
 const (
 	// DefaultGCCPUHigh is where GC CPU starts to cost real throughput; the
@@ -85,6 +127,13 @@ const (
 	// (heuristic: above 10 ms a request-serving process loses tail latency
 	// to CPU starvation).
 	DefaultSchedLatencyHigh = 10 * time.Millisecond
+	// DefaultSaturatedBusy: runnable goroutines above GOMAXPROCS mean CPU
+	// saturation only while the process keeps its Ps busy: process CPU at
+	// 80 % or more of min(GOMAXPROCS, the CPUs it may use), where queueing
+	// delay grows steeply (heuristic; an M/M/c queue's wait explodes as
+	// utilisation approaches 1). An idle server at 0.01 cores with a
+	// runnable count above GOMAXPROCS waits on the host, not on its Ps.
+	DefaultSaturatedBusy = 0.8
 	// DefaultGCPauseLong: a GC stop-the-world pause p99 this long is far
 	// above Go's sub-millisecond norm (heuristic).
 	DefaultGCPauseLong = 10 * time.Millisecond
@@ -116,6 +165,7 @@ type Config struct {
 	LiveHeapCrit      float64
 	ThrottleHigh      float64
 	SchedLatencyHigh  time.Duration
+	SaturatedBusy     float64
 	GCPauseLong       time.Duration
 	RemoteMemory      float64
 	GoroutineGrowth   int
@@ -142,6 +192,7 @@ func (c Config) withDefaults() Config {
 	def(&c.ThrottleHigh, DefaultThrottleHigh)
 	def(&c.RemoteMemory, DefaultRemoteMemory)
 	def(&c.MutexWait, DefaultMutexWait)
+	def(&c.SaturatedBusy, DefaultSaturatedBusy)
 	def(&c.FinalizerBacklog, DefaultFinalizerBacklog)
 	if c.SchedLatencyHigh <= 0 {
 		c.SchedLatencyHigh = DefaultSchedLatencyHigh

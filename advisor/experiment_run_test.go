@@ -83,28 +83,40 @@ const settle = 4 * time.Second
 // model on a 25 s window and predicts GC CPU, GC rate and peak heap for other
 // GOGC values; the demo is rerun at each of them (the recommended one
 // included) and measured over the same length of window. Every measurement
-// must fall inside its predicted range.
+// must fall inside its predicted range. It runs once per gogcSets entry:
+// the demo with the gotune agent, and the same workload behind
+// client_golang's default registry only (testdata/targets/promdemo), where
+// there is no GC CPU to predict, only heap goals and GC rates from an
+// estimated live heap. GOTUNE_EXPERIMENT_SETS=agent (or prometheus) runs one.
 func TestExperimentGOGCPrediction(t *testing.T) {
-	bin := testproc.Build(t, ".")
+	gotune := testproc.Build(t, ".")
+	targets := map[string]string{"agent": gotune, "prometheus": testproc.Build(t, "./testdata/targets/promdemo")}
+	only := os.Getenv("GOTUNE_EXPERIMENT_SETS")
 	demoArgs := []string{"demo", "--serve", "127.0.0.1:0", "--leak-every", "0", "--mutex-workers", "0"}
 	const window = 25 * time.Second
-	record := func(gogc int) *snapshot.Snapshot {
-		p := testproc.Start(t, bin, []string{"GOGC=" + strconv.Itoa(gogc)}, demoArgs...)
-		defer p.Kill()
-		time.Sleep(settle)
-		return snapshotRun(t, bin, p.FirstLine, fmt.Sprintf("gogc-%d", gogc), window)
-	}
-	base := record(100)
-	rec := recommendedGOGC(t, base)
-	runs := map[int]*snapshot.Snapshot{}
-	for _, g := range gogcValues(rec) {
-		runs[g] = record(g)
-	}
-	table, failed := checkGOGC(t, base, runs)
-	writeResult(t, "GOGC predictions", table)
-	t.Log(table)
-	if failed > 0 {
-		t.Errorf("%d measurement(s) fell outside the predicted range", failed)
+	for _, set := range gogcSets {
+		if only != "" && !slices.Contains(strings.Split(only, ","), set.Name) {
+			continue
+		}
+		t.Run(set.Name, func(t *testing.T) {
+			record := func(gogc int) *snapshot.Snapshot {
+				p := testproc.Start(t, targets[set.Name], []string{"GOGC=" + strconv.Itoa(gogc)}, demoArgs...)
+				defer p.Kill()
+				time.Sleep(settle)
+				return snapshotRun(t, gotune, p.FirstLine, set.Prefix+strconv.Itoa(gogc), window)
+			}
+			base := record(100)
+			runs := map[int]*snapshot.Snapshot{}
+			for _, g := range gogcValues(recommendedGOGC(t, base)) {
+				runs[g] = record(g)
+			}
+			table, failed := checkGOGC(t, base, runs)
+			writeResult(t, "GOGC predictions ("+set.Name+": "+set.Target+")", table)
+			t.Log(table)
+			if failed > 0 {
+				t.Errorf("%d measurement(s) fell outside the predicted range", failed)
+			}
+		})
 	}
 }
 

@@ -2,6 +2,7 @@ package advisor
 
 import (
 	"context"
+	"maps"
 	"math"
 	"path/filepath"
 	"testing"
@@ -28,8 +29,11 @@ type synth struct {
 	live, roots float64
 	other       float64
 	alloc       float64 // bytes/s
-	cpuPerCycle float64
+	cpuPerCycle float64 // GC CPU seconds paid per cycle
+	idleMark    float64 // idle-priority marking per cycle, CPU seconds (in /cpu/classes/gc/total, not paid)
 	assist      float64 // share of GC CPU in mark assists
+	cpu         float64 // process CPU in cores (the OS view)
+	idleP       float64 // cores of P time with nothing to run (/cpu/classes/idle)
 	goroutines  func(sec int) float64
 	runnable    float64
 	schedP99    float64 // seconds; 0: all fast
@@ -44,7 +48,17 @@ type synth struct {
 // healthy is an idle, healthy process: the demo with --healthy.
 func healthy() synth {
 	return synth{secs: 30, gogc: 100, procs: 2, live: 3 * mb, roots: 64 << 10, other: 6 * mb, alloc: 1 * mb,
-		cpuPerCycle: 0.0005, assist: 0.01, goroutines: func(int) float64 { return 12 }, runnable: 0, rss: 20 * mb}
+		cpuPerCycle: 0.0005, assist: 0.01, goroutines: func(int) float64 { return 12 }, runnable: 0, rss: 20 * mb, cpu: 0.3}
+}
+
+// idleServer is a real idle server as seen on a shared 2-core host: a
+// 10 MiB live heap, 200 KiB/s of allocation, a GC cycle a minute or so
+// (forced every two), 0.01 cores of CPU.
+func idleServer() synth {
+	s := healthy()
+	s.secs = 60
+	s.live, s.alloc, s.cpuPerCycle, s.cpu, s.rss = 10*mb, 200<<10, 0.002, 0.01, 40*mb
+	return s
 }
 
 // busy is the default demo: 200 MiB/s over a ~100 MiB live heap.
@@ -117,7 +131,8 @@ func (s synth) points() []session.Point {
 			g = s.goroutines(i)
 		}
 		v := map[string]float64{
-			session.GCCycles: 10 + cycles, session.CPUGCTotal: 5 + gc, session.CPUGCAssist: 0.1 + gc*s.assist,
+			session.GCCycles: 10 + cycles, session.CPUGCTotal: 5 + gc + cycles*s.idleMark, session.CPUGCAssist: 0.1 + gc*s.assist,
+			metricCPUGCIdle: 2 + cycles*s.idleMark, metricCPUIdle: 50 + t*s.idleP,
 			session.CPUTotal: 100 + s.procs*t, session.HeapAllocsBytes: 1e9 + s.alloc*t,
 			session.HeapLive: s.live, session.HeapGoal: math.Min(goal, 1e15), session.HeapObjects: heapObj,
 			session.MemoryTotal: math.Max(heapObj, math.Min(goal, 1e15)) + s.other, metricHeapReleased: 0, metricHeapUnused: 0,
@@ -127,7 +142,7 @@ func (s synth) points() []session.Point {
 			session.Goroutines: g, session.GoroutinesRunnable: s.runnable,
 			session.MutexWait: 50 + s.mutexWait*t, session.LimiterLastEnabled: s.limiterAt,
 			session.FinalizersQueued: 0, session.FinalizersExecuted: 0,
-			session.ProcessCPU: 10 + t*0.3, session.ProcessRSS: s.rss,
+			session.ProcessCPU: 10 + t*s.cpu, session.ProcessRSS: s.rss,
 		}
 		if s.finalizers != nil {
 			v[session.FinalizersQueued], v[session.FinalizersExecuted] = s.finalizers(i)
@@ -141,6 +156,54 @@ func (s synth) points() []session.Point {
 		st.Append(sample)
 	}
 	return st.Snapshot().Points
+}
+
+// promDefault are the figures client_golang's default registry gives
+// (prometheus/go_collector_latest.go and the process collector, mapped by
+// collectors/prometheus.go): MemStats-style gauges, the GC count, the
+// settings, the process's CPU and RSS; no /cpu/classes, no live heap, no
+// scheduler or mutex figures.
+var promDefault = []string{session.Goroutines, session.HeapObjects, session.HeapGoal, session.HeapAllocsBytes, session.MemoryTotal,
+	session.GCCycles, session.GOGC, session.GOMEMLIMIT, session.GOMAXPROCS, session.ProcessCPU, session.ProcessRSS}
+
+// asSource rewrites points as another source would have read them: only
+// the named values, no histograms, the derived figures recomputed from
+// those (what the store derives).
+func asSource(pts []session.Point, source string, keep []string) []session.Point {
+	st := session.NewStore(len(pts))
+	for _, p := range pts {
+		v := map[string]float64{}
+		for _, k := range keep {
+			if x, ok := p.Values[k]; ok {
+				v[k] = x
+			}
+		}
+		st.Append(session.Sample{Time: p.Time, Source: source, Values: v})
+	}
+	return st.Snapshot().Points
+}
+
+// withDerived adds a derived figure (constant over the window) with its
+// origin to every point after the first, as the collectors publish a GC
+// CPU estimate from MemStats GCCPUFraction deltas.
+func withDerived(pts []session.Point, name string, v float64, origin string) []session.Point {
+	out := make([]session.Point, len(pts))
+	for i, p := range pts {
+		d := maps.Clone(p.Derived)
+		o := maps.Clone(p.Origins)
+		if i > 0 {
+			if d == nil {
+				d = map[string]float64{}
+			}
+			if o == nil {
+				o = map[string]string{}
+			}
+			d[name], o[name] = v, origin
+		}
+		p.Derived, p.Origins = d, o
+		out[i] = p
+	}
+	return out
 }
 
 // cgroupOf reads the cgroups of PID 4242 in a fake host tree of

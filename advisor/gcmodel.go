@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/gotune/gotune/session"
 )
@@ -147,12 +148,12 @@ type GCObservation struct {
 	GOGC        int     `json:"gogc"`         // -1 for off
 	MemoryLimit float64 `json:"memory_limit"` // GOMEMLIMIT in bytes, 0 for none
 	Procs       float64 `json:"procs"`        // CPU seconds per second the runtime counts (GOMAXPROCS)
-	LiveHeap    float64 `json:"live_heap"`    // mean /gc/heap/live
+	LiveHeap    float64 `json:"live_heap"`    // mean /gc/heap/live, or its estimate
 	Roots       float64 `json:"roots"`        // mean /gc/scan/stack + /gc/scan/globals
 	Other       float64 `json:"other"`        // runtime memory outside heap objects (stacks, metadata, free spans)
 	AllocRate   float64 `json:"alloc_rate"`   // bytes/s
 	Cycles      float64 `json:"cycles"`
-	CPUPerCycle float64 `json:"cpu_per_cycle"` // GC CPU seconds per cycle
+	CPUPerCycle float64 `json:"cpu_per_cycle"` // GC CPU seconds per cycle (paid: idle marking excluded)
 	// Runway is the share of (heap goal − live heap) allocated per cycle.
 	Runway   float64  `json:"runway"`
 	HeapGoal Estimate `json:"heap_goal"` // /gc/heap/goal over the window (mean, min, max)
@@ -161,40 +162,80 @@ type GCObservation struct {
 	// peak comes to the goal.
 	PeakRatio float64  `json:"peak_ratio"`
 	CycleRate Estimate `json:"cycle_rate"` // measured, with the window's noise
-	GCCPU     Estimate `json:"gc_cpu"`     // measured, with the window's noise
+	GCCPU     Estimate `json:"gc_cpu"`     // measured GC CPU paid, with the window's noise
 	Segments  int      `json:"segments"`
 	// Noise is the relative standard error of the window's GC CPU and cycle
 	// rate, from its segments.
 	Noise float64 `json:"noise"`
+
+	// GCCPUIdle is idle-priority GC marking, shown apart from GCCPU (GC
+	// work on Ps with nothing else to run; not a cost the program pays).
+	GCCPUIdle float64 `json:"gc_cpu_idle,omitempty"`
+	// GCCPUMethod and GCCPUSource say where GCCPU came from;
+	// GCCPUEstimated is true for an estimate (MemStats GCCPUFraction
+	// deltas, a CPU profile).
+	GCCPUMethod    string `json:"gc_cpu_method,omitempty"`
+	GCCPUSource    string `json:"gc_cpu_source,omitempty"`
+	GCCPUEstimated bool   `json:"gc_cpu_estimated,omitempty"`
+	// NoGCCPU: the source has no GC CPU figure at all; the model predicts
+	// heap goals and GC rates only, and every GC CPU estimate is zero.
+	NoGCCPU bool `json:"no_gc_cpu,omitempty"`
+	// LiveHeapSource says where LiveHeap came from; LiveHeapEstimated is
+	// true when it was estimated from the heap goal and GOGC.
+	LiveHeapSource    string `json:"live_heap_source,omitempty"`
+	LiveHeapEstimated bool   `json:"live_heap_estimated,omitempty"`
 }
 
+// Estimated reports whether the model rests on an estimated figure.
+func (o *GCObservation) Estimated() bool { return o.GCCPUEstimated || o.LiveHeapEstimated }
+
 // observeGC fits the model on the window, or says why it cannot.
-func observeGC(w window) (*GCObservation, string) {
+func (c *check) observeGC() (*GCObservation, Skip) {
+	w := c.w
 	cycles, wall, ok := w.delta(session.GCCycles)
 	if !ok || wall <= 0 {
-		return nil, "no GC cycle counter in the window"
+		return nil, Skip{Reason: "no GC cycle counter in the window " + c.via() + " (/gc/cycles/total, go_gc_duration_seconds or MemStats NumGC)", Enable: enableAgent}
 	}
 	if cycles < minModelCycles {
-		return nil, fmt.Sprintf("only %.0f GC cycles in the window (the model needs %d)", cycles, minModelCycles)
+		return nil, Skip{Reason: fmt.Sprintf("only %.0f GC cycles in the window (the model needs %d)", cycles, minModelCycles),
+			Enable: "watch longer or under load: --window"}
 	}
-	allocs, _, ok1 := w.delta(session.HeapAllocsBytes)
-	gc, _, ok2 := w.delta(session.CPUGCTotal)
-	total, _, ok3 := w.delta(session.CPUTotal)
-	live := statsOf(w.values(session.HeapLive))
+	allocs, _, okAlloc := w.delta(session.HeapAllocsBytes)
 	goal := statsOf(w.values(session.HeapGoal))
-	if !ok1 || !ok2 || !ok3 || total <= 0 || live.n == 0 || goal.n == 0 {
-		return nil, "the metrics source lacks the GC CPU, allocation or heap figures (use the gotune agent)"
-	}
-	o := &GCObservation{GOGC: 100, Cycles: cycles, Procs: total / wall, AllocRate: allocs / wall,
-		CPUPerCycle: gc / cycles, LiveHeap: live.mean}
-	if v, ok := w.last(session.GOGC); ok {
-		o.GOGC = int(v)
-		if v >= 1<<63 || v < 0 {
-			o.GOGC = -1
+	if !okAlloc || goal.n == 0 {
+		var miss []string
+		if !okAlloc {
+			miss = append(miss, "an allocation counter (/gc/heap/allocs, MemStats TotalAlloc)")
 		}
+		if goal.n == 0 {
+			miss = append(miss, "the heap goal (/gc/heap/goal, MemStats NextGC)")
+		}
+		return nil, Skip{Reason: "no " + strings.Join(miss, " and no ") + " " + c.via(), Enable: enableAgent}
 	}
-	if v, ok := w.last(session.GOMEMLIMIT); ok && v < noLimit {
-		o.MemoryLimit = v
+	liveVals, liveSrc, liveEst := c.liveHeap(w)
+	if len(liveVals) == 0 {
+		return nil, c.liveMissing()
+	}
+	live := statsOf(liveVals)
+	fig, hasCPU := c.gcCPU()
+	procs := fig.Procs
+	if !hasCPU || procs <= 0 {
+		p, ok := c.gomaxprocs()
+		if !ok {
+			return nil, Skip{Reason: "GOMAXPROCS is unknown " + c.via() + " (/sched/gomaxprocs:threads)", Enable: enableAgent}
+		}
+		procs = float64(p)
+	}
+	o := &GCObservation{GOGC: 100, Cycles: cycles, Procs: procs, AllocRate: allocs / wall, LiveHeap: live.mean,
+		LiveHeapSource: liveSrc, LiveHeapEstimated: liveEst}
+	if g, ok := c.gogc(); ok {
+		o.GOGC = g
+	} else if live.mean > 0 && goal.mean > live.mean {
+		// Measured live heap and goal, no GOGC: the one the goal implies.
+		o.GOGC = int(math.Round((goal.mean - live.mean) / live.mean * 100))
+	}
+	if l, ok := c.memLimit(); ok {
+		o.MemoryLimit = l
 	}
 	var roots []float64
 	for _, p := range w.pts {
@@ -227,10 +268,17 @@ func observeGC(w window) (*GCObservation, string) {
 	if o.Runway <= 0 {
 		o.Runway = 1
 	}
+	if hasCPU {
+		o.CPUPerCycle = fig.cores() * wall / cycles
+		o.GCCPUIdle = fig.Idle
+		o.GCCPUMethod, o.GCCPUSource, o.GCCPUEstimated = fig.Method, fig.Source, fig.Estimated
+	} else {
+		o.NoGCCPU = true
+	}
 
 	// The window's noise: GC CPU and cycle rate in time segments of at
 	// least two cycles each.
-	rate, frac := cycles/wall, gc/total
+	rate := cycles / wall
 	k := min(6, int(cycles)/2, len(w.pts)-1)
 	var rates, fracs []float64
 	if k >= 2 {
@@ -239,31 +287,41 @@ func observeGC(w window) (*GCObservation, string) {
 			b := (i + 1) * (len(w.pts) - 1) / k
 			seg := newWindow(w.pts[a : b+1])
 			n, s, ok := seg.delta(session.GCCycles)
-			g, _, ok2 := seg.delta(session.CPUGCTotal)
-			t, _, ok3 := seg.delta(session.CPUTotal)
-			if !ok || !ok2 || !ok3 || s <= 0 || t <= 0 {
+			if !ok || s <= 0 {
 				continue
 			}
 			rates = append(rates, n/s)
-			fracs = append(fracs, g/t)
+			var sf gcCPUFigure
+			segOK := false
+			switch fig.Method {
+			case GCCPUFromClasses:
+				sf, segOK = c.gcCPUClasses(seg)
+			case GCCPUFromDerived:
+				sf, segOK = c.gcCPUDerived(seg)
+			}
+			if segOK {
+				fracs = append(fracs, sf.Paid)
+			}
 		}
 	}
 	o.Segments = len(rates)
 	if o.Segments >= 2 {
-		rs, fs := statsOf(rates), statsOf(fracs)
-		se := func(s stats) float64 {
-			if s.mean <= 0 {
+		se := func(xs []float64) float64 {
+			s := statsOf(xs)
+			if s.n < 2 || s.mean <= 0 {
 				return 0
 			}
 			return s.sd / s.mean / math.Sqrt(float64(s.n))
 		}
-		o.Noise = max(se(rs), se(fs))
+		o.Noise = max(se(rates), se(fracs))
 	} else {
 		o.Noise = 0.2 // one segment: no spread to learn from; assume a noisy window
 	}
 	o.CycleRate = around(rate, noiseZ*o.Noise/math.Sqrt2)
-	o.GCCPU = around(frac, noiseZ*o.Noise/math.Sqrt2)
-	return o, ""
+	if hasCPU {
+		o.GCCPU = around(fig.Paid, noiseZ*o.Noise/math.Sqrt2)
+	}
+	return o, Skip{}
 }
 
 // WhatIfRow is the model's prediction for one setting.
@@ -278,7 +336,7 @@ type WhatIfRow struct {
 	PeakHeap   Estimate `json:"peak_heap"`   // the sampled peak of heap objects
 	PeakMemory Estimate `json:"peak_memory"` // heap goal + the runtime's other memory: what GOMEMLIMIT counts
 	CycleRate  Estimate `json:"cycle_rate"`  // GC cycles per second
-	GCCPU      Estimate `json:"gc_cpu"`      // fraction of GOMAXPROCS × wall
+	GCCPU      Estimate `json:"gc_cpu"`      // fraction of GOMAXPROCS × wall; zero when the model has no GC CPU (WhatIf.NoGCCPU)
 	// Thrashing is true when the goal leaves no room to allocate: the GC
 	// would run continuously and the CPU limiter would cap it near 50%.
 	Thrashing bool `json:"thrashing,omitempty"`
@@ -296,6 +354,10 @@ type WhatIf struct {
 	// meets the target.
 	Recommended int    `json:"recommended"`
 	Reason      string `json:"reason"`
+	// NoGCCPU: the target serves no GC CPU figure, so the GC CPU columns
+	// are zero and nothing is recommended; heap goals and GC rates are
+	// still predicted.
+	NoGCCPU bool `json:"no_gc_cpu,omitempty"`
 }
 
 // Recommendation returns the recommended row.
@@ -335,11 +397,26 @@ func (o *GCObservation) Predict(gogc int, limit float64) WhatIfRow {
 	if !bound && !math.IsInf(goal, 0) {
 		goal = o.LiveHeap + (goal-o.LiveHeap)*scale
 	}
+	// A memory limit caps the goal (runtime/mgcpacer.go: the goal is the
+	// lower of the GOGC and the limit goals), also after calibration.
+	limitGoal := LimitHeapGoal(limit, o.Other, o.LiveHeap)
+	if goal > limitGoal {
+		goal, bound = limitGoal, true
+		r.LimitBound = true
+	}
 	goalSpread := tolGoal
 	if o.HeapGoal.Value > 0 {
 		goalSpread += (o.HeapGoal.High - o.HeapGoal.Low) / 2 / o.HeapGoal.Value
 	}
 	r.HeapGoal = around(goal, goalSpread)
+	if bound {
+		// The runtime computes a limit-bound goal from the limit and its
+		// other memory, not from the window's sawtooth: only the other
+		// memory's drift moves it, and never above the limit minus the
+		// runtime's headroom (so no row predicts a goal above the limit).
+		r.HeapGoal = Estimate{Value: goal, Low: max(goal*(1-tolGoal), o.LiveHeap),
+			High: max(goal, min(goal*(1+tolGoal), LimitHeapGoal(limit, 0, o.LiveHeap)))}
+	}
 	// The sampled peak of heap objects lies between today's share of the
 	// goal (1 Hz samples catch a cycle's top less often the more cycles
 	// per second) and the goal itself (with few cycles per second samples
@@ -351,6 +428,24 @@ func (o *GCObservation) Predict(gogc int, limit float64) WhatIfRow {
 	}
 	r.PeakHeap = Estimate{Value: goal * (1 + ratio) / 2, Low: goal * ratio * (1 - goalSpread - tolPeak), High: goal * (1 + goalSpread + tolPeak)}
 	r.PeakMemory = Estimate{Value: goal + o.Other, Low: r.HeapGoal.Low + o.Other, High: r.HeapGoal.High + o.Other}
+	if limit > 0 {
+		r.PeakHeap.High = min(r.PeakHeap.High, max(limit-o.Other, r.PeakHeap.Value))
+		r.PeakMemory.High = min(r.PeakMemory.High, max(limit, r.PeakMemory.Value))
+	}
+	if o.NoGCCPU {
+		// No GC CPU figure: the GC rate alone, the limiter's cap unknown.
+		f := CyclesPerSecond(o.AllocRate, o.LiveHeap, goal, o.Runway)
+		if math.IsInf(f, 1) {
+			r.Thrashing = bound
+			return r
+		}
+		noise := noiseZ * o.Noise
+		r.CycleRate = around(f, noise+tolCycles)
+		if larger(gogc, o.GOGC) {
+			r.CycleRate.Low = f * max(0, 1-noise-tolCyclesLarger)
+		}
+		return r
+	}
 
 	f := CyclesPerSecond(o.AllocRate, o.LiveHeap, goal, o.Runway)
 	cpu := GCCPUFraction(o.CPUPerCycle, f, o.Procs)
@@ -414,10 +509,12 @@ func (c *check) whatIf() *WhatIf {
 func (c *check) buildWhatIf() *WhatIf {
 	o := c.model
 	if o == nil {
-		c.skip("GC what-if model: %s", c.modelWhy)
+		s := c.modelWhy
+		s.Rule = WhatIfID
+		c.skips = append(c.skips, s)
 		return nil
 	}
-	wi := &WhatIf{Observed: *o, Target: c.cfg.GCCPUTarget, Recommended: -1}
+	wi := &WhatIf{Observed: *o, Target: c.cfg.GCCPUTarget, Recommended: -1, NoGCCPU: o.NoGCCPU}
 	// The memory budget: GOMEMLIMIT if set, else 90% of the container limit.
 	containerLimit, _, hasContainer := c.containerMemLimit()
 	suggestedLimit := 0.0
@@ -477,6 +574,12 @@ func (c *check) buildWhatIf() *WhatIf {
 		wi.Rows = append(wi.Rows, r)
 	}
 	cur, _ := wi.Current()
+	if o.NoGCCPU {
+		sk := c.gcCPUMissing()
+		wi.Reason = "heap goals and GC rates only: " + sk.Reason + "; " + sk.Enable
+		c.skips = append(c.skips, Skip{Rule: WhatIfID, Reason: "GC CPU columns: " + sk.Reason, Enable: sk.Enable, Partial: true})
+		return wi
+	}
 	if o.GCCPU.Value <= wi.Target {
 		wi.Reason = fmt.Sprintf("GC CPU is %s today, within the %s target: keep %s", pct(o.GCCPU.Value), pct(wi.Target), cur.Setting)
 		return wi

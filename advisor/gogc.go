@@ -11,25 +11,80 @@ import (
 
 var gogcRules = []rule{
 	{ID: "gc-cpu-high", Area: AreaGOGC, Title: "GC CPU is high while memory has headroom: raise GOGC or set a memory limit",
-		Source: srcGCGuideGOGC, check: checkGCCPUHigh},
+		Source: srcGCGuideGOGC, MinSamples: MinSamplesGC, check: checkGCCPUHigh},
 	{ID: "gc-assist-high", Area: AreaGOGC, Title: "GC mark assists take a large share of CPU: the program outpaces the GC",
-		Source: srcGCGuideIdentifying, check: checkAssists},
+		Source: srcGCGuideIdentifying, MinSamples: MinSamplesGC, check: checkAssists},
 	{ID: "alloc-heavy", Area: AreaGOGC, Title: "Allocation-heavy CPU profile (runtime.mallocgc above 15% cum): reduce allocations first",
-		Source: srcGCGuideIdentifying, check: checkAllocHeavy},
+		Source: srcGCGuideIdentifying, MinSamples: MinSamplesFacts, check: checkAllocHeavy},
 	{ID: "gogc-off-no-limit", Area: AreaGOGC, Title: "GOGC=off without a memory limit: the heap grows without bound",
-		Source: srcGCGuideMemLimit, check: checkGOGCOff},
+		Source: srcGCGuideMemLimit, MinSamples: MinSamplesFacts, check: checkGOGCOff},
 }
 
-const gcCPUSource = "/cpu/classes/gc/total ÷ /cpu/classes/total (runtime/metrics)"
+// noGCCost reports whether the window holds a GC cycle counter and no
+// cycle ended in it: the runtime's GC CPU figures did not move, and there
+// is no GC cost to speak of.
+func (c *check) noGCCost() bool {
+	n, _, ok := c.w.delta(session.GCCycles)
+	return ok && n == 0
+}
+
+// gcCPUEvidence is GC CPU with where it came from, idle marking apart,
+// and the process CPU the OS measured in the same unit.
+func (c *check) gcCPUEvidence(f gcCPUFigure) []Evidence {
+	procs := trimFloat(f.Procs)
+	if p, ok := c.gomaxprocs(); ok {
+		procs = fmt.Sprint(p)
+	}
+	text := fmt.Sprintf("%s of GOMAXPROCS × wall (%.2f of %s cores)", pct(f.Paid), f.cores(), procs)
+	if f.Estimated {
+		text += ", estimated"
+	}
+	if f.IncludesIdle {
+		text += ", idle marking included"
+	}
+	evs := []Evidence{{Name: "GC CPU", Value: f.Paid, Unit: "fraction", Text: text, Window: c.w.span, Source: f.Source, Estimated: f.Estimated}}
+	if f.HasIdle {
+		evs = append(evs, Evidence{Name: "idle GC marking", Value: f.Idle, Unit: "fraction", Window: c.w.span, Estimated: f.Estimated,
+			Text:   fmt.Sprintf("%s of GOMAXPROCS × wall (%.2f cores) on Ps with nothing else to run: not counted as GC cost", pct(f.Idle), f.Idle*f.Procs),
+			Source: idleSource(f)})
+	}
+	if cores, ok := c.processCores(); ok {
+		o, _ := c.origin(session.ProcessCPU)
+		evs = append(evs, c.ev("process CPU", cores, "cores", fmt.Sprintf("%.2f cores (%s of GOMAXPROCS × wall)", cores, pct(cores/f.Procs)), o+", per second"))
+	}
+	if f.AboveOS {
+		evs = append(evs, Evidence{Name: "GC CPU above process CPU", Value: f.cores() - f.OSCores, Unit: "cores", Window: c.w.span,
+			Text: fmt.Sprintf("the GC figure (%.2f cores) exceeds all the CPU the OS measured for the process (%.2f cores): the runtime counts its Ps' wall time, which on a busy host includes time the OS gave to other processes, so GC CPU is overstated",
+				f.cores(), f.OSCores),
+			Source: "GC CPU figure against /process/cpu"})
+		if share, ok := c.gcBusyShare(); ok {
+			evs = append(evs, Evidence{Name: "GC share of busy time", Value: share, Unit: "fraction", Window: c.w.span, Estimated: true,
+				Text:   fmt.Sprintf("%s of the time Ps ran anything; of the %.2f cores the OS measured, about %.2f", pct(share), f.OSCores, share*f.OSCores),
+				Source: "estimate: (/cpu/classes/gc/total − /cpu/classes/gc/mark/idle) ÷ (/cpu/classes/total − /cpu/classes/idle − /cpu/classes/gc/mark/idle) × /process/cpu"})
+		}
+	}
+	return evs
+}
+
+func idleSource(f gcCPUFigure) string {
+	switch f.Method {
+	case GCCPUFromClasses:
+		return "/cpu/classes/gc/mark/idle ÷ /cpu/classes/total (runtime/metrics)"
+	case GCCPUFromProfile:
+		return "estimate: runtime.gcDrainMarkWorkerIdle's share of the CPU profile"
+	}
+	return f.Source
+}
 
 func checkGCCPUHigh(c *check) *Finding {
-	frac, ok := c.gcCPU()
+	fig, ok := c.gcCPU()
 	if !ok {
-		if n, _, ok := c.w.delta(session.GCCycles); !ok || n > 0 {
-			c.skip("gc-cpu-high: no GC CPU figures in the window (the metrics source lacks /cpu/classes)")
+		if !c.noGCCost() {
+			c.cannotSkip(c.gcCPUMissing())
 		}
-		return nil // no GC cycle ended: the runtime's CPU figures did not move, and there is no GC cost
+		return nil
 	}
+	frac := fig.Paid
 	if frac < c.cfg.GCCPUHigh {
 		return nil
 	}
@@ -40,27 +95,32 @@ func checkGCCPUHigh(c *check) *Finding {
 		return nil // memlimit-too-tight covers it: raising GOGC would not help
 	}
 	wi := c.whatIf()
+	if wi == nil {
+		c.cannot(fmt.Sprintf("GC CPU is %s, but the GC model cannot say what to change: %s", pct(frac), c.modelWhy.Reason), c.modelWhy.Enable)
+		return nil
+	}
 	rec, ok := wi.Recommendation()
 	if !ok {
-		return nil // no headroom for a larger heap, or no model: other rules explain
+		return nil // no headroom for a larger heap: other rules explain
 	}
 	f := &Finding{Severity: Warn, Title: fmt.Sprintf("The GC takes %s of the CPU; %s would bring it to %s", pct(frac), rec.Setting, pctRange(rec.GCCPU.Low, rec.GCCPU.High))}
 	if frac >= c.cfg.GCCPUCrit {
 		f.Severity = Crit
 	}
 	o := wi.Observed
-	f.Evidence = []Evidence{
-		c.ev("GC CPU", frac, "fraction", pct(frac)+" of GOMAXPROCS × wall", gcCPUSource),
-		c.ev("GC cycles", o.CycleRate.Value, "cycles/s", fmt.Sprintf("%.2f/s (%.0f cycles)", o.CycleRate.Value, o.Cycles), session.GCCycles),
-		c.ev("allocation rate", o.AllocRate, "bytes/s", bytes(o.AllocRate)+"/s", session.HeapAllocsBytes),
-		c.ev("live heap", o.LiveHeap, "bytes", bytes(o.LiveHeap), session.HeapLive),
-		c.ev("GC CPU per cycle", o.CPUPerCycle, "seconds", secs(o.CPUPerCycle), "/cpu/classes/gc/total ÷ /gc/cycles/total"),
-	}
+	f.Evidence = c.gcCPUEvidence(fig)
+	f.Evidence = append(f.Evidence,
+		c.evm("GC cycles", session.GCCycles, o.CycleRate.Value, "cycles/s", fmt.Sprintf("%.2f/s (%.0f cycles)", o.CycleRate.Value, o.Cycles)),
+		c.evm("allocation rate", session.HeapAllocsBytes, o.AllocRate, "bytes/s", bytes(o.AllocRate)+"/s"),
+		c.liveEvidence(o),
+		Evidence{Name: "GC CPU per cycle", Value: o.CPUPerCycle, Unit: "seconds", Text: secs(o.CPUPerCycle), Window: c.w.span, Estimated: fig.Estimated,
+			Source: "the GC CPU above × GOMAXPROCS × wall ÷ /gc/cycles/total"},
+	)
 	if wi.Budget > 0 {
 		f.Evidence = append(f.Evidence, fact("memory budget", wi.Budget, "bytes", bytes(wi.Budget), "GOMEMLIMIT, else 90% of the cgroup memory limit"))
 	}
-	f.Action = envAction(rec)
-	f.Alternatives = []Action{codeAction(rec)}
+	f.Action = envAction(rec, o.MemoryLimit)
+	f.Alternatives = []Action{codeAction(rec, o.MemoryLimit)}
 	f.Predicted = &Prediction{
 		Text: fmt.Sprintf("GC CPU %s (from %s), %.2f–%.2f GC cycles/s, heap goal %s–%s, peak Go memory about %s",
 			pctRange(rec.GCCPU.Low, rec.GCCPU.High), pct(frac), rec.CycleRate.Low, rec.CycleRate.High,
@@ -68,28 +128,52 @@ func checkGCCPUHigh(c *check) *Finding {
 		Metric: "gc-cpu", Unit: "fraction", Low: rec.GCCPU.Low, High: rec.GCCPU.High,
 	}
 	f.Confidence = modelConfidence(o)
+	if fig.AboveOS {
+		f.Confidence = Low
+	}
 	return f
 }
 
-func envAction(r WhatIfRow) Action {
+// liveEvidence is the model's live heap with its source.
+func (c *check) liveEvidence(o GCObservation) Evidence {
+	text := bytes(o.LiveHeap)
+	if o.LiveHeapEstimated {
+		text += " (estimated)"
+	}
+	return Evidence{Name: "live heap", Value: o.LiveHeap, Unit: "bytes", Text: text, Window: c.w.span, Source: o.LiveHeapSource, Estimated: o.LiveHeapEstimated}
+}
+
+// newLimit reports whether a row's memory limit is a change from the
+// process's current one (current 0: none), as GOMEMLIMIT would be written.
+func newLimit(r WhatIfRow, current float64) bool {
+	return r.MemoryLimit > 0 && (current <= 0 || limitString(r.MemoryLimit) != limitString(current))
+}
+
+// envAction is the environment for a row: only what changes, so an action
+// never repeats a GOMEMLIMIT the process already has.
+func envAction(r WhatIfRow, currentLimit float64) Action {
 	parts := []string{}
 	if r.GOGC < 0 {
 		parts = append(parts, "GOGC=off")
 	} else {
 		parts = append(parts, fmt.Sprintf("GOGC=%d", r.GOGC))
 	}
-	if r.MemoryLimit > 0 {
+	note := "in the process's environment at start (or its container spec)"
+	if newLimit(r, currentLimit) {
 		parts = append(parts, "GOMEMLIMIT="+limitString(r.MemoryLimit))
+	} else if r.MemoryLimit > 0 {
+		note += "; keep today's GOMEMLIMIT=" + limitString(r.MemoryLimit)
 	}
-	return Action{Kind: ActionEnv, Text: strings.Join(parts, " "), Note: "in the process's environment at start (or its container spec)"}
+	return Action{Kind: ActionEnv, Text: strings.Join(parts, " "), Note: note}
 }
 
-func codeAction(r WhatIfRow) Action {
-	parts := []string{fmt.Sprintf("debug.SetGCPercent(%d)", r.GOGC)}
-	if r.MemoryLimit > 0 {
+func codeAction(r WhatIfRow, currentLimit float64) Action {
+	gogc := r.GOGC
+	parts := []string{fmt.Sprintf("debug.SetGCPercent(%d)", gogc)}
+	if newLimit(r, currentLimit) {
 		parts = append(parts, fmt.Sprintf("debug.SetMemoryLimit(%d << 20)", mib(r.MemoryLimit)))
 	}
-	return Action{Kind: ActionCode, Text: strings.Join(parts, "; "), Note: "from runtime/debug, at start-up; the environment variable is easier to change"}
+	return Action{Kind: ActionCode, Text: strings.Join(parts, "; "), Note: "from runtime/debug, at start-up (debug.SetGCPercent(-1) is GOGC=off); the environment variable is easier to change"}
 }
 
 func modelConfidence(o GCObservation) Confidence {
@@ -111,15 +195,30 @@ func (c *check) limiterEngaged() bool {
 }
 
 func checkAssists(c *check) *Finding {
-	frac, ok := ratio(c.w.pts, session.CPUGCAssist, session.CPUTotal)
-	if !ok {
-		return nil // no GC cycle ended in the window, or no /cpu/classes figures
+	fig, ok := c.gcCPU()
+	if !ok || !fig.HasAssist {
+		if !c.noGCCost() {
+			s := c.gcCPUMissing()
+			if ok {
+				s = Skip{Reason: "no mark-assist CPU figure: " + fig.Source + " has GC CPU but not the assists' part", Enable: enableAgent + "; or fetch a CPU profile (runtime.gcAssistAlloc's share)"}
+			}
+			c.cannotSkip(s)
+		}
+		return nil // or no GC cycle ended in the window: no assists
 	}
+	frac := fig.Assist
 	if frac < AssistHigh {
 		return nil
 	}
 	f := &Finding{Severity: Warn, Title: fmt.Sprintf("Goroutines spend %s of the CPU assisting the GC: allocation outpaces marking", pct(frac))}
-	f.Evidence = []Evidence{c.ev("GC assist CPU", frac, "fraction", pct(frac)+" of GOMAXPROCS × wall", "/cpu/classes/gc/mark/assist ÷ /cpu/classes/total (runtime/metrics)")}
+	src := "/cpu/classes/gc/mark/assist ÷ /cpu/classes/total (runtime/metrics " + c.via() + ")"
+	switch fig.Method {
+	case GCCPUFromDerived:
+		src, _ = c.origin(session.GCAssistCPU)
+	case GCCPUFromProfile:
+		src = "estimate: runtime.gcAssistAlloc's share of the CPU profile over its duration × GOMAXPROCS"
+	}
+	f.Evidence = []Evidence{{Name: "GC assist CPU", Value: frac, Unit: "fraction", Text: pct(frac) + " of GOMAXPROCS × wall", Window: c.w.span, Source: src, Estimated: fig.Estimated || session.IsEstimate(src)}}
 	if p := c.in.Profiles.CPU; p != nil {
 		if share, ok := stackShare(p, func(fn string) bool { return fn == "runtime.gcAssistAlloc" }); ok {
 			f.Evidence = append(f.Evidence, fact("runtime.gcAssistAlloc cum", share, "fraction", pct(share)+" of CPU samples", "CPU profile"))
@@ -129,7 +228,7 @@ func checkAssists(c *check) *Finding {
 	if rec, ok := c.whatIf().Recommendation(); ok {
 		o := c.whatIf().Observed
 		scale := rec.CycleRate.Value / o.CycleRate.Value
-		f.Action = envAction(rec)
+		f.Action = envAction(rec, o.MemoryLimit)
 		f.Alternatives = []Action{{Kind: ActionCode, Text: "cut the allocation rate in the functions the allocs profile ranks first (gotune top URL --kind allocs --sample-index alloc_space)"}}
 		f.Predicted = &Prediction{Text: fmt.Sprintf("assists fall with GC frequency, to about %s of CPU", pctRange(frac*scale*(1-tolGCCPU), frac*scale*(1+tolGCCPU))),
 			Metric: "gc-assist-cpu", Unit: "fraction", Low: frac * scale * (1 - tolGCCPU), High: frac * scale * (1 + tolGCCPU)}
@@ -176,6 +275,12 @@ func stackShare(p *profile.Profile, match func(fn string) bool) (float64, bool) 
 // share near 5 points (binomial), and an idle process has no allocation
 // problem to speak of (heuristic).
 const minCPUProfileSeconds = 0.5
+
+// idleProfileCores: a CPU profile that sampled less than 0.05 cores over
+// its duration is of an idle process, which has no allocation cost to
+// speak of: the rule ran and found nothing, rather than could not run
+// (heuristic).
+const idleProfileCores = 0.05
 
 // profileCPUSeconds is the CPU time a CPU profile sampled.
 func profileCPUSeconds(p *profile.Profile) float64 {
@@ -262,11 +367,15 @@ func topAllocators(p *profile.Profile, n int) ([]attributed, int64) {
 func checkAllocHeavy(c *check) *Finding {
 	p := c.in.Profiles.CPU
 	if p == nil {
-		c.skip("alloc-heavy: no CPU profile (fetch one: the target must serve net/http/pprof)")
+		c.cannot("no CPU profile in the window", "fetch one (gotune advise fetches it when the target serves net/http/pprof or a gops agent); "+enablePprof)
 		return nil
 	}
 	if cpu := profileCPUSeconds(p); cpu < minCPUProfileSeconds {
-		c.skip("alloc-heavy: the CPU profile holds only %s of CPU time (at least %s needed for shares to mean anything)", secs(cpu), secs(minCPUProfileSeconds))
+		if d := float64(p.DurationNanos) / 1e9; d > 0 && cpu/d < idleProfileCores {
+			return nil // an idle process: checked, nothing allocates enough to matter
+		}
+		c.cannot(fmt.Sprintf("the CPU profile holds only %s of CPU time (at least %s needed for shares to mean anything)", secs(cpu), secs(minCPUProfileSeconds)),
+			"profile for longer, or under load")
 		return nil
 	}
 	share, ok := stackShare(p, isMallocgc)
@@ -284,7 +393,7 @@ func checkAllocHeavy(c *check) *Finding {
 			names = append(names, fmt.Sprintf("%s (%s)", r.Name, pct(s)))
 		}
 	} else {
-		c.skip("alloc-heavy: no allocs profile, so the allocating functions are not named")
+		c.partly("no allocs profile, so the allocating functions are not named", "fetch the allocs profile ("+enablePprof+")")
 	}
 	where := "the functions the allocs profile ranks first"
 	if len(names) > 0 {
@@ -296,7 +405,8 @@ func checkAllocHeavy(c *check) *Finding {
 	// GC work is proportional to bytes allocated (GC guide, Understanding
 	// costs): halving the top allocator's bytes cuts GC cycles by half its
 	// share.
-	if frac, ok := c.gcCPU(); ok && len(names) > 0 && c.in.Profiles.Allocs != nil {
+	if fig, ok := c.gcCPU(); ok && len(names) > 0 && c.in.Profiles.Allocs != nil {
+		frac := fig.Paid
 		rows, total := topAllocators(c.in.Profiles.Allocs, 1)
 		s := float64(rows[0].Value) / float64(total)
 		lo, hi := frac*(1-s)*(1-tolGCCPU), frac*(1-s/2)*(1+tolGCCPU)
@@ -318,20 +428,25 @@ func cpuProfileSource(p *profile.Profile) string {
 
 func checkGOGCOff(c *check) *Finding {
 	g, ok := c.gogc()
-	if !ok || g >= 0 {
+	if !ok {
+		c.cannot("GOGC is unknown: no /gc/gogc:percent "+c.via()+" and no environment read", enableAgent+"; or "+enablePID)
+		return nil
+	}
+	if g >= 0 {
 		return nil
 	}
 	limit, ok := c.memLimit()
-	if !ok || limit > 0 {
+	if !ok {
+		c.cannot("GOGC is off and GOMEMLIMIT is unknown: no /gc/gomemlimit:bytes "+c.via()+" and no environment read", enableAgent+"; or "+enablePID)
+		return nil
+	}
+	if limit > 0 {
 		return nil
 	}
 	f := &Finding{Severity: Crit, Title: "GOGC=off with no memory limit: the GC never runs, so the heap grows until the process is killed"}
-	f.Evidence = []Evidence{
-		fact("GOGC", -1, "", "off", session.GOGC),
-		fact("GOMEMLIMIT", 0, "bytes", "no limit", session.GOMEMLIMIT),
-	}
+	f.Evidence = []Evidence{c.settingEvidence("GOGC", session.GOGC, -1, "off"), c.settingEvidence("GOMEMLIMIT", session.GOMEMLIMIT, 0, "no limit")}
 	if v, ok := c.w.last(session.HeapObjects); ok {
-		f.Evidence = append(f.Evidence, c.ev("heap", v, "bytes", bytes(v), session.HeapObjects))
+		f.Evidence = append(f.Evidence, c.evm("heap in use", session.HeapObjects, v, "bytes", bytes(v)))
 	}
 	if cl, _, ok := c.containerMemLimit(); ok {
 		lim := c.suggestedLimit(cl)
@@ -341,7 +456,7 @@ func checkGOGCOff(c *check) *Finding {
 		f.Confidence = High
 	} else {
 		f.Action = Action{Kind: ActionEnv, Text: "GOGC=100", Note: "or keep GOGC=off and set GOMEMLIMIT to the memory this process may use"}
-		if live, ok := c.w.last(session.HeapLive); ok && live > 0 {
+		if live, _, _, ok := c.lastLive(); ok && live > 0 {
 			g := HeapGoal(live, 0, 100)
 			f.Predicted = &Prediction{Text: fmt.Sprintf("the heap settles near %s (twice the live heap)", bytes(g)), Metric: "heap-goal", Unit: "bytes", Low: g * 0.9, High: g * 1.1}
 		}

@@ -11,17 +11,53 @@ import (
 
 var gomaxprocsRules = []rule{
 	{ID: "gomaxprocs-above-quota", Area: AreaGOMAXPROCS, Title: "GOMAXPROCS is above the CPU quota and the cgroup is throttled",
-		Source: srcGo125Procs, check: checkAboveQuota},
+		Source: srcGo125Procs, MinSamples: MinSamplesRate, check: checkAboveQuota},
 	{ID: "gomaxprocs-fractional-quota", Area: AreaGOMAXPROCS, Title: "A CPU quota under 2 CPUs where Go ≥1.25 picks GOMAXPROCS=2, with throttling",
-		Source: srcGo125Procs, check: checkFractionalQuota},
+		Source: srcGo125Procs, MinSamples: MinSamplesRate, check: checkFractionalQuota},
 	{ID: "containermaxprocs-off", Area: AreaGOMAXPROCS, Title: "Go's container-aware GOMAXPROCS is off (containermaxprocs=0 from an old go.mod, or an explicit GOMAXPROCS) under a lower CPU quota",
-		Source: srcGo125Procs, check: checkContainerMaxprocsOff},
+		Source: srcGo125Procs, MinSamples: MinSamplesFacts, check: checkContainerMaxprocsOff},
 	{ID: "automaxprocs-go125", Area: AreaGOMAXPROCS, Title: "go.uber.org/automaxprocs on Go ≥1.25: it freezes GOMAXPROCS and turns off the runtime's own updates",
-		Source: srcGo125Procs, check: checkAutomaxprocs},
+		Source: srcGo125Procs, MinSamples: MinSamplesFacts, check: checkAutomaxprocs},
 	{ID: "parent-quota-tighter", Area: AreaGOMAXPROCS, Title: "A parent cgroup's CPU quota is tighter than the leaf Go reads",
-		Source: srcGoLeafCgroup, check: checkParentQuota},
+		Source: srcGoLeafCgroup, MinSamples: MinSamplesFacts, check: checkParentQuota},
 	{ID: "cpu-saturated", Area: AreaGOMAXPROCS, Title: "CPU saturation: more runnable goroutines than GOMAXPROCS with high scheduling latency",
-		Source: srcSchedMetrics, check: checkCPUSaturated},
+		Source: srcSchedMetrics, MinSamples: MinSamplesRate, check: checkCPUSaturated},
+}
+
+// needProcs returns GOMAXPROCS, or records that the running rule could
+// not run without it.
+func (c *check) needProcs() (int, bool) {
+	p, ok := c.gomaxprocs()
+	if !ok {
+		c.cannot("GOMAXPROCS is unknown: no /sched/gomaxprocs:threads "+c.via()+" (go_sched_gomaxprocs_threads) and no environment read", enableAgent+"; or "+enablePID)
+	}
+	return p, ok
+}
+
+// needQuota returns the CPU quotas, or records that the running rule
+// could not run without the cgroup CPU facts.
+func (c *check) needQuota() (cpuQuota, bool) {
+	q, ok := c.cpuQuota()
+	if !ok {
+		c.cannot("no cgroup CPU facts (quota, throttling): a URL target's cgroup is out of reach", enablePID)
+	}
+	return q, ok
+}
+
+// needBuild returns the build info, or records that the running rule
+// could not run without it.
+func (c *check) needBuild() bool {
+	if c.in.Facts.Build == nil {
+		c.cannot("no build info of the executable (Go version, DefaultGODEBUG, linked modules)", enablePID+" (it reads /proc/PID/exe)")
+		return false
+	}
+	return true
+}
+
+// needThrottle records that the running rule found a quota to check but
+// no throttling figures.
+func (c *check) needThrottle() {
+	c.cannot("no throttling figures (cpu.stat nr_throttled, nr_periods) for the cgroup", enablePID+"; cgroup v1 needs the cpu controller mounted")
 }
 
 // throttleEvidence returns the throttling evidence and whether it is above
@@ -50,7 +86,9 @@ func procsEvidence(p int, c *check) Evidence {
 	if s, ok := c.explainedProcs(); ok {
 		text += ": " + s.Reason
 	}
-	return fact("GOMAXPROCS", float64(p), "threads", text, session.GOMAXPROCS)
+	e := c.settingEvidence("GOMAXPROCS", session.GOMAXPROCS, float64(p), text)
+	e.Unit = "threads"
+	return e
 }
 
 // fractionalCase is the Go ≥1.25 default of 2 under a quota below 2.
@@ -60,18 +98,22 @@ func (c *check) fractionalCase(p int, q cpuQuota) bool {
 }
 
 func checkAboveQuota(c *check) *Finding {
-	p, ok1 := c.gomaxprocs()
-	q, ok2 := c.cpuQuota()
-	if !ok1 || !ok2 {
-		if !ok2 {
-			c.skip("GOMAXPROCS rules: no cgroup CPU facts (attach by PID to read them)")
-		}
+	p, ok := c.needProcs()
+	if !ok {
+		return nil
+	}
+	q, ok := c.needQuota()
+	if !ok {
 		return nil
 	}
 	if q.effective <= 0 || float64(p) <= math.Ceil(q.effective) || c.fractionalCase(p, q) {
 		return nil
 	}
 	frac, ev, hot := c.throttled()
+	if ev == nil {
+		c.needThrottle()
+		return nil
+	}
 	if !hot {
 		return nil
 	}
@@ -142,12 +184,26 @@ func (c *check) raiseQuota(quota float64) (Action, bool) {
 func trimFloat(v float64) string { return fmt.Sprintf("%.3g", v) }
 
 func checkFractionalQuota(c *check) *Finding {
-	p, ok1 := c.gomaxprocs()
-	q, ok2 := c.cpuQuota()
-	if !ok1 || !ok2 || !c.fractionalCase(p, q) {
+	p, ok := c.needProcs()
+	if !ok {
+		return nil
+	}
+	q, ok := c.needQuota()
+	if !ok {
+		return nil
+	}
+	if c.in.Facts.Build == nil && q.effective > 0 && q.effective < MinQuotaGOMAXPROCS && p == MinQuotaGOMAXPROCS {
+		c.needBuild() // the Go version decides whether 2 is Go's own choice
+		return nil
+	}
+	if !c.fractionalCase(p, q) {
 		return nil
 	}
 	frac, ev, hot := c.throttled()
+	if ev == nil {
+		c.needThrottle()
+		return nil
+	}
 	if !hot {
 		return nil
 	}
@@ -161,9 +217,15 @@ func checkFractionalQuota(c *check) *Finding {
 }
 
 func checkContainerMaxprocsOff(c *check) *Finding {
-	p, ok1 := c.gomaxprocs()
-	q, ok2 := c.cpuQuota()
-	if !ok1 || !ok2 || q.leaf <= 0 || c.goMinor() < 25 {
+	p, ok := c.needProcs()
+	if !ok {
+		return nil
+	}
+	q, ok := c.needQuota()
+	if !ok || q.leaf <= 0 {
+		return nil
+	}
+	if !c.needBuild() || c.goMinor() < 25 {
 		return nil
 	}
 	def := max(MinQuotaGOMAXPROCS, int(math.Ceil(q.leaf)))
@@ -208,10 +270,10 @@ func checkContainerMaxprocsOff(c *check) *Finding {
 }
 
 func checkAutomaxprocs(c *check) *Finding {
-	b := c.in.Facts.Build
-	if b == nil {
+	if !c.needBuild() {
 		return nil
 	}
+	b := c.in.Facts.Build
 	if !slices.Contains(b.Deps, effective.AutomaxprocsModule) && !slices.ContainsFunc(b.Tuners, func(t string) bool {
 		return len(t) >= len(effective.AutomaxprocsModule) && t[:len(effective.AutomaxprocsModule)] == effective.AutomaxprocsModule
 	}) {
@@ -220,22 +282,54 @@ func checkAutomaxprocs(c *check) *Finding {
 	if c.goMinor() < 25 {
 		return nil
 	}
-	f := &Finding{Severity: Info, Title: fmt.Sprintf("%s is linked into a %s binary: Go does its job natively now, and its runtime.GOMAXPROCS call freezes the value", effective.AutomaxprocsModule, b.GoVersion)}
-	f.Evidence = []Evidence{fact("build", float64(c.goMinor()), "", b.GoVersion+" links "+effective.AutomaxprocsModule, "build info of the executable")}
+	// automaxprocs (maxprocs.Set) does nothing when GOMAXPROCS is in the
+	// environment, and nothing without a CPU quota on the process's own
+	// cgroup ("Leaving GOMAXPROCS=N: CPU quota undefined"): then the
+	// runtime's own updates stay on and Go still follows the affinity
+	// mask. Only under a quota does its runtime.GOMAXPROCS call freeze the
+	// value.
+	s, _ := c.explainedProcs()
+	if _, env := c.in.Facts.Env["GOMAXPROCS"]; env || s.Source == effective.FromEnv {
+		return nil
+	}
+	q, ok := c.cpuQuota()
+	if !ok {
+		c.cannot(effective.AutomaxprocsModule+" is linked, but without the cgroup CPU facts gotune cannot tell whether a CPU quota made it set (and freeze) GOMAXPROCS", enablePID)
+		return nil
+	}
+	if q.leaf <= 0 {
+		return nil // no quota: automaxprocs left GOMAXPROCS alone
+	}
+	set := max(1, int(math.Floor(q.leaf)))
+	goWould := max(MinQuotaGOMAXPROCS, int(math.Ceil(q.leaf)))
+	if pr := c.in.Facts.Process; pr != nil && len(pr.CPUsAllowed) > 0 {
+		goWould = min(goWould, len(pr.CPUsAllowed))
+		set = min(set, len(pr.CPUsAllowed))
+	}
+	f := &Finding{Severity: Info, Title: fmt.Sprintf("%s set GOMAXPROCS=%d from the %s-CPU quota of a %s binary and froze it: Go now does this itself (it would pick %d and follow quota changes)",
+		effective.AutomaxprocsModule, set, trimFloat(q.leaf), b.GoVersion, goWould)}
+	f.Evidence = []Evidence{
+		fact("build", float64(c.goMinor()), "", b.GoVersion+" links "+effective.AutomaxprocsModule, "build info of the executable"),
+		fact("CPU quota (leaf)", q.leaf, "cpus", trimFloat(q.leaf)+" CPUs on "+q.leafPath, "cpu.max / cpu.cfs_quota_us ÷ cpu.cfs_period_us (automaxprocs and Go read the leaf)"),
+	}
 	if p, ok := c.gomaxprocs(); ok {
 		f.Evidence = append(f.Evidence, procsEvidence(p, c))
 	}
 	f.Action = Action{Kind: ActionCode, Text: `remove the import _ "go.uber.org/automaxprocs" (and go mod tidy)`,
-		Note: "Go ≥1.25 sets GOMAXPROCS from the CPU quota itself and updates it when the quota or affinity changes"}
-	f.Predicted = &Prediction{Text: "GOMAXPROCS follows the quota rounded up (at least 2) instead of rounded down, and tracks later quota changes"}
+		Note: "Go ≥1.25 sets GOMAXPROCS from the CPU quota itself and updates it when the quota or affinity changes; automaxprocs's runtime.GOMAXPROCS call turns those updates off"}
+	f.Predicted = &Prediction{Text: fmt.Sprintf("GOMAXPROCS becomes %d (the quota rounded up, at least 2) instead of %d, and tracks later quota changes", goWould, set),
+		Metric: "gomaxprocs", Unit: "threads", Low: float64(goWould), High: float64(goWould)}
 	f.Confidence = High
 	return f
 }
 
 func checkParentQuota(c *check) *Finding {
-	p, ok1 := c.gomaxprocs()
-	q, ok2 := c.cpuQuota()
-	if !ok1 || !ok2 || q.effective <= 0 || q.from == q.leafPath || (q.leaf > 0 && q.leaf <= q.effective) {
+	p, ok := c.needProcs()
+	if !ok {
+		return nil
+	}
+	q, ok := c.needQuota()
+	if !ok || q.effective <= 0 || q.from == q.leafPath || (q.leaf > 0 && q.leaf <= q.effective) {
 		return nil
 	}
 	if float64(p) <= math.Ceil(q.effective) {
@@ -266,30 +360,51 @@ func leafQuotaText(q cpuQuota) string {
 }
 
 func checkCPUSaturated(c *check) *Finding {
-	p, ok := c.gomaxprocs()
+	p, ok := c.needProcs()
 	if !ok {
 		return nil
 	}
 	run := statsOf(c.w.values(session.GoroutinesRunnable))
 	if run.n == 0 {
-		c.skip("cpu-saturated: no runnable-goroutine count (/sched/goroutines/runnable needs Go ≥1.26)")
+		c.cannot("no runnable-goroutine count "+c.via()+" (/sched/goroutines/runnable needs Go ≥1.26 and a source that serves it)", enableAgent)
 		return nil
 	}
 	p99, ok := c.w.quantile(session.SchedLatencies, 0.99)
 	if !ok {
+		if !c.has(session.SchedLatencies) && !c.hasHistogram(session.SchedLatencies) {
+			c.cannot("no scheduling-latency histogram "+c.via()+" (/sched/latencies)", enableAgent)
+		}
+		return nil
+	}
+	cores, ok := c.processCores()
+	if !ok {
+		c.cannot("no process CPU figure "+c.via()+": runnable goroutines alone do not tell saturation from a host that starves the process",
+			enablePID+"; or serve process_cpu_seconds_total or the gotune agent")
 		return nil
 	}
 	if run.mean <= float64(p) || p99 < c.cfg.SchedLatencyHigh.Seconds() {
 		return nil
 	}
-	f := &Finding{Severity: Warn, Title: fmt.Sprintf("%.1f goroutines wait to run on %d Ps on average and p99 scheduling latency is %s", run.mean, p, secs(p99))}
-	f.Evidence = []Evidence{
-		c.ev("runnable goroutines", run.mean, "goroutines", fmt.Sprintf("%.1f on average (max %.0f)", run.mean, run.max), session.GoroutinesRunnable),
-		c.ev("scheduling latency p99", p99, "seconds", secs(p99), session.SchedLatencies),
-		procsEvidence(p, c),
+	// Saturation needs the Ps busy: runnable goroutines above GOMAXPROCS
+	// while the process uses little CPU wait on the host (other processes,
+	// throttling), not on too few Ps.
+	capacity := float64(p)
+	if pr := c.in.Facts.Process; pr != nil && len(pr.CPUsAllowed) > 0 {
+		capacity = min(capacity, float64(len(pr.CPUsAllowed)))
 	}
-	if cpu := statsOf(c.w.derived(session.ProcessCPUFrac)); cpu.n > 0 {
-		f.Evidence = append(f.Evidence, c.ev("process CPU", cpu.mean, "cores", fmt.Sprintf("%.2f cores", cpu.mean), session.ProcessCPU))
+	if q, ok := c.cpuQuota(); ok && q.effective > 0 {
+		capacity = min(capacity, q.effective)
+	}
+	if cores < c.cfg.SaturatedBusy*capacity {
+		return nil
+	}
+	f := &Finding{Severity: Warn, Title: fmt.Sprintf("%.1f goroutines wait to run on %d Ps on average, the process uses %.2f cores, and p99 scheduling latency is %s", run.mean, p, cores, secs(p99))}
+	o, _ := c.origin(session.ProcessCPU)
+	f.Evidence = []Evidence{
+		c.evm("runnable goroutines", session.GoroutinesRunnable, run.mean, "goroutines", fmt.Sprintf("%.1f on average (max %.0f)", run.mean, run.max)),
+		c.evm("scheduling latency p99", session.SchedLatencies, p99, "seconds", secs(p99)),
+		procsEvidence(p, c),
+		c.ev("process CPU", cores, "cores", fmt.Sprintf("%.2f cores, %s of the %s CPUs it can use", cores, pct(cores/capacity), trimFloat(capacity)), o+", per second"),
 	}
 	avail := 0
 	if pr := c.in.Facts.Process; pr != nil {

@@ -8,13 +8,34 @@ import (
 
 var gomemlimitRules = []rule{
 	{ID: "memlimit-missing", Area: AreaGOMEMLIMIT, Title: "A container memory limit and no GOMEMLIMIT: set it to about 90% of the limit",
-		Source: srcGCGuideSuggested, check: checkMemLimitMissing},
+		Source: srcGCGuideSuggested, MinSamples: MinSamplesFacts, check: checkMemLimitMissing},
 	{ID: "memlimit-too-tight", Area: AreaGOMEMLIMIT, Title: "The GC CPU limiter engages or GC CPU nears 50%: the memory limit is too tight (raise the container limit or lower GOGC; do not lower the limit)",
-		Source: srcGCGuideMemLimit, check: checkMemLimitTight},
+		Source: srcGCGuideMemLimit, MinSamples: MinSamplesGC, check: checkMemLimitTight},
 	{ID: "live-heap-near-limit", Area: AreaGOMEMLIMIT, Title: "The live heap is close to the memory limit",
-		Source: srcGCGuideSuggested, check: checkLiveHeapNearLimit},
+		Source: srcGCGuideSuggested, MinSamples: MinSamplesRate, check: checkLiveHeapNearLimit},
 	{ID: "memlimit-mismatch", Area: AreaGOMEMLIMIT, Title: "GOMEMLIMIT no longer matches the container memory limit",
-		Source: srcGCGuideSuggested, check: checkMemLimitMismatch},
+		Source: srcGCGuideSuggested, MinSamples: MinSamplesFacts, check: checkMemLimitMismatch},
+}
+
+// noCgroup records that the running rule needs the cgroup facts.
+func (c *check) noCgroup() {
+	c.cannot("no cgroup facts (a URL target's container limits are out of reach)", enablePID)
+}
+
+// noMemLimit records that GOMEMLIMIT is unknown.
+func (c *check) noMemLimit() {
+	c.cannot("GOMEMLIMIT is unknown: no /gc/gomemlimit:bytes "+c.via()+" (go_gc_gomemlimit_bytes) and no environment read", enableAgent+"; or "+enablePID)
+}
+
+// limitKnown reports whether the memory limit that applies is known:
+// GOMEMLIMIT, or a container limit (which applies when GOMEMLIMIT is
+// unset or larger).
+func (c *check) limitKnown() bool {
+	if _, ok := c.memLimit(); ok {
+		return true
+	}
+	_, _, ok := c.containerMemLimit()
+	return ok
 }
 
 // suggestedLimit is 90% (1 − headroom) of the container limit, in whole MiB.
@@ -47,12 +68,16 @@ func checkMemLimitMissing(c *check) *Finding {
 	container, from, ok := c.containerMemLimit()
 	if !ok {
 		if c.in.Facts.Cgroup == nil {
-			c.skip("memlimit-missing: no cgroup facts (attach by PID to read them)")
+			c.noCgroup()
 		}
 		return nil
 	}
 	limit, ok := c.memLimit()
-	if !ok || limit > 0 {
+	if !ok {
+		c.noMemLimit()
+		return nil
+	}
+	if limit > 0 {
 		return nil
 	}
 	sug := c.suggestedLimit(container)
@@ -64,7 +89,7 @@ func checkMemLimitMissing(c *check) *Finding {
 	}
 	f.Evidence = []Evidence{
 		fact("cgroup memory limit", container, "bytes", bytes(container)+" on "+from, "memory.max / memory.limit_in_bytes"),
-		fact("GOMEMLIMIT", 0, "bytes", "no limit", session.GOMEMLIMIT),
+		c.settingEvidence("GOMEMLIMIT", session.GOMEMLIMIT, 0, "no limit"),
 	}
 	if hasPeak {
 		f.Evidence = append(f.Evidence, c.ev("peak Go memory", peak, "bytes", bytes(peak), "/memory/classes/total − /memory/classes/heap/released, and the model's heap goal"))
@@ -80,10 +105,26 @@ func checkMemLimitMissing(c *check) *Finding {
 func checkMemLimitTight(c *check) *Finding {
 	limit, what := c.effectiveLimit()
 	if limit <= 0 {
+		if !c.limitKnown() {
+			c.noMemLimit()
+		}
 		return nil
 	}
-	frac, hasCPU := c.gcCPU()
+	fig, hasCPU := c.gcCPU()
+	frac := fig.Paid
+	hasLimiter := c.has(session.LimiterLastEnabled)
 	engaged := c.limiterEngaged()
+	switch {
+	case !hasCPU && !hasLimiter:
+		if !c.noGCCost() {
+			s := c.gcCPUMissing()
+			s.Reason += "; and no /gc/limiter/last-enabled to see the GC CPU limiter engage"
+			c.cannotSkip(s)
+		}
+		return nil
+	case !hasLimiter:
+		c.partly("no /gc/limiter/last-enabled "+c.via()+": whether the GC CPU limiter engaged is not known, only GC CPU is checked", enableAgent)
+	}
 	if !engaged && (!hasCPU || frac < c.cfg.LimiterNear) {
 		return nil
 	}
@@ -93,15 +134,15 @@ func checkMemLimitTight(c *check) *Finding {
 		f.Title = fmt.Sprintf("The GC CPU limiter engaged: %s is too tight for this heap and the program is near thrashing", what)
 	}
 	if hasCPU {
-		f.Evidence = append(f.Evidence, c.ev("GC CPU", frac, "fraction", pct(frac), gcCPUSource))
+		f.Evidence = append(f.Evidence, c.gcCPUEvidence(fig)...)
 	}
 	if engaged {
 		v, _ := c.w.last(session.LimiterLastEnabled)
-		f.Evidence = append(f.Evidence, c.ev("limiter last enabled", v, "gc-cycle", fmt.Sprintf("GC cycle %.0f, inside the window", v), session.LimiterLastEnabled))
+		f.Evidence = append(f.Evidence, c.evm("limiter last enabled", session.LimiterLastEnabled, v, "gc-cycle", fmt.Sprintf("GC cycle %.0f, inside the window", v)))
 	}
 	f.Evidence = append(f.Evidence, fact("memory limit", limit, "bytes", bytes(limit)+" ("+what+")", "GOMEMLIMIT / cgroup"))
-	if live, ok := c.w.last(session.HeapLive); ok {
-		f.Evidence = append(f.Evidence, c.ev("live heap", live, "bytes", bytes(live), session.HeapLive))
+	if live, src, est, ok := c.lastLive(); ok {
+		f.Evidence = append(f.Evidence, Evidence{Name: "live heap", Value: live, Unit: "bytes", Text: bytes(live), Window: c.w.span, Source: src, Estimated: est})
 	}
 	if cl, _, ok := c.containerMemLimit(); ok {
 		f.Action = Action{Kind: ActionCommand, Text: fmt.Sprintf("raise the container memory limit above %s, then GOMEMLIMIT to 90%% of the new limit", bytes(cl)),
@@ -110,7 +151,7 @@ func checkMemLimitTight(c *check) *Finding {
 		f.Action = Action{Kind: ActionEnv, Text: fmt.Sprintf("GOMEMLIMIT=%s", limitString(limit*1.5)), Note: "raise the limit to what the machine can give; do not lower it"}
 	}
 	f.Alternatives = []Action{{Kind: ActionEnv, Text: "GOGC=100", Note: "a GOGC the memory can afford, with the limit kept as a backstop (GC guide: lowering GOGC is a cleaner trade-off than thrashing)"}}
-	if wi := c.whatIf(); wi != nil {
+	if wi := c.whatIf(); wi != nil && !wi.NoGCCPU {
 		o := wi.Observed
 		r := o.Predict(o.GOGC, limit*1.5)
 		f.Predicted = &Prediction{Text: fmt.Sprintf("with 50%% more memory GC CPU falls to %s", pctRange(r.GCCPU.Low, r.GCCPU.High)),
@@ -125,10 +166,14 @@ func checkMemLimitTight(c *check) *Finding {
 func checkLiveHeapNearLimit(c *check) *Finding {
 	limit, what := c.effectiveLimit()
 	if limit <= 0 {
+		if !c.limitKnown() {
+			c.noMemLimit()
+		}
 		return nil
 	}
-	live, ok := c.w.last(session.HeapLive)
+	live, liveSrc, liveEst, ok := c.lastLive()
 	if !ok {
+		c.cannotSkip(c.liveMissing())
 		return nil
 	}
 	other := 0.0
@@ -144,14 +189,15 @@ func checkLiveHeapNearLimit(c *check) *Finding {
 		f.Severity = Crit
 	}
 	f.Evidence = []Evidence{
-		c.ev("live heap", live, "bytes", bytes(live), session.HeapLive),
+		{Name: "live heap", Value: live, Unit: "bytes", Text: bytes(live), Window: c.w.span, Source: liveSrc, Estimated: liveEst},
 		fact("memory limit", limit, "bytes", bytes(limit)+" ("+what+")", "GOMEMLIMIT / cgroup"),
-		c.ev("live + other runtime memory", share, "fraction", pct(share)+" of the limit", "/gc/heap/live + runtime memory outside heap objects"),
+		{Name: "live + other runtime memory", Value: share, Unit: "fraction", Text: pct(share) + " of the limit", Window: c.w.span,
+			Source: "the live heap above + runtime memory outside heap objects (/memory/classes)", Estimated: liveEst},
 	}
 	f.Action = Action{Kind: ActionCommand, Text: fmt.Sprintf("give the process more memory (container limit and GOMEMLIMIT above %s)", bytes((live+other)/0.5)),
 		Note: "so the live heap is at most half of it"}
 	f.Alternatives = []Action{{Kind: ActionCode, Text: "shrink the live heap: gotune top URL --kind heap --sample-index inuse_space shows what holds it"}}
-	if wi := c.whatIf(); wi != nil {
+	if wi := c.whatIf(); wi != nil && !wi.NoGCCPU {
 		o := wi.Observed
 		now := o.Predict(o.GOGC, limit)
 		more := o.Predict(o.GOGC, (live+other)/0.5)
@@ -167,10 +213,17 @@ func checkLiveHeapNearLimit(c *check) *Finding {
 func checkMemLimitMismatch(c *check) *Finding {
 	container, from, ok := c.containerMemLimit()
 	if !ok {
+		if c.in.Facts.Cgroup == nil {
+			c.noCgroup()
+		}
 		return nil
 	}
 	limit, ok := c.memLimit()
-	if !ok || limit <= 0 {
+	if !ok {
+		c.noMemLimit()
+		return nil
+	}
+	if limit <= 0 {
 		return nil
 	}
 	sug := c.suggestedLimit(container)
@@ -189,7 +242,7 @@ func checkMemLimitMismatch(c *check) *Finding {
 		return nil
 	}
 	f.Evidence = []Evidence{
-		fact("GOMEMLIMIT", limit, "bytes", bytes(limit), session.GOMEMLIMIT),
+		c.settingEvidence("GOMEMLIMIT", session.GOMEMLIMIT, limit, bytes(limit)),
 		fact("cgroup memory limit", container, "bytes", bytes(container)+" on "+from, "memory.max / memory.limit_in_bytes"),
 	}
 	if s := c.in.Facts.Settings; s != nil {
@@ -197,7 +250,7 @@ func checkMemLimitMismatch(c *check) *Finding {
 	}
 	f.Action = Action{Kind: ActionEnv, Text: "GOMEMLIMIT=" + limitString(sug), Note: "90% of the container limit; update it whenever the container limit changes (or derive it at start-up from the cgroup)"}
 	f.Alternatives = []Action{{Kind: ActionCode, Text: fmt.Sprintf("debug.SetMemoryLimit(%d << 20)", mib(sug))}}
-	if wi := c.whatIf(); wi != nil && f.Severity == Info {
+	if wi := c.whatIf(); wi != nil && !wi.NoGCCPU && f.Severity == Info {
 		o := wi.Observed
 		r := o.Predict(o.GOGC, sug)
 		f.Predicted = &Prediction{Text: fmt.Sprintf("GC CPU %s (from %s)", pctRange(r.GCCPU.Low, r.GCCPU.High), pct(o.GCCPU.Value)),

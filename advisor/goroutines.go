@@ -2,6 +2,7 @@ package advisor
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gotune/gotune/profile"
@@ -10,11 +11,11 @@ import (
 
 var goroutineRules = []rule{
 	{ID: "goroutine-leak", Area: AreaRuntime, Title: "The goroutine count grows steadily: a leak (names the growing group)",
-		Source: srcGoroutineLeak, check: checkGoroutineLeak},
+		Source: srcGoroutineLeak, MinSamples: MinSamplesTrend, check: checkGoroutineLeak},
 	{ID: "mutex-wait-high", Area: AreaRuntime, Title: "Goroutines spend much time waiting on mutexes (and how to enable the mutex profile)",
-		Source: srcMutexProfile, check: checkMutexWait},
+		Source: srcMutexProfile, MinSamples: MinSamplesRate, check: checkMutexWait},
 	{ID: "finalizer-backlog", Area: AreaRuntime, Title: "Finalizers or cleanups queue up faster than they run",
-		Source: srcFinalizers, check: checkFinalizers},
+		Source: srcFinalizers, MinSamples: MinSamplesRate, check: checkFinalizers},
 }
 
 // trend fits a least-squares line to a series against time and returns the
@@ -96,6 +97,7 @@ func userFrame(g profile.GoroutineGroup) profile.Frame {
 func checkGoroutineLeak(c *check) *Finding {
 	_, _, first, last, ok := c.w.endpoints(session.Goroutines)
 	if !ok {
+		c.cannot("no goroutine count "+c.via()+" (/sched/goroutines, go_goroutines, the goroutine profile's total)", enableAgent+"; or "+enablePprof)
 		return nil
 	}
 	slope, r2, n := trend(c.w.pts, session.Goroutines)
@@ -107,7 +109,7 @@ func checkGoroutineLeak(c *check) *Finding {
 	}
 	f := &Finding{Severity: Warn, Title: fmt.Sprintf("Goroutines grow steadily, %s → %s (+%.1f per minute): a goroutine leak", fmt.Sprint(first), fmt.Sprint(last), slope*60)}
 	f.Evidence = []Evidence{
-		c.ev("goroutines", last, "goroutines", fmt.Sprintf("%.0f → %.0f (+%.0f along the fitted line)", first, last, grown), session.Goroutines),
+		c.evm("goroutines", session.Goroutines, last, "goroutines", fmt.Sprintf("%.0f → %.0f (+%.0f along the fitted line)", first, last, grown)),
 		c.ev("growth", slope*60, "goroutines/min", fmt.Sprintf("+%.1f per minute, R² %.2f over %d samples", slope*60, r2, n), "least-squares fit of "+session.Goroutines),
 	}
 	act := Action{Kind: ActionCode, Text: "find the goroutines that never return: gotune goroutines URL groups them by stack", Note: "a goroutine waiting on a channel nobody sends to, or without a context to cancel it"}
@@ -126,7 +128,7 @@ func checkGoroutineLeak(c *check) *Finding {
 		act = Action{Kind: ActionCode, Text: fmt.Sprintf("make %s return: give it a context or a timeout, or make sure its sender always replies", u.Func),
 			Note: fmt.Sprintf("it waits at %s", where)}
 	} else if c.in.Profiles.GoroutinesEnd == nil {
-		c.skip("goroutine-leak: no goroutine profiles, so the growing group is not named")
+		c.partly("no goroutine profiles, so the growing group is not named", "fetch goroutine profiles ("+enablePprof+")")
 	}
 	f.Action = act
 	f.Predicted = &Prediction{Text: fmt.Sprintf("the count stops growing; today it adds about %.0f goroutines (and their stacks and what they hold) per hour", slope*3600),
@@ -140,7 +142,13 @@ func checkGoroutineLeak(c *check) *Finding {
 
 func checkMutexWait(c *check) *Finding {
 	d, s, ok := c.w.delta(session.MutexWait)
-	if !ok || s <= 0 {
+	if !ok {
+		if !c.has(session.MutexWait) {
+			c.cannot("no mutex wait figure "+c.via()+" (/sync/mutex/wait/total)", enableAgent)
+		}
+		return nil // or the counter went backwards: the target restarted
+	}
+	if s <= 0 {
 		return nil
 	}
 	rate := d / s
@@ -152,14 +160,15 @@ func checkMutexWait(c *check) *Finding {
 		f.Severity = Warn
 		f.Title = fmt.Sprintf("Goroutines wait %.1f goroutine-seconds per second on mutexes: at any moment about %.0f are blocked", rate, rate)
 	}
-	f.Evidence = []Evidence{c.ev("mutex wait", rate, "seconds/s", fmt.Sprintf("%s per second", secs(rate)), session.MutexWait+" (sync.Mutex, sync.RWMutex and runtime-internal locks)")}
+	mo, _ := c.origin(session.MutexWait)
+	f.Evidence = []Evidence{c.ev("mutex wait", rate, "seconds/s", fmt.Sprintf("%s per second", secs(rate)), mo+" (sync.Mutex, sync.RWMutex and runtime-internal locks)")}
 	// Rising: the second half's rate against the first's.
 	half := len(c.w.pts) / 2
 	if half >= 2 {
 		a, sa, ok1 := newWindow(c.w.pts[:half+1]).delta(session.MutexWait)
 		b, sb, ok2 := newWindow(c.w.pts[half:]).delta(session.MutexWait)
 		if ok1 && ok2 && sa > 0 && sb > 0 {
-			f.Evidence = append(f.Evidence, c.ev("trend", b/sb-a/sa, "seconds/s", fmt.Sprintf("%s/s in the first half, %s/s in the second", secs(a/sa), secs(b/sb)), session.MutexWait))
+			f.Evidence = append(f.Evidence, c.ev("trend", b/sb-a/sa, "seconds/s", fmt.Sprintf("%s/s in the first half, %s/s in the second", secs(a/sa), secs(b/sb)), mo))
 		}
 	}
 	mp := c.in.Profiles.Mutex
@@ -199,12 +208,15 @@ func checkFinalizers(c *check) *Finding {
 		}
 		return (q - e) + (cq - ce), true
 	}
-	if len(c.w.pts) < 2 {
-		return nil
-	}
 	start, ok1 := backlog(c.w.pts[0])
 	end, ok2 := backlog(c.w.pts[len(c.w.pts)-1])
-	if !ok1 || !ok2 || end < c.cfg.FinalizerBacklog || end <= start {
+	if !ok1 || !ok2 {
+		if !slices.ContainsFunc(c.w.pts, func(p session.Point) bool { _, ok := backlog(p); return ok }) {
+			c.cannot("no finalizer or cleanup queue figures "+c.via()+" (/gc/finalizers/*, /gc/cleanups/*, Go ≥1.25)", enableAgent)
+		}
+		return nil
+	}
+	if end < c.cfg.FinalizerBacklog || end <= start {
 		return nil
 	}
 	f := &Finding{Severity: Warn, Title: fmt.Sprintf("%.0f finalizers and cleanups wait to run, up from %.0f: the one goroutine that runs them falls behind", end, start)}

@@ -10,17 +10,22 @@ import (
 
 var numaRules = []rule{
 	{ID: "numa-remote-memory", Area: AreaNUMA, Title: "Threads and memory span NUMA nodes with much remote memory",
-		Source: srcNumactl, check: checkNUMARemote},
+		Source: srcNumactl, MinSamples: MinSamplesFacts, check: checkNUMARemote},
 	{ID: "numa-balancing-pauses", Area: AreaNUMA, Title: "Automatic NUMA balancing is on and GC pauses are long",
-		Source: srcNUMABalancing, check: checkNUMABalancing},
+		Source: srcNUMABalancing, MinSamples: MinSamplesRate, check: checkNUMABalancing},
 	{ID: "thp-heap-size", Area: AreaNUMA, Title: "Transparent huge pages do not suit the heap size",
-		Source: srcGCGuideTHP, check: checkTHP},
+		Source: srcGCGuideTHP, MinSamples: MinSamplesFacts, check: checkTHP},
 }
 
-// multiNode returns the topology when the machine really has several nodes.
+// multiNode returns the topology when the machine really has several
+// nodes; without one it records that the running rule could not run.
 func (c *check) multiNode() (*numa.Topology, bool) {
 	t := c.in.Facts.Topology
-	if t == nil || t.Synthetic || len(t.Nodes) < 2 {
+	if t == nil {
+		c.cannot("no NUMA topology (/sys/devices/system/node): a URL target's host is out of reach", enablePID)
+		return nil, false
+	}
+	if t.Synthetic || len(t.Nodes) < 2 {
 		return nil, false
 	}
 	return t, true
@@ -28,13 +33,19 @@ func (c *check) multiNode() (*numa.Topology, bool) {
 
 func checkNUMARemote(c *check) *Finding {
 	t, ok := c.multiNode()
+	if !ok {
+		return nil
+	}
 	np := c.in.Facts.NUMAProcess
-	if !ok || np == nil {
+	if np == nil {
+		c.cannot("no NUMA placement of the process (its threads' CPUs, /proc/PID/numa_maps)", enablePID)
 		return nil
 	}
 	if np.Memory == nil {
 		if np.MemoryDenied {
-			c.skip("numa-remote-memory: /proc/PID/numa_maps is not readable (another user's process)")
+			c.cannot("/proc/PID/numa_maps is not readable (another user's process)", "run gotune as the process's user or as root")
+		} else {
+			c.cannot("/proc/PID/numa_maps was not read (it walks page tables, so gotune reads it rarely)", "gotune advise PID reads it once per window")
 		}
 		return nil
 	}
@@ -93,19 +104,27 @@ func checkNUMABalancing(c *check) *Finding {
 		return nil
 	}
 	s := c.in.Facts.NUMASettings
-	if s == nil || s.NUMABalancing <= 0 {
+	if s == nil {
+		c.cannot("no NUMA settings (/proc/sys/kernel/numa_balancing)", enablePID)
+		return nil
+	}
+	if s.NUMABalancing <= 0 {
 		return nil
 	}
 	p99, ok := c.w.quantile(session.PausesGC, 0.99)
 	if !ok {
 		p99, ok = c.w.quantile(session.PausesGCOld, 0.99)
 	}
+	if !ok && !c.hasHistogram(session.PausesGC) && !c.hasHistogram(session.PausesGCOld) {
+		c.cannot("no GC pause histogram "+c.via()+" (/sched/pauses/total/gc)", enableAgent)
+		return nil
+	}
 	if !ok || p99 < c.cfg.GCPauseLong.Seconds() {
 		return nil
 	}
 	f := &Finding{Severity: Warn, Title: fmt.Sprintf("GC pauses reach %s (p99) with automatic NUMA balancing on: its hinting faults slow the stop-the-world phases", secs(p99))}
 	f.Evidence = []Evidence{
-		c.ev("GC pause p99", p99, "seconds", secs(p99), session.PausesGC),
+		c.evm("GC pause p99", session.PausesGC, p99, "seconds", secs(p99)),
 		fact("numa_balancing", float64(s.NUMABalancing), "", fmt.Sprint(s.NUMABalancing), "/proc/sys/kernel/numa_balancing"),
 	}
 	f.Action = Action{Kind: ActionCommand, Text: "sysctl -w kernel.numa_balancing=0", Note: "host-wide; bind the process with numactl instead where the host is shared"}
@@ -119,6 +138,7 @@ func checkNUMABalancing(c *check) *Finding {
 func checkTHP(c *check) *Finding {
 	s := c.in.Facts.NUMASettings
 	if s == nil || s.THPEnabled == "" {
+		c.cannot("no transparent huge page settings (/sys/kernel/mm/transparent_hugepage)", enablePID)
 		return nil
 	}
 	heap, ok := c.w.last(session.HeapGoal)
@@ -126,10 +146,11 @@ func checkTHP(c *check) *Finding {
 		heap, ok = c.w.last(session.HeapObjects)
 	}
 	if !ok {
+		c.cannot("no heap size "+c.via()+" (/gc/heap/goal or heap objects)", enableAgent)
 		return nil
 	}
 	thp := fact("transparent_hugepage", 0, "", "enabled="+s.THPEnabled+", defrag="+s.THPDefrag, "/sys/kernel/mm/transparent_hugepage/{enabled,defrag}")
-	heapEv := c.ev("heap goal", heap, "bytes", bytes(heap), session.HeapGoal)
+	heapEv := c.evm("heap goal", session.HeapGoal, heap, "bytes", bytes(heap))
 	switch {
 	case heap >= LargeHeapTHP && s.THPEnabled == "never":
 		return &Finding{Severity: Info, Title: fmt.Sprintf("A %s heap with transparent huge pages off: big heaps gain up to 10%% throughput with THP", bytes(heap)),

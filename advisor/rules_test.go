@@ -184,10 +184,27 @@ func ruleCases() []ruleCase {
 			in: withSynth(func(s *synth) { s.procs = 2 }, func(t *testing.T, f *Facts) {
 				f.Cgroup, f.Build, f.Env = cpuCgroup(2), build("go1.26.8", ""), map[string]string{}
 			})},
-		{name: "automaxprocs on go1.25", id: "automaxprocs-go125", fires: true,
-			in: withSynth(nil, func(t *testing.T, f *Facts) { f.Build = build("go1.25.3", "", effective.AutomaxprocsModule) })},
+		{name: "automaxprocs on go1.25 under a 1.5-CPU quota", id: "automaxprocs-go125", fires: true,
+			in: withSynth(func(s *synth) { s.procs = 1 }, func(t *testing.T, f *Facts) {
+				f.Build, f.Cgroup, f.Env = build("go1.25.3", "", effective.AutomaxprocsModule), cpuCgroup(1.5), map[string]string{}
+			}), check: func(t *testing.T, f Finding) {
+				if f.Predicted == nil || f.Predicted.Low != 2 || !strings.Contains(f.Title, "GOMAXPROCS=1") {
+					t.Errorf("want automaxprocs's 1 (⌊1.5⌋) against Go's own 2 (⌈1.5⌉): %q %+v", f.Title, f.Predicted)
+				}
+			}},
 		{name: "automaxprocs on go1.24", id: "automaxprocs-go125",
-			in: withSynth(nil, func(t *testing.T, f *Facts) { f.Build = build("go1.24.9", "", effective.AutomaxprocsModule) })},
+			in: withSynth(nil, func(t *testing.T, f *Facts) {
+				f.Build, f.Cgroup = build("go1.24.9", "", effective.AutomaxprocsModule), cpuCgroup(1.5)
+			})},
+		// A real idle server: Go 1.25, automaxprocs linked, no CPU quota
+		// (automaxprocs logged "Leaving GOMAXPROCS=2: CPU quota undefined"),
+		// GOMAXPROCS 2 from the 2-CPU affinity mask.
+		{name: "automaxprocs on a host without a CPU quota", id: "automaxprocs-go125",
+			in: withSynth(func(s *synth) { *s = idleServer() }, func(t *testing.T, f *Facts) {
+				f.Build, f.Env = build("go1.25.3", "", effective.AutomaxprocsModule), map[string]string{}
+				f.Cgroup = &cgroup.Stats{PID: 4242, CPU: &cgroup.CPU{Levels: []cgroup.CPULevel{{Path: "/user.slice", HasThrottling: true}}}}
+				f.Settings = explain(f.Env, f.Build, 2, 0)
+			})},
 		{name: "pod quota 1 CPU, container 4", id: "parent-quota-tighter", fires: true,
 			in: withSynth(func(s *synth) { s.procs = 4 }, func(t *testing.T, f *Facts) { f.Cgroup = cgroupOf(t, "v2-parent-tighter") }),
 			check: func(t *testing.T, f Finding) {
@@ -197,10 +214,15 @@ func ruleCases() []ruleCase {
 			}},
 		{name: "pod quota 1 CPU, GOMAXPROCS 1", id: "parent-quota-tighter",
 			in: withSynth(func(s *synth) { s.procs = 1 }, func(t *testing.T, f *Facts) { f.Cgroup = cgroupOf(t, "v2-parent-tighter") })},
-		{name: "6 runnable on 2 Ps, p99 100 ms", id: "cpu-saturated", fires: true,
-			in: withSynth(func(s *synth) { s.runnable, s.schedP99 = 6, 0.05 }, nil)},
-		{name: "6 runnable on 2 Ps, p99 1 ms", id: "cpu-saturated",
-			in: withSynth(func(s *synth) { s.runnable, s.schedP99 = 6, 0.0005 }, nil)},
+		{name: "6 runnable on 2 busy Ps, p99 100 ms", id: "cpu-saturated", fires: true,
+			in: withSynth(func(s *synth) { s.runnable, s.schedP99, s.cpu = 6, 0.05, 1.9 }, nil)},
+		{name: "6 runnable on 2 busy Ps, p99 1 ms", id: "cpu-saturated",
+			in: withSynth(func(s *synth) { s.runnable, s.schedP99, s.cpu = 6, 0.0005, 1.9 }, nil)},
+		// A real idle server on a loaded 2-core host: the runnable count
+		// above GOMAXPROCS and a 50 ms p99 scheduling latency, at 0.01
+		// cores of process CPU: its goroutines wait on the host, not on Ps.
+		{name: "idle server at 0.01 cores", id: "cpu-saturated",
+			in: withSynth(func(s *synth) { *s = idleServer(); s.runnable, s.schedP99 = 3, 0.05 }, nil)},
 
 		// NUMA
 		{name: "two sockets, 31% remote", id: "numa-remote-memory", fires: true,
@@ -421,6 +443,11 @@ func TestRulesDocumented(t *testing.T) {
 	for _, ri := range Rules() {
 		if !strings.Contains(string(doc), "`"+ri.ID+"`") {
 			t.Errorf("docs/advice.md does not document %s", ri.ID)
+		}
+	}
+	for _, c := range []string{"MinSamplesFacts", "MinSamplesRate", "MinSamplesGC", "MinSamplesTrend", "`" + WhatIfID + "`", "report.skips"} {
+		if !strings.Contains(string(doc), c) {
+			t.Errorf("docs/advice.md does not mention %s", c)
 		}
 	}
 }

@@ -8,7 +8,8 @@ const (
 	AllocRate      = "alloc-rate:bytes/s"
 	AllocObjRate   = "alloc-rate:objects/s"
 	GCRate         = "gc-rate:cycles/s"
-	GCCPU          = "gc-cpu:fraction"        // GC CPU / total available CPU (GOMAXPROCS × wall)
+	GCCPU          = "gc-cpu:fraction"        // GC CPU paid (total − idle marking) / total available CPU (GOMAXPROCS × wall)
+	GCCPUIdle      = "gc-cpu-idle:fraction"   // idle-priority GC marking / total available CPU
 	GCAssistCPU    = "gc-assist-cpu:fraction" // mark assist CPU / total available CPU
 	PauseP50       = "gc-pause-p50:seconds"
 	PauseP99       = "gc-pause-p99:seconds"

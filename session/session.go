@@ -10,6 +10,7 @@ package session
 import (
 	"math"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -69,7 +70,13 @@ type Sample struct {
 	Values     map[string]float64
 	Histograms map[string]*Histogram
 	Missing    []string // key metrics this source does not provide
+	// Origins says, per figure (metric or derived name), where its value
+	// came from; an estimate's origin starts with "estimate: ".
+	Origins map[string]string
 }
+
+// IsEstimate reports whether an origin names an estimate.
+func IsEstimate(origin string) bool { return strings.HasPrefix(origin, "estimate: ") }
 
 // Value returns the named metric and whether the sample has it.
 func (s *Sample) Value(name string) (float64, bool) {
