@@ -51,7 +51,7 @@ func FromSession(snap *session.Snapshot, name, gotuneVersion string, start, end 
 			continue
 		}
 		s.Series.Points = append(s.Series.Points, Point{Time: wallUTC(p.Time), Source: p.Source,
-			Values: finite(p.Values), Derived: finite(p.Derived), Missing: nonEmpty(p.Missing)})
+			Values: finite(p.Values), Derived: finite(p.Derived), Missing: nonEmpty(p.Missing), Origins: nonEmptyMap(p.Origins)})
 		last = p
 	}
 	if last != nil && len(last.Histograms) > 0 {
@@ -121,4 +121,11 @@ func redactedCommand(tg session.Target) string {
 		return strings.Join(redact.Args(tg.Args), " ")
 	}
 	return redact.Command(tg.Command)
+}
+
+func nonEmptyMap(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
 }

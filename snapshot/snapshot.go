@@ -125,6 +125,9 @@ type Point struct {
 	Values  map[string]float64 `json:"values"`
 	Derived map[string]float64 `json:"derived,omitempty"`
 	Missing []string           `json:"missing,omitempty"`
+	// Origins says where each figure came from (an estimate's origin
+	// starts with "estimate: ").
+	Origins map[string]string `json:"origins,omitempty"`
 }
 
 // Series is the metric series of the window. Histograms are kept for the
