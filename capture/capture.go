@@ -47,9 +47,16 @@ type Options struct {
 	// block). Front ends that advise, save or diff want it; a plain
 	// metrics watch does not.
 	Baselines bool
+	// StartBudget bounds the start's fetches (a slow target must not
+	// stretch the window); default DefaultStartBudget.
+	StartBudget time.Duration
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 }
+
+// DefaultStartBudget bounds the fetches that take a window's start: what
+// they have not fetched by then is noted, and the window goes on.
+const DefaultStartBudget = 10 * time.Second
 
 // historyLimit bounds how many captures a session keeps besides the
 // newest of each kind (parsed profiles can be large).
@@ -116,7 +123,20 @@ func Start(ctx context.Context, t collectors.Target, o Options) *Session {
 	s.watchCgroup(ctx)
 	t.Watch(ctx, store, o.Interval)
 	if o.Baselines {
-		go s.takeStart(ctx)
+		budget := o.StartBudget
+		if budget <= 0 {
+			budget = DefaultStartBudget
+		}
+		go func() {
+			bctx, cancel := context.WithTimeout(ctx, budget)
+			defer cancel()
+			s.takeStart(bctx)
+			if bctx.Err() != nil && ctx.Err() == nil {
+				s.mu.Lock()
+				s.start.notes = append(s.start.notes, fmt.Sprintf("the window's start: the target did not answer every fetch within %s; what is missing counts since the process started", budget))
+				s.mu.Unlock()
+			}
+		}()
 	} else {
 		s.finishStart()
 	}

@@ -122,12 +122,20 @@ func (s *Session) Window(ctx context.Context, o WindowOptions) (*Window, error) 
 			return nil, err
 		}
 	}
+	// A target that gave no sample at all gets no closing fetches: say so
+	// now rather than after their deadlines.
+	if len(s.store.Snapshot().Points) == 0 {
+		return nil, s.noSample()
+	}
 	if !o.NoProfiles {
 		s.closeProfiles(ctx, w, start, o, fetch)
 	}
 	if o.Length > 0 {
 		if err := sleepUntil(ctx, end); err != nil {
 			return nil, err
+		}
+		if over := time.Since(end); over > time.Second {
+			w.Notes = append(w.Notes, fmt.Sprintf("the window ran %s longer than asked: the closing fetches took that long", over.Round(100*time.Millisecond)))
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -140,13 +148,19 @@ func (s *Session) Window(ctx context.Context, o WindowOptions) (*Window, error) 
 			w.To = last
 		}
 	}
-	if n := len(w.Session.Points); n == 0 {
-		if st, ok := w.Session.StatusOf("metrics"); ok && st.LastErr != "" {
-			return nil, fmt.Errorf("%w %s: %s", ErrNoSample, s.name, st.LastErr)
-		}
-		return nil, fmt.Errorf("%w %s", ErrNoSample, s.name)
+	if len(w.Session.Points) == 0 {
+		return nil, s.noSample()
 	}
 	return w, nil
+}
+
+// noSample is the error of a window without a sample, with the metrics
+// collector's last error.
+func (s *Session) noSample() error {
+	if st, ok := s.store.Snapshot().StatusOf("metrics"); ok && st.LastErr != "" {
+		return fmt.Errorf("%w %s: %s", ErrNoSample, s.name, st.LastErr)
+	}
+	return fmt.Errorf("%w %s", ErrNoSample, s.name)
 }
 
 // closeProfiles fills the window's profiles at its end: held ones recent

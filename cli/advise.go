@@ -159,7 +159,7 @@ type adviceOutput struct {
 func runAdvise(ctx context.Context, t collectors.Target, f adviseFlags) (*adviceOutput, error) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sess := capture.Start(wctx, t, capture.Options{Interval: f.interval, Baselines: !f.noProfiles})
+	sess := capture.Start(wctx, t, capture.Options{Interval: f.interval, Baselines: !f.noProfiles, StartBudget: startBudget(f.window)})
 	w, err := sess.Window(wctx, capture.WindowOptions{Length: f.window, CPU: min(f.cpuProfile, f.window/2, maxAdviseCPUProfile), NoProfiles: f.noProfiles})
 	if err != nil {
 		return nil, err

@@ -107,10 +107,14 @@ func snapshotExtractCmd(e *env) *cobra.Command {
 func captureSnapshot(ctx context.Context, t collectors.Target, o capture.WindowOptions, name string) (*snapshot.Snapshot, error) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sess := capture.Start(wctx, t, capture.Options{Interval: time.Second, Baselines: !o.NoProfiles})
+	sess := capture.Start(wctx, t, capture.Options{Interval: time.Second, Baselines: !o.NoProfiles, StartBudget: startBudget(o.Length)})
 	w, err := sess.Window(wctx, o)
 	if err != nil {
 		return nil, err
 	}
 	return w.Snapshot(capture.SnapshotOptions{Name: name, GotuneVersion: Version}), nil
 }
+
+// startBudget bounds the window's start fetches to a quarter of the window
+// (at least a second), so a slow target does not stretch it.
+func startBudget(window time.Duration) time.Duration { return max(time.Second, window/4) }
