@@ -3,7 +3,9 @@
 package ui_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -57,4 +59,84 @@ func cpuTicks(t *testing.T, pid int) float64 {
 	ut, _ := strconv.ParseFloat(f[11], 64)
 	st, _ := strconv.ParseFloat(f[12], 64)
 	return (ut + st) / 100 // USER_HZ is 100 on Linux
+}
+
+// heartbeat reads the manygoroutines target's longest scheduling gap and
+// CPU seconds since its last reset.
+func heartbeat(t *testing.T, url string, reset bool) (gap, cpu, secs float64) {
+	t.Helper()
+	u := url + "/heartbeat"
+	if reset {
+		u += "?reset=1"
+	}
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v map[string]float64
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v["max_gap_seconds"], v["cpu_seconds"], v["seconds"]
+}
+
+// TestTargetCostOfDashboard measures what the dashboard costs a target
+// with 200k goroutines: its longest scheduling gap (a heartbeat goroutine
+// inside it) and its added CPU, with nothing attached, with the dashboard
+// on the Overview (the default) and on the Goroutines screen, 60 s each
+// (GOTUNE_COST_SECONDS). GOTUNE_BEFORE_BIN names an older gotune binary to
+// measure beside this one. A measurement, so an explicit command:
+//
+//	go test -tags experiment -run TestTargetCostOfDashboard -v -timeout 30m ./ui/
+func TestTargetCostOfDashboard(t *testing.T) {
+	needTmux(t)
+	secs := 60
+	if v, err := strconv.Atoi(os.Getenv("GOTUNE_COST_SECONDS")); err == nil && v > 0 {
+		secs = v
+	}
+	target := testproc.Build(t, "./testdata/targets/manygoroutines")
+	bins := map[string]string{"this gotune": testproc.Build(t, ".")}
+	if b := os.Getenv("GOTUNE_BEFORE_BIN"); b != "" {
+		bins["before"] = b
+	}
+	var table strings.Builder
+	fmt.Fprintf(&table, "\n| gotune | screen | longest gap | target CPU | added CPU |\n|---|---|---|---|---|\n")
+	measure := func(name, bin, screen string) costRow {
+		p := testproc.Start(t, target, nil)
+		url := strings.Fields(p.FirstLine)[2]
+		defer p.Kill()
+		time.Sleep(2 * time.Second)
+		if bin != "" {
+			tm := startTmux(t, 120, 40, "exec "+bin+" attach "+url+" --interval 1s 2>/dev/null")
+			tm.waitText(60*time.Second, "Heap")
+			if screen == "goroutines" {
+				tm.send("4")
+			}
+			defer tm.send("q")
+		}
+		heartbeat(t, url, true)
+		_, c0, _ := heartbeat(t, url, false)
+		time.Sleep(time.Duration(secs) * time.Second)
+		gap, c1, el := heartbeat(t, url, false)
+		return costRow{name, screen, gap, (c1 - c0) / el}
+	}
+	rows := []costRow{measure("none attached", "", "-")}
+	for _, name := range []string{"before", "this gotune"} {
+		if bin, ok := bins[name]; ok {
+			for _, screen := range []string{"overview", "goroutines"} {
+				rows = append(rows, measure(name, bin, screen))
+			}
+		}
+	}
+	for _, r := range rows {
+		fmt.Fprintf(&table, "| %s | %s | %.1f ms | %.2f%% of a core | %+.2f%% |\n", r.name, r.screen, r.gap*1000, r.cpu*100, (r.cpu-rows[0].cpu)*100)
+	}
+	t.Log(table.String())
+}
+
+// costRow is one measurement of TestTargetCostOfDashboard.
+type costRow struct {
+	name, screen string
+	gap, cpu     float64
 }
