@@ -16,15 +16,32 @@ import (
 
 	"github.com/gotune/gotune/advisor"
 	"github.com/gotune/gotune/internal/atomicfile"
+	"github.com/gotune/gotune/measurement"
 	"github.com/gotune/gotune/profile"
 )
 
-// MaxFileSize bounds what Read accepts; a larger file is refused before it
-// is read. MaxEntrySize bounds one entry after decompression.
+// Budgets of what Read accepts, checked before and while a file is read,
+// so a crafted file (a small zip of huge entries) cannot make gotune use
+// unbounded memory. A file over a budget is refused with a message that
+// names it. Profiles are at most what gotune fetches (collectors'
+// DefaultMaxBody, 64 MiB); the JSON entries hold a window's series and
+// groups, tens of MiB for hours of samples.
 const (
-	MaxFileSize  = 1 << 30
-	MaxEntrySize = 512 << 20
+	MaxFileSize     = 1 << 30   // the file itself
+	MaxEntrySize    = 128 << 20 // one entry, inflated
+	MaxManifestSize = 4 << 20   // manifest.json, inflated
+	MaxJSONEntry    = 64 << 20  // series, groups, findings, inflated (each decodes to several times its size)
+	MaxTotalSize    = 512 << 20 // every entry together, inflated
+	// MaxRatio is the largest inflated/compressed ratio of a deflated
+	// entry: JSON compresses 5–20×, far below it; a zip bomb far above.
+	MaxRatio = 200
 )
+
+// budgetError says which budget a file exceeds.
+func budgetError(what string, size, budget int64) error {
+	return &FormatError{Reason: fmt.Sprintf("%s is %s, over the %s a snapshot entry may be; not read (a file this large was not written by gotune, or was changed)",
+		what, measurement.Bytes(float64(size)), measurement.Bytes(float64(budget)))}
+}
 
 // entry is one archive member before writing.
 type entry struct {
@@ -206,7 +223,10 @@ func Decode(r io.ReaderAt, size int64) (*Snapshot, error) {
 	if !ok {
 		return nil, &FormatError{Reason: "not a gotune snapshot: no " + ManifestEntry}
 	}
-	mj, err := readMember(mf, MaxEntrySize)
+	if mf.UncompressedSize64 > MaxManifestSize {
+		return nil, budgetError(ManifestEntry, int64(mf.UncompressedSize64), MaxManifestSize)
+	}
+	mj, err := readMember(mf, MaxManifestSize)
 	if err != nil {
 		return nil, err
 	}
@@ -225,13 +245,28 @@ func Decode(r io.ReaderAt, size int64) (*Snapshot, error) {
 		return nil, &FormatError{Reason: fmt.Sprintf("invalid snapshot format version %d", m.FormatVersion)}
 	}
 	s := &Snapshot{Manifest: m, Profiles: map[profile.Kind]*profile.Captured{}}
+	var total int64
 	for _, file := range m.Files {
 		zf, ok := members[file.Name]
 		if !ok {
 			return nil, &FormatError{Reason: fmt.Sprintf("incomplete: %s is listed in the manifest but missing", file.Name)}
 		}
-		if file.Size < 0 || file.Size > MaxEntrySize {
+		if file.Size < 0 {
 			return nil, &FormatError{Reason: fmt.Sprintf("corrupt manifest: %s has size %d", file.Name, file.Size)}
+		}
+		limit := int64(MaxEntrySize)
+		if file.Kind != "profile" && file.Kind != "goroutine-dump" {
+			limit = MaxJSONEntry
+		}
+		if file.Size > limit {
+			return nil, budgetError(file.Name, file.Size, limit)
+		}
+		if total += file.Size; total > MaxTotalSize {
+			return nil, budgetError("the snapshot's entries together", total, MaxTotalSize)
+		}
+		if zf.Method != zip.Store && zf.CompressedSize64 > 0 && uint64(file.Size)/zf.CompressedSize64 > MaxRatio {
+			return nil, &FormatError{Reason: fmt.Sprintf("%s inflates %d-fold (%s from %s), beyond the %d-fold a snapshot entry may: not read (a zip bomb?)",
+				file.Name, uint64(file.Size)/zf.CompressedSize64, measurement.Bytes(float64(file.Size)), measurement.Bytes(float64(zf.CompressedSize64)), MaxRatio)}
 		}
 		data, err := readMember(zf, file.Size)
 		if err != nil {

@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"crypto/rand"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -226,4 +228,55 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(m.Run())
+}
+
+// craft writes a snapshot archive whose manifest lists one series entry of
+// size listed, holding n zero bytes deflated.
+func craft(t *testing.T, listed int64, n int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	sum := "00"
+	m := map[string]any{"format": Format, "format_version": FormatVersion,
+		"files": []map[string]any{{"name": SeriesEntry, "kind": "series", "size": listed, "sha256": sum}}}
+	mw, _ := zw.Create(ManifestEntry)
+	json.NewEncoder(mw).Encode(m)
+	w, _ := zw.Create(SeriesEntry)
+	zero := make([]byte, 1<<20)
+	for i := 0; i < n; i += len(zero) {
+		w.Write(zero[:min(len(zero), n-i)])
+	}
+	zw.Close()
+	return buf.Bytes()
+}
+
+// Crafted files are refused by their budget, before or while reading,
+// without the memory their inflated size would take.
+func TestBudgets(t *testing.T) {
+	cases := []struct {
+		name   string
+		listed int64
+		n      int
+		want   string
+	}{
+		{"a series listed at 511 MiB", 511 << 20, 1 << 20, "over the 64.0 MiB"},
+		{"a zip bomb", 60 << 20, 60 << 20, "inflates"},
+		{"a manifest that lies about the size", 1 << 10, 40 << 20, "larger than its manifest says"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := craft(t, c.listed, c.n)
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			_, err := Decode(bytes.NewReader(b), int64(len(b)))
+			runtime.ReadMemStats(&after)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want %q", err, c.want)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+				t.Errorf("refusing a %d-byte file allocated %d MiB", len(b), alloc>>20)
+			}
+		})
+	}
 }
