@@ -275,7 +275,7 @@ func TestExperimentCgroupThrottling(t *testing.T) {
 		stop := make(chan struct{})
 		lat := latencies(p.FirstLine+"/debug/pprof/cmdline", stop)
 		p0, th0, s0 := cg.throttling(t)
-		snap := snapshotRun(t, bin, strconv.Itoa(p.PID()), name, window)
+		snap := snapshotRun(t, bin, strconv.Itoa(p.PID), name, window)
 		p1, th1, s1 := cg.throttling(t)
 		close(stop)
 		ds := <-lat

@@ -67,7 +67,7 @@ func TestAdviseFailOnExitCodes(t *testing.T) {
 			demo := testproc.Start(t, bin, nil, append([]string{"demo", "--serve", "127.0.0.1:0"}, tc.demoArgs...)...)
 			target := demo.FirstLine
 			if tc.byPID {
-				target = strconv.Itoa(demo.PID())
+				target = strconv.Itoa(demo.PID)
 			}
 			// 15 s: the demo leaks a goroutine a second, and the leak rule
 			// wants 10 along a steady line.

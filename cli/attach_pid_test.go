@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/gotune/gotune/collectors"
-	"github.com/gotune/gotune/collectors/discover/discovertest"
 	"github.com/gotune/gotune/collectors/effective"
+	"github.com/gotune/gotune/internal/testproc"
 	"github.com/gotune/gotune/session"
 )
 
@@ -25,15 +25,15 @@ func TestAttachPIDJSON(t *testing.T) {
 		mustHave []string
 		osOnly   bool
 	}{
-		{discovertest.GotuneAgent, "agent", nil, []string{session.HeapLive, session.Goroutines}, false},
-		{discovertest.PprofServer, "os", nil, []string{session.ProcessRSS}, false},
-		{discovertest.GopsAgent, "gops", []string{"GOPS_CONFIG_DIR=" + gopsDir}, []string{session.HeapObjects, session.Goroutines, session.GOMAXPROCS}, false},
-		{discovertest.PlainSleep, "os", nil, []string{session.ProcessRSS, session.ProcessCPU, collectors.ProcessThreads}, true},
+		{testproc.GotuneAgent, "agent", nil, []string{session.HeapLive, session.Goroutines}, false},
+		{testproc.PprofServer, "os", nil, []string{session.ProcessRSS}, false},
+		{testproc.GopsAgent, "gops", []string{"GOPS_CONFIG_DIR=" + gopsDir}, []string{session.HeapObjects, session.Goroutines, session.GOMAXPROCS}, false},
+		{testproc.PlainSleep, "os", nil, []string{session.ProcessRSS, session.ProcessCPU, collectors.ProcessThreads}, true},
 	}
 	for _, c := range cases {
 		t.Run(c.target, func(t *testing.T) {
-			bin := discovertest.Build(t, c.target, "")
-			p := discovertest.Start(t, bin, discovertest.Options{Env: append([]string{"GOMAXPROCS=2"}, c.env...), WaitReady: c.target != discovertest.PlainSleep})
+			bin := testproc.BuildInto(t, c.target, "")
+			p := testproc.StartWith(t, bin, testproc.Options{Env: append([]string{"GOMAXPROCS=2"}, c.env...), WaitReady: c.target != testproc.PlainSleep})
 			out, _, err := runGotune(t, t.Context(), "attach", strconv.Itoa(p.PID), "--json", "--duration", "2500ms", "--interval", "500ms")
 			if err != nil {
 				t.Fatalf("attach %d: %v\n%s", p.PID, err, out)

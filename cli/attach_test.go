@@ -83,8 +83,8 @@ func TestAttachJSONAgainstRealTargets(t *testing.T) {
 			if r, ok := last.Derived[session.AllocRate]; !ok || r <= 0 || r > 80<<20 {
 				t.Errorf("alloc rate %v (present %v), want > 0 and ≤ about 20 MiB/s", r, ok)
 			}
-			if c.mode == "agent" && (last.PID != p.PID()) {
-				t.Errorf("pid %d, want %d", last.PID, p.PID())
+			if c.mode == "agent" && (last.PID != p.PID) {
+				t.Errorf("pid %d, want %d", last.PID, p.PID)
 			}
 		})
 	}

@@ -329,7 +329,7 @@ func TestCommandLineSecretsMaskedEverywhere(t *testing.T) {
 	p := testproc.Start(t, bin, []string{"GOFLAGS=-ldflags=-X=main.apiKey=sk-gf-777"}, "-mode", "agent", "--",
 		"--auth-header=Basic dXNlcjpwdw==", "--jwt=eyJhbGciOi", "--apikey:AKIA-99", "--db=postgres://bob:pa55word@db/x",
 		"--hook=https://h.example/x?sig=S1GN&v=1")
-	pid := strconv.Itoa(p.PID())
+	pid := strconv.Itoa(p.PID)
 	secrets := []string{"dXNlcjpwdw", "eyJhbGciOi", "AKIA-99", "pa55word", "S1GN", "sk-gf-777"}
 	outputs := map[string]string{}
 	var err error

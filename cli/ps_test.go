@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/gotune/gotune/collectors/discover"
-	"github.com/gotune/gotune/collectors/discover/discovertest"
+	"github.com/gotune/gotune/internal/testproc"
 )
 
 // TestPsRealProcesses starts one process of each kind and runs `gotune ps`
@@ -23,18 +23,18 @@ import (
 // right way, and sleep(1) does not.
 func TestPsRealProcesses(t *testing.T) {
 	dir := t.TempDir()
-	start := func(name string, env ...string) *discovertest.Proc {
-		return discovertest.Start(t, discovertest.Build(t, name, dir), discovertest.Options{WaitReady: true, Env: env})
+	start := func(name string, env ...string) *testproc.Proc {
+		return testproc.StartWith(t, testproc.BuildInto(t, name, dir), testproc.Options{WaitReady: true, Env: env})
 	}
-	pprofT := start(discovertest.PprofServer)
-	agentT := start(discovertest.GotuneAgent)
-	gopsT := start(discovertest.GopsAgent, "GOPS_CONFIG_DIR="+t.TempDir())
-	plainT := start(discovertest.PlainSleep)
+	pprofT := start(testproc.PprofServer)
+	agentT := start(testproc.GotuneAgent)
+	gopsT := start(testproc.GopsAgent, "GOPS_CONFIG_DIR="+t.TempDir())
+	plainT := start(testproc.PlainSleep)
 	sleep, err := exec.LookPath("sleep")
 	if err != nil {
 		t.Fatal(err)
 	}
-	notGo := discovertest.Start(t, sleep, discovertest.Options{}, "60")
+	notGo := testproc.StartWith(t, sleep, testproc.Options{}, "60")
 
 	want := map[int]struct{ reach, metrics string }{
 		pprofT.PID: {"pprof " + pprofT.Addr(), "os"},

@@ -110,7 +110,7 @@ func TestSnapshotRedactsSecrets(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.gotune")
 	// By PID, so the environment and command line are read; --url with
 	// credentials in it.
-	_, _, err := runGotune(t, t.Context(), "snapshot", strconv.Itoa(p.PID()), "--url", url, "-o", path, "--window", "2s")
+	_, _, err := runGotune(t, t.Context(), "snapshot", strconv.Itoa(p.PID), "--url", url, "-o", path, "--window", "2s")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/gotune/gotune/agent"
-	"github.com/gotune/gotune/collectors/discover/discovertest"
 	"github.com/gotune/gotune/internal/testproc"
 	"github.com/gotune/gotune/session"
 )
@@ -30,7 +29,7 @@ import (
 // to it over a real socket, as gotune does.
 
 type agentTarget struct {
-	p    *discovertest.Proc
+	p    *testproc.Proc
 	pid  int
 	base string
 	home string // the target's $HOME: its token file is under .config/gotune/agent
@@ -52,14 +51,14 @@ func startAgentTarget(t *testing.T, o targetOpts, args ...string) agentTarget {
 	bin := testproc.Build(t, "./testdata/targets/gotuneagent")
 	home := t.TempDir()
 	if o.cred != nil {
-		discovertest.ShareDir(t, filepath.Dir(bin))
-		discovertest.ShareDir(t, home)
+		testproc.ShareDir(t, filepath.Dir(bin))
+		testproc.ShareDir(t, home)
 		if err := os.Chown(home, int(o.cred.Uid), int(o.cred.Gid)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	env := append([]string{"HOME=" + home, "XDG_RUNTIME_DIR=", "XDG_CONFIG_HOME=", agent.TokenDirEnv + "=", "GOGC=100"}, o.env...)
-	p := discovertest.Start(t, bin, discovertest.Options{WaitReady: true, Env: env, Credential: o.cred}, args...)
+	p := testproc.StartWith(t, bin, testproc.Options{WaitReady: true, Env: env, Credential: o.cred}, args...)
 	scheme := "http://"
 	for _, a := range args {
 		if a == "-tls-cert-out" {
@@ -216,7 +215,7 @@ func TestAgentTokenFileOwnerAndMode(t *testing.T) {
 	// Another unprivileged user plays gotune: it cannot read the token.
 	if cred != nil {
 		bin := testproc.Build(t, "./testdata/targets/agentwriter")
-		discovertest.ShareDir(t, filepath.Dir(bin))
+		testproc.ShareDir(t, filepath.Dir(bin))
 		cmd := exec.Command(bin, "-pid", strconv.Itoa(a.pid), "-base", a.base, "-token-file", a.tokenFile())
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65533, Gid: 65533}}
 		out, err := cmd.CombinedOutput()
@@ -701,8 +700,8 @@ func TestFindWriteAccessPaths(t *testing.T) {
 	wantCode(t, "GOMAXPROCS not allowed", err, agent.CodeNotWritable)
 
 	// gops only: GOGC through its own request.
-	gbin := discovertest.Build(t, discovertest.GopsAgent, "")
-	g := discovertest.Start(t, gbin, discovertest.Options{WaitReady: true, Env: []string{"GOPS_CONFIG_DIR=" + t.TempDir(), "GOGC=100"}})
+	gbin := testproc.BuildInto(t, testproc.GopsAgent, "")
+	g := testproc.StartWith(t, gbin, testproc.Options{WaitReady: true, Env: []string{"GOPS_CONFIG_DIR=" + t.TempDir(), "GOGC=100"}})
 	plain := startAgentTarget(t, targetOpts{})
 	acc = FindWriteAccess(ctx, WriteTarget{AgentBase: plain.base, GopsAddr: "127.0.0.1:" + g.Addr()})
 	if acc.Tuner == nil || acc.Tuner.Via() != "gops agent" || !strings.Contains(acc.ReadOnly, "agent.EnableWrites") || acc.Notes[0] != GopsLimitations {
@@ -725,7 +724,7 @@ func TestFindWriteAccessPaths(t *testing.T) {
 
 	// A server without the agent's write endpoints (pprof only, or an
 	// agent from before them) answers 404.
-	pp := discovertest.Start(t, discovertest.Build(t, discovertest.PprofServer, ""), discovertest.Options{WaitReady: true})
+	pp := testproc.StartWith(t, testproc.BuildInto(t, testproc.PprofServer, ""), testproc.Options{WaitReady: true})
 	acc = FindWriteAccess(ctx, WriteTarget{AgentBase: "http://" + pp.Addr(), PID: pp.PID})
 	if acc.Tuner != nil || !strings.Contains(acc.ReadOnly, "no gotune agent with live changes") {
 		t.Errorf("pprof-only server: %+v", acc)

@@ -25,7 +25,7 @@ func BenchmarkScrapeTargetCPU(b *testing.B) {
 			if _, err := src.Read(b.Context()); err != nil { // warm up the connection
 				b.Fatal(err)
 			}
-			before, err := proc.Host.ProcessSummary(b.Context(), p.PID())
+			before, err := proc.Host.ProcessSummary(b.Context(), p.PID)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -36,7 +36,7 @@ func BenchmarkScrapeTargetCPU(b *testing.B) {
 				}
 				n++
 			}
-			after, err := proc.Host.ProcessSummary(b.Context(), p.PID())
+			after, err := proc.Host.ProcessSummary(b.Context(), p.PID)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -128,7 +128,7 @@ func captureLive(t *testing.T, kinds ...profile.Kind) liveSession {
 	sn := s.Snapshot()
 	ls := liveSession{target: sn.Target, points: sn.Points}
 	if ls.target.PID == 0 {
-		ls.target.PID = proc.PID()
+		ls.target.PID = proc.PID
 	}
 	for _, k := range kinds {
 		ls.profiles = append(ls.profiles, s.Held(k))

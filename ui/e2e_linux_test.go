@@ -120,7 +120,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 	needTmux(t)
 	bin := testproc.Build(t, ".")
 	demo := testproc.Start(t, bin, nil, "demo", "--serve", "127.0.0.1:0")
-	pid := strconv.Itoa(demo.PID())
+	pid := strconv.Itoa(demo.PID)
 	// The shell stays after gotune exits, so the terminal state it left
 	// can be read.
 	tm := startTmux(t, 120, 40, bin+" 2>/dev/null; echo gotune exited $?; exec sleep 600")

@@ -18,7 +18,7 @@ import (
 	"testing"
 
 	"github.com/gotune/gotune/collectors/discover"
-	"github.com/gotune/gotune/collectors/discover/discovertest"
+	"github.com/gotune/gotune/internal/testproc"
 )
 
 // helperEnv makes the test binary, re-run as another user, scan and print
@@ -50,12 +50,12 @@ func TestPermissionDeniedRows(t *testing.T) {
 		t.Skip("needs root to run the scan as another user")
 	}
 	dir := t.TempDir()
-	discovertest.ShareDir(t, dir)
-	bin := discovertest.Build(t, discovertest.PlainSleep, dir)
+	testproc.ShareDir(t, dir)
+	bin := testproc.BuildInto(t, testproc.PlainSleep, dir)
 	// Its command line names its binary: the Go version comes from there.
-	named := discovertest.Start(t, bin, discovertest.Options{WaitReady: true})
+	named := testproc.StartWith(t, bin, testproc.Options{WaitReady: true})
 	// Its command line names nothing readable: Go or not is unknown.
-	hidden := discovertest.Start(t, bin, discovertest.Options{WaitReady: true, Argv0: "hidden-name"})
+	hidden := testproc.StartWith(t, bin, testproc.Options{WaitReady: true, Argv0: "hidden-name"})
 
 	out, procs := scanAsNobody(t, dir, "1")
 	byPID := map[int]discover.Process{}
@@ -120,7 +120,7 @@ func TestHidepidRow(t *testing.T) {
 		t.Skip("needs root to run the scan as another user")
 	}
 	dir := t.TempDir()
-	discovertest.ShareDir(t, dir)
+	testproc.ShareDir(t, dir)
 	root := filepath.Join(dir, "root")
 	for name, mode := range map[string]os.FileMode{
 		"proc/stat":         0o644,
@@ -156,9 +156,9 @@ func TestOtherUsersTargetAsRoot(t *testing.T) {
 		t.Skip("needs root to start a target as another user")
 	}
 	dir := t.TempDir()
-	discovertest.ShareDir(t, dir)
-	bin := discovertest.Build(t, discovertest.PprofServer, dir)
-	p := discovertest.Start(t, bin, discovertest.Options{WaitReady: true, Credential: &syscall.Credential{Uid: 65534, Gid: 65534}})
+	testproc.ShareDir(t, dir)
+	bin := testproc.BuildInto(t, testproc.PprofServer, dir)
+	p := testproc.StartWith(t, bin, testproc.Options{WaitReady: true, Credential: &syscall.Credential{Uid: 65534, Gid: 65534}})
 	procs, err := discover.Scan(context.Background(), discover.Options{})
 	if err != nil {
 		t.Fatal(err)

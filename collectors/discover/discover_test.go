@@ -14,12 +14,12 @@ import (
 	"time"
 
 	"github.com/gotune/gotune/collectors/discover"
-	"github.com/gotune/gotune/collectors/discover/discovertest"
+	"github.com/gotune/gotune/internal/testproc"
 )
 
 // targets are one of each kind of process `gotune ps` must tell apart.
 type targets struct {
-	pprof, agent, gops, plain, notGo *discovertest.Proc
+	pprof, agent, gops, plain, notGo *testproc.Proc
 	gopsDir                          string
 }
 
@@ -28,15 +28,15 @@ func startTargets(t *testing.T) targets {
 	dir := t.TempDir()
 	var ts targets
 	ts.gopsDir = t.TempDir()
-	ts.pprof = discovertest.Start(t, discovertest.Build(t, discovertest.PprofServer, dir), discovertest.Options{WaitReady: true})
-	ts.agent = discovertest.Start(t, discovertest.Build(t, discovertest.GotuneAgent, dir), discovertest.Options{WaitReady: true})
-	ts.gops = discovertest.Start(t, discovertest.Build(t, discovertest.GopsAgent, dir), discovertest.Options{WaitReady: true, Env: []string{"GOPS_CONFIG_DIR=" + ts.gopsDir}})
-	ts.plain = discovertest.Start(t, discovertest.Build(t, discovertest.PlainSleep, dir), discovertest.Options{WaitReady: true})
+	ts.pprof = testproc.StartWith(t, testproc.BuildInto(t, testproc.PprofServer, dir), testproc.Options{WaitReady: true})
+	ts.agent = testproc.StartWith(t, testproc.BuildInto(t, testproc.GotuneAgent, dir), testproc.Options{WaitReady: true})
+	ts.gops = testproc.StartWith(t, testproc.BuildInto(t, testproc.GopsAgent, dir), testproc.Options{WaitReady: true, Env: []string{"GOPS_CONFIG_DIR=" + ts.gopsDir}})
+	ts.plain = testproc.StartWith(t, testproc.BuildInto(t, testproc.PlainSleep, dir), testproc.Options{WaitReady: true})
 	sleep, err := exec.LookPath("sleep")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.notGo = discovertest.Start(t, sleep, discovertest.Options{}, "60")
+	ts.notGo = testproc.StartWith(t, sleep, testproc.Options{}, "60")
 	return ts
 }
 
@@ -44,7 +44,7 @@ func startTargets(t *testing.T) targets {
 // found it.
 func checkReach(t *testing.T, ts targets, byPID map[int]discover.Process) {
 	t.Helper()
-	get := func(name string, p *discovertest.Proc) discover.Process {
+	get := func(name string, p *testproc.Proc) discover.Process {
 		t.Helper()
 		row, ok := byPID[p.PID]
 		if !ok {
@@ -104,7 +104,7 @@ func TestScanRealProcesses(t *testing.T) {
 	if _, ok := byPID[os.Getpid()]; ok {
 		t.Errorf("Scan lists itself")
 	}
-	for _, p := range []*discovertest.Proc{ts.pprof, ts.plain} {
+	for _, p := range []*testproc.Proc{ts.pprof, ts.plain} {
 		row := byPID[p.PID]
 		if row.CPUPercent == nil || *row.CPUPercent < 0 || *row.CPUPercent > 100*float64(runtime.NumCPU()) {
 			t.Errorf("PID %d CPU %% = %v", p.PID, row.CPUPercent)
@@ -119,7 +119,7 @@ func TestResolveRealProcesses(t *testing.T) {
 	ts := startTargets(t)
 	ctx := context.Background()
 	byPID := map[int]discover.Process{}
-	for _, p := range []*discovertest.Proc{ts.pprof, ts.agent, ts.gops, ts.plain} {
+	for _, p := range []*testproc.Proc{ts.pprof, ts.agent, ts.gops, ts.plain} {
 		row, err := discover.Resolve(ctx, p.PID, discover.Overrides{}, discover.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -158,7 +158,7 @@ func TestResolveRealProcesses(t *testing.T) {
 // A gops port file left by an earlier process with the same PID (older than
 // the process) or naming a port the process does not listen on is ignored.
 func TestStaleGopsPortFileIgnored(t *testing.T) {
-	bin := discovertest.Build(t, discovertest.PlainSleep, "")
+	bin := testproc.BuildInto(t, testproc.PlainSleep, "")
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name  string
@@ -171,7 +171,7 @@ func TestStaleGopsPortFileIgnored(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			p := discovertest.Start(t, bin, discovertest.Options{WaitReady: true, Env: []string{"GOPS_CONFIG_DIR=" + dir}})
+			p := testproc.StartWith(t, bin, testproc.Options{WaitReady: true, Env: []string{"GOPS_CONFIG_DIR=" + dir}})
 			path := filepath.Join(dir, strconv.Itoa(p.PID))
 			if err := os.WriteFile(path, []byte(tc.port), 0o644); err != nil {
 				t.Fatal(err)

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gotune/gotune/collectors/discover/discovertest"
 	"github.com/gotune/gotune/collectors/proc"
+	"github.com/gotune/gotune/internal/testproc"
 	"github.com/shirou/gopsutil/v4/process"
 )
 
@@ -90,8 +90,8 @@ const (
 // one.
 func TestHostFiguresAgreeWithKernel(t *testing.T) {
 	ctx := context.Background()
-	bin := discovertest.Build(t, discovertest.HostFigures, "")
-	tp := discovertest.Start(t, bin, discovertest.Options{WaitReady: true})
+	bin := testproc.BuildInto(t, testproc.HostFigures, "")
+	tp := testproc.StartWith(t, bin, testproc.Options{WaitReady: true})
 	pid := tp.PID
 	if len(tp.Ready) != 3 {
 		t.Fatalf("ready line %v, want pid and two ports", tp.Ready)

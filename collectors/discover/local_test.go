@@ -7,14 +7,14 @@ import (
 	"testing"
 
 	"github.com/gotune/gotune/collectors/discover"
-	"github.com/gotune/gotune/collectors/discover/discovertest"
+	"github.com/gotune/gotune/internal/testproc"
 )
 
 // A URL target on this machine is traced to the process serving it; a URL
 // of another machine is refused without a connection.
 func TestLocalPID(t *testing.T) {
 	ctx := context.Background()
-	p := discovertest.Start(t, discovertest.Build(t, discovertest.PprofServer, ""), discovertest.Options{WaitReady: true})
+	p := testproc.StartWith(t, testproc.BuildInto(t, testproc.PprofServer, ""), testproc.Options{WaitReady: true})
 	_, port, err := net.SplitHostPort(p.Addr())
 	if err != nil {
 		t.Fatal(err)

@@ -7,16 +7,16 @@ import (
 	"time"
 
 	"github.com/gotune/gotune/collectors/discover"
-	"github.com/gotune/gotune/collectors/discover/discovertest"
+	"github.com/gotune/gotune/internal/testproc"
 )
 
 // startSleepers starts n real Go processes that only sleep.
 func startSleepers(tb testing.TB, n int) map[int]bool {
 	tb.Helper()
-	bin := discovertest.Build(tb, discovertest.PlainSleep, "")
+	bin := testproc.BuildInto(tb, testproc.PlainSleep, "")
 	pids := make(map[int]bool, n)
 	for range n {
-		pids[discovertest.Start(tb, bin, discovertest.Options{WaitReady: true}).PID] = true
+		pids[testproc.StartWith(tb, bin, testproc.Options{WaitReady: true}).PID] = true
 	}
 	return pids
 }

@@ -6,10 +6,10 @@ import (
 	"testing"
 
 	"github.com/gotune/gotune/collectors/discover"
-	"github.com/gotune/gotune/collectors/discover/discovertest"
 	"github.com/gotune/gotune/collectors/effective"
 	"github.com/gotune/gotune/collectors/gops"
 	"github.com/gotune/gotune/collectors/proc"
+	"github.com/gotune/gotune/internal/testproc"
 )
 
 // A real gops target started with GOGC=100 and GOMAXPROCS=1: after gops
@@ -17,8 +17,8 @@ import (
 // GOMAXPROCS (live from gops stats) comes from the environment.
 func TestExplainRealGopsTarget(t *testing.T) {
 	ctx := context.Background()
-	bin := discovertest.Build(t, discovertest.GopsAgent, "")
-	p := discovertest.Start(t, bin, discovertest.Options{WaitReady: true, Env: []string{"GOPS_CONFIG_DIR=" + t.TempDir(), "GOGC=100", "GOMAXPROCS=1"}})
+	bin := testproc.BuildInto(t, testproc.GopsAgent, "")
+	p := testproc.StartWith(t, bin, testproc.Options{WaitReady: true, Env: []string{"GOPS_CONFIG_DIR=" + t.TempDir(), "GOGC=100", "GOMAXPROCS=1"}})
 
 	row, err := discover.Resolve(ctx, p.PID, discover.Overrides{}, discover.Options{})
 	if err != nil {
@@ -73,7 +73,7 @@ func TestExplainRealGopsTarget(t *testing.T) {
 // A binary whose go.mod predates Go 1.25 carries containermaxprocs=0 in its
 // build info; with a CPU quota the explanation says the quota is ignored.
 func TestExplainContainermaxprocsFromBuildInfo(t *testing.T) {
-	b, err := discover.ReadBuild(discovertest.Build(t, discovertest.OldGoMod, ""))
+	b, err := discover.ReadBuild(testproc.BuildInto(t, testproc.OldGoMod, ""))
 	if err != nil {
 		t.Fatal(err)
 	}

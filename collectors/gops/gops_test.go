@@ -18,17 +18,17 @@ import (
 
 	"github.com/google/pprof/profile"
 
-	"github.com/gotune/gotune/collectors/discover/discovertest"
 	"github.com/gotune/gotune/collectors/gops"
+	"github.com/gotune/gotune/internal/testproc"
 )
 
 // startAgent runs the gopsagent target with its port file in a fresh dir.
-func startAgent(t *testing.T, env ...string) (p *discovertest.Proc, dir string, started time.Time) {
+func startAgent(t *testing.T, env ...string) (p *testproc.Proc, dir string, started time.Time) {
 	t.Helper()
-	bin := discovertest.Build(t, discovertest.GopsAgent, "")
+	bin := testproc.BuildInto(t, testproc.GopsAgent, "")
 	dir = t.TempDir()
 	started = time.Now().Add(-time.Second) // start time as /proc would report it: before exec
-	p = discovertest.Start(t, bin, discovertest.Options{WaitReady: true, Env: append([]string{"GOPS_CONFIG_DIR=" + dir}, env...)})
+	p = testproc.StartWith(t, bin, testproc.Options{WaitReady: true, Env: append([]string{"GOPS_CONFIG_DIR=" + dir}, env...)})
 	return p, dir, started
 }
 
@@ -301,12 +301,12 @@ func TestNoAgentListening(t *testing.T) {
 }
 
 func TestStalePortFiles(t *testing.T) {
-	bin := discovertest.Build(t, discovertest.PlainSleep, "")
+	bin := testproc.BuildInto(t, testproc.PlainSleep, "")
 	started := time.Now().Add(-time.Second)
-	live := discovertest.Start(t, bin, discovertest.Options{WaitReady: true})
+	live := testproc.StartWith(t, bin, testproc.Options{WaitReady: true})
 
 	// A process that is gone: its PID has no /proc entry any more.
-	gone := discovertest.Start(t, bin, discovertest.Options{WaitReady: true})
+	gone := testproc.StartWith(t, bin, testproc.Options{WaitReady: true})
 	gone.Cmd.Process.Kill()
 	gone.Cmd.Wait()
 

@@ -1,6 +1,8 @@
 // Package testproc builds and starts real Go programs for tests: the targets
-// under testdata/targets and gotune itself. Binaries are built once per test
-// binary run; every started process is killed when its test ends.
+// under testdata/targets and gotune itself, the way net/http/httptest starts
+// servers. Binaries are built once per test binary run; every started
+// process is killed and reaped when its test ends. It is the one helper for
+// real processes in every package's tests.
 package testproc
 
 import (
@@ -72,16 +74,61 @@ func removeStaleDirs() {
 	}
 }
 
-// Proc is a started process whose first stdout line was read.
-type Proc struct {
-	Cmd       *exec.Cmd
-	FirstLine string
-	Stderr    *lockedBuffer
-	done      chan struct{}
+// Targets under testdata/targets/ (see each main.go), for Target.
+const (
+	GopsAgent   = "gopsagent"   // gops agent, port file in $GOPS_CONFIG_DIR
+	PprofServer = "pprofserver" // net/http/pprof on 127.0.0.1:0
+	GotuneAgent = "gotuneagent" // gotune agent on 127.0.0.1:0
+	PlainSleep  = "plainsleep"  // no agent, no server
+	OldGoMod    = "oldgomod"    // DefaultGODEBUG containermaxprocs=0,updatemaxprocs=0
+	HostFigures = "hostfigures" // known RSS, threads, CPU and listening ports
+)
+
+// Target is the package path of the target named name, for Build.
+func Target(name string) string { return "./testdata/targets/" + name }
+
+// BuildInto builds the target named name (see Target) and returns a copy of
+// the binary in dir (the shared cached binary when dir is ""): tests that
+// start targets as another user, or that need their own path, use a dir of
+// their own.
+func BuildInto(t testing.TB, name, dir string) string {
+	t.Helper()
+	bin := Build(t, Target(name))
+	if dir == "" {
+		return bin
+	}
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, name)
+	if err := os.WriteFile(out, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
-// PID returns the process ID.
-func (p *Proc) PID() int { return p.Cmd.Process.Pid }
+// Proc is a started process.
+type Proc struct {
+	Cmd *exec.Cmd
+	PID int
+	// FirstLine is the first line it printed (Start), or the "ready" line
+	// (StartWith with WaitReady).
+	FirstLine string
+	// Ready holds the fields of a "ready ..." line after "ready": the PID,
+	// then an address or port.
+	Ready  []string
+	Stderr *lockedBuffer
+	done   chan struct{}
+}
+
+// Addr is the address or port the target printed after its PID, or "".
+func (p *Proc) Addr() string {
+	if len(p.Ready) < 2 {
+		return ""
+	}
+	return p.Ready[1]
+}
 
 // Kill sends SIGKILL and waits for the process to be reaped.
 func (p *Proc) Kill() {
@@ -113,8 +160,36 @@ func (p *Proc) Wait(d time.Duration) bool {
 // waits up to 20 s for its first stdout line, and kills it at cleanup.
 func Start(t testing.TB, bin string, env []string, args ...string) *Proc {
 	t.Helper()
+	return StartWith(t, bin, Options{Env: env, FirstLine: true}, args...)
+}
+
+// Options tune StartWith.
+type Options struct {
+	Env []string // added to the test process's environment
+	// Credential runs the target as another user (root only); the binary's
+	// directories must be reachable by that user (see ShareDir).
+	Credential *Credential
+	// FirstLine waits for the first stdout line; WaitReady for a line
+	// starting with "ready" followed by the PID. Neither: programs such as
+	// sleep(1) that print nothing.
+	FirstLine, WaitReady bool
+	// Argv0 replaces the program name the target sees (and /proc/PID/cmdline
+	// shows) when not "".
+	Argv0 string
+}
+
+// StartWith runs bin with args as opts says, and kills and reaps it at
+// cleanup.
+func StartWith(t testing.TB, bin string, opts Options, args ...string) *Proc {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(os.Environ(), opts.Env...)
+	if opts.Argv0 != "" {
+		cmd.Args[0] = opts.Argv0
+	}
+	if opts.Credential != nil {
+		setCredential(t, cmd, opts.Credential)
+	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -124,25 +199,62 @@ func Start(t testing.TB, bin string, env []string, args ...string) *Proc {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", bin, err)
 	}
+	p.PID = cmd.Process.Pid
 	go func() { _ = cmd.Wait(); close(p.done) }()
 	t.Cleanup(p.Kill)
+	if !opts.FirstLine && !opts.WaitReady {
+		go func() { _, _ = io.Copy(io.Discard, stdout) }()
+		return p
+	}
 	lines := make(chan string, 1)
 	go func() {
 		r := bufio.NewReader(stdout)
-		line, _ := r.ReadString('\n')
-		lines <- strings.TrimSpace(line)
+		for {
+			line, err := r.ReadString('\n')
+			line = strings.TrimSpace(line)
+			if opts.FirstLine || strings.HasPrefix(line, "ready") || err != nil {
+				lines <- line
+				break
+			}
+		}
 		_, _ = io.Copy(io.Discard, r)
 	}()
+	const wait = 30 * time.Second
 	select {
 	case l := <-lines:
 		if l == "" {
 			t.Fatalf("%s printed no first line; stderr:\n%s", bin, p.Stderr.String())
 		}
 		p.FirstLine = l
-	case <-time.After(20 * time.Second):
-		t.Fatalf("%s printed nothing within 20s; stderr:\n%s", bin, p.Stderr.String())
+	case <-time.After(wait):
+		t.Fatalf("%s printed nothing within %s; stderr:\n%s", bin, wait, p.Stderr.String())
+	}
+	if opts.WaitReady {
+		f := strings.Fields(p.FirstLine)
+		if len(f) < 2 || f[0] != "ready" || f[1] != fmt.Sprint(p.PID) {
+			t.Fatalf("%s printed %q, want \"ready %d ...\"", bin, p.FirstLine, p.PID)
+		}
+		p.Ready = f[1:]
 	}
 	return p
+}
+
+// ShareDir makes dir and its parents up to (not including) the filesystem
+// root traversable by every user, so a target started as another user can
+// exec a binary built into a t.TempDir().
+func ShareDir(t testing.TB, dir string) {
+	t.Helper()
+	for d := dir; d != "/" && d != "."; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm()&0o011 != 0o011 {
+			if err := os.Chmod(d, fi.Mode().Perm()|0o011); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }
 
 type lockedBuffer struct {

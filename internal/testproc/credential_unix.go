@@ -1,6 +1,6 @@
 //go:build unix
 
-package discovertest
+package testproc
 
 import (
 	"os/exec"

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package discovertest
+package testproc
 
 import (
 	"os/exec"
@@ -12,5 +12,5 @@ import (
 type Credential struct{ Uid, Gid uint32 }
 
 func setCredential(t testing.TB, _ *exec.Cmd, _ *Credential) {
-	t.Fatal("discovertest: starting a target as another user needs Unix credentials")
+	t.Fatal("testproc: starting a target as another user needs Unix credentials")
 }
