@@ -253,17 +253,18 @@ func quantile(xs []float64, q float64) float64 {
 }
 
 // Experiment (b): GOMAXPROCS under a CPU quota. A CPU-bound demo (1.6 CPUs
-// of work) runs in a cgroup limited to 1 CPU on a 2-CPU machine, so Go ≥1.25
+// of work) runs in a cgroup limited to half a CPU on a 2-CPU machine (half,
+// so that it is throttled even when other work shares the machine), so Go ≥1.25
 // picks GOMAXPROCS=2 (it never goes below 2 for a quota). The advisor must report
 // the throttling and suggest a GOMAXPROCS; the demo is rerun with it, and
 // throttling (cpu.stat) and request latency (HTTP round trips to the demo)
 // are measured before and after.
 func TestExperimentCgroupThrottling(t *testing.T) {
-	cg, err := makeCPUCgroup(t, 1)
+	cg, err := makeCPUCgroup(t, 0.5)
 	if err != nil {
 		t.Fatalf("cannot create a CPU cgroup (run as root with cgroups writable): %v", err)
 	}
-	t.Logf("cgroup v%d at %s, quota 1 CPU per 100 ms period", cg.version, cg.dir)
+	t.Logf("cgroup v%d at %s, quota 0.5 CPU per 100 ms period", cg.version, cg.dir)
 	bin := testproc.Build(t, ".")
 	const window = 20 * time.Second
 	demo := fmt.Sprintf("echo $$ > %s/cgroup.procs && exec %s demo --serve 127.0.0.1:0 --cpu-burn 1.6 --alloc-rate 20MiB --cache 16MiB --leak-every 0 --mutex-workers 0", cg.dir, bin)

@@ -268,7 +268,7 @@ func checkThrottling(t *testing.T, rec throttleRecord) (string, []string) {
 		fmt.Fprintf(&b, "| %s | %s | %s/s | %s | %s | %s | %d |\n", r.GOMAXPROCS, measurement.Percent(r.ThrottledFraction),
 			measurement.Seconds(r.ThrottledSeconds), measurement.Seconds(r.P50), measurement.Seconds(r.P99), measurement.Seconds(r.Max), r.Requests)
 	}
-	b.WriteString("\nLatency is measured and shown, not asserted: with 1.6 CPUs of demand on a 1-CPU quota the process stays CPU-bound either way, so GOMAXPROCS=1 trades the throttling stalls (the tail) for Go-scheduler queueing (the median).\n")
+	b.WriteString("\nLatency is measured and shown, not asserted: with 1.6 CPUs of demand on a half-CPU quota the process stays CPU-bound either way, so GOMAXPROCS=1 trades the throttling stalls (the tail) for Go-scheduler queueing (the median).\n")
 	return b.String(), problems
 }
 

@@ -27,11 +27,11 @@ var (
 
 var traceRules = []rule{
 	{ID: "trace-long-pause", Area: AreaRuntime, Title: "A stop-the-world pause in the execution trace is long, with its cause (a goroutine that would not stop, a stopping API, the OS)",
-		Source: srcGo18Pauses, check: checkTracePause},
+		Source: srcGo18Pauses, MinSamples: MinSamplesFacts, check: checkTracePause},
 	{ID: "trace-gc-assist", Area: AreaGOGC, Title: "Mark assists take a large share of the CPU in the execution trace: the program out-paces the GC",
-		Source: srcTraceAssist, check: checkTraceAssist},
+		Source: srcTraceAssist, MinSamples: MinSamplesFacts, check: checkTraceAssist},
 	{ID: "trace-sched-free-p", Area: AreaGOMAXPROCS, Title: "Goroutines wait long to run although a P is free: the OS does not run Go's threads (quota, affinity, busy host)",
-		Source: srcTraceSched, check: checkTraceSched},
+		Source: srcTraceSched, MinSamples: MinSamplesFacts, check: checkTraceSched},
 }
 
 func init() { rules = append(rules, traceRules...) }
