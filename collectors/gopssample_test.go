@@ -1,6 +1,7 @@
 package collectors
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -10,41 +11,16 @@ import (
 )
 
 // gopsMemStatsFixture is a memstats reply of a real gops v0.3.29 agent.
-const gopsMemStatsFixture = `alloc: 1.20MB (1258760 bytes)
-total-alloc: 2.13MB (2233512 bytes)
-sys: 7.27MB (7623696 bytes)
-lookups: 0
-mallocs: 2254
-frees: 1132
-heap-alloc: 1.20MB (1258760 bytes)
-heap-sys: 3.66MB (3833856 bytes)
-heap-idle: 1.52MB (1597440 bytes)
-heap-in-use: 2.13MB (2236416 bytes)
-heap-released: 1.48MB (1548288 bytes)
-heap-objects: 1122
-stack-in-use: 416.00KB (425984 bytes)
-stack-sys: 416.00KB (425984 bytes)
-mspan-in-use: 43.52KB (44560 bytes)
-mspan-sys: 48.62KB (49792 bytes)
-mcache-in-use: 9.44KB (9664 bytes)
-mcache-sys: 15.34KB (15704 bytes)
-buck-hash-sys: 3.96KB (4053 bytes)
-other-sys: 857.01KB (877582 bytes)
-gc-sys: 2.29MB (2405184 bytes)
-next-gc: when heap-alloc >= 4.00MB (4194304 bytes)
-last-gc: 2026-05-01 10:11:12.123456789 +0200 CEST
-gc-pause-total: 1.234ms
-gc-pause: 45678
-gc-pause-end: 1777623072123456789
-num-gc: 7
-num-forced-gc: 2
-gc-cpu-fraction: 0.0012345
-enable-gc: true
-debug-gc: false
-`
+func gopsMemStatsFixture(t *testing.T) string {
+	b, err := os.ReadFile("gops/testdata/memstats.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
 
 func TestSampleFromGops(t *testing.T) {
-	m, err := gops.ParseMemStats([]byte(gopsMemStatsFixture))
+	m, err := gops.ParseMemStats([]byte(gopsMemStatsFixture(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

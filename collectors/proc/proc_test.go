@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/gotune/gotune/collectors/cpulist"
+	"github.com/gotune/gotune/internal/testproc"
 )
 
 func fixture(name string) FS { return FS{Root: filepath.Join(hostDir, name)} }
@@ -218,7 +219,7 @@ func readAsNobody(t *testing.T, root string) deniedReading {
 	dir := filepath.Dir(root)
 	helper := filepath.Join(dir, "proc.test")
 	copyFile(t, self, helper, 0o755)
-	shareDir(t, dir)
+	testproc.ShareDir(t, dir)
 	cmd := exec.Command(helper, "-test.run=^TestHelperReadDenied$")
 	cmd.Env = append(os.Environ(), deniedHelperEnv+"="+root)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
@@ -278,22 +279,6 @@ func copyFile(t *testing.T, from, to string, mode os.FileMode) {
 	}
 	if err := dst.Close(); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// shareDir makes dir and its parents traversable by every user.
-func shareDir(t *testing.T, dir string) {
-	t.Helper()
-	for d := dir; d != "/" && d != "."; d = filepath.Dir(d) {
-		fi, err := os.Stat(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fi.Mode().Perm()&0o011 != 0o011 {
-			if err := os.Chmod(d, fi.Mode().Perm()|0o011); err != nil {
-				t.Fatal(err)
-			}
-		}
 	}
 }
 
