@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"sync"
 	"time"
 
@@ -237,10 +238,16 @@ func (t *PIDTarget) CollectHost(store *session.Store) func(ctx context.Context) 
 	}
 }
 
-// Watch starts the metrics runner (at interval) and the host runner (at
-// HostInterval) for t; they stop when ctx is done.
+// Watch starts the metrics runner (at interval) and, where the OS has
+// cgroups and NUMA (Linux), the host runner (at HostInterval) for t; they
+// stop when ctx is done. Elsewhere the host source's status says they are
+// not available on this OS, once.
 func (t *PIDTarget) Watch(ctx context.Context, store *session.Store, interval time.Duration) {
 	t.Describe(store)
 	go NewRunner("metrics", interval, store, t.CollectMetrics(store)).Run(ctx)
+	if runtime.GOOS != "linux" {
+		store.SetStatus(session.Status{Source: "host", Via: runtime.GOOS, LastErr: "cgroups, throttling and NUMA: not available on this OS (" + runtime.GOOS + ")"})
+		return
+	}
 	go NewRunner("host", max(interval, HostInterval), store, t.CollectHost(store)).Run(ctx)
 }
