@@ -16,22 +16,36 @@ type Target interface {
 	Name() string
 	// Watch starts the target's runners writing into store until ctx ends.
 	Watch(ctx context.Context, store *session.Store, interval time.Duration)
-	// Profiles returns the pprof client, or nil when the target serves no
-	// net/http/pprof endpoint.
-	Profiles() *PprofClient
+	// Profiles returns what fetches the target's profiles (net/http/pprof,
+	// else a gops agent), or nil when it serves none.
+	Profiles() ProfileFetcher
 }
 
 // Name implements Target.
 func (t *URLTarget) Name() string { return Redact(t.Base) }
 
-// Profiles implements Target.
-func (t *URLTarget) Profiles() *PprofClient { return t.Pprof }
+// Profiles implements Target: the pprof client.
+func (t *URLTarget) Profiles() ProfileFetcher {
+	if t.Pprof == nil {
+		return nil
+	}
+	return t.Pprof
+}
 
 // Name implements Target.
 func (t *PIDTarget) Name() string { return fmt.Sprintf("pid %d (%s)", t.PID, t.Process.Command) }
 
-// Profiles implements Target.
-func (t *PIDTarget) Profiles() *PprofClient { return t.Pprof }
+// Profiles implements Target: the pprof client where net/http/pprof
+// answered, else the gops agent (heap, CPU, goroutines), else nil.
+func (t *PIDTarget) Profiles() ProfileFetcher {
+	switch {
+	case t.Pprof != nil:
+		return t.Pprof
+	case t.gopsFetch != nil:
+		return t.gopsFetch
+	}
+	return nil
+}
 
 // Open resolves target, a PID or a URL, into a Target. Overrides apply to
 // PIDs only (attach --url, --gops-port).
