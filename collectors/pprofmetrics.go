@@ -395,7 +395,7 @@ func setMemStat(ms *expvarMemStats, k, v string) bool {
 		return u(&ms.LastGC)
 	case "GCCPUFraction":
 		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f < 0 || f > 1 {
+		if err != nil || !(f >= 0 && f <= 1) { // NaN too
 			return false
 		}
 		ms.GCCPUFraction = f

@@ -2,6 +2,7 @@ package session
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -250,14 +251,21 @@ func memStatsGCPaid(base, cur *Sample) (float64, bool) {
 	if !ok1 || !ok2 {
 		return 0, false
 	}
-	// GCCPUFraction is a float64 of the runtime's integer nanoseconds, so
-	// the difference is exact up to rounding: a clearly negative one means
-	// the inputs do not belong together.
-	if b < a-1e-6 {
+	// An error ε in the start time (the runtime's clock starts a few ms
+	// after exec; /proc counts in 10 ms ticks) shifts the difference by
+	// ε × ΔGCCPUFraction, which is not small only while a young process's
+	// fraction still falls fast. A difference more negative than that
+	// allows (startErrorBound) means the inputs do not belong together.
+	df := math.Abs(cur.Values[MemStatsGCCPUFraction] - base.Values[MemStatsGCCPUFraction])
+	if b < a-df*startErrorBound-1e-6 {
 		return 0, false
 	}
 	return max(b-a, 0), true
 }
+
+// startErrorBound bounds the error of a process start time from /proc or
+// the agent, in seconds (see memStatsGCPaid).
+const startErrorBound = 0.05
 
 // GCCPUBetween is the GC CPU paid between two samples of one target as a
 // fraction of GOMAXPROCS × wall, by the methods of DeriveWithOrigins, with
