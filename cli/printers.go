@@ -71,11 +71,15 @@ func FormatLine(p *session.Point) string {
 		}
 		return math.NaN()
 	}
-	live, ok := p.HeapLiveBytes()
+	// The marked live heap, else its estimate marked "~" (never HeapAlloc).
+	live, origin, ok := p.HeapLiveOrEstimate()
 	if !ok {
 		live = math.NaN()
 	}
 	heap := measurement.Bytes(live) + " / " + measurement.Bytes(v(session.HeapGoal))
+	if ok && session.IsEstimate(origin) {
+		heap = "~" + heap
+	}
 	cpu := "-"
 	if c := d(session.ProcessCPUFrac); !math.IsNaN(c) {
 		cpu = measurement.Percent(c)
@@ -164,6 +168,13 @@ type Record struct {
 	Settings   *effective.Explanation `json:"settings,omitempty"`
 	Metrics    map[string]float64     `json:"metrics,omitempty"`
 	Derived    map[string]float64     `json:"derived,omitempty"`
+	// Origins say where each metric and histogram came from, and
+	// DerivedOrigins how each derived figure was computed; an estimate's
+	// starts "estimate: " (see docs/attach-json.md).
+	Origins        map[string]string `json:"origins,omitempty"`
+	DerivedOrigins map[string]string `json:"derived_origins,omitempty"`
+	// Note is the metrics collector's note on its cadence and sources.
+	Note string `json:"note,omitempty"`
 }
 
 // SourceRecord is the status of the metrics collector in a Record.
@@ -200,7 +211,8 @@ func (j *jsonPrinter) point(snap *session.Snapshot, p *session.Point) error {
 	st, _ := snap.StatusOf("metrics")
 	t := p.Time
 	rec := Record{Time: time.Now(), Target: j.target, PID: snap.Target.PID, Fresh: true, SampleTime: &t,
-		Source: sourceRecord(st), Missing: p.Missing, Metrics: finite(p.Values), Derived: finite(p.Derived)}
+		Source: sourceRecord(st), Missing: p.Missing, Metrics: finite(p.Values), Derived: finite(p.Derived),
+		Origins: p.Origins, DerivedOrigins: p.DerivedOrigins, Note: st.Note}
 	addFacts(&rec, snap)
 	// The sample says how it was read: "os" when the metrics source failed
 	// this time and only the OS figures came through.

@@ -54,6 +54,7 @@ func main() {
 	liveMiB := flag.Int("live", 32, "MiB of live heap to hold")
 	doChurn := flag.Bool("churn", true, "allocate steadily (-rate)")
 	rateMiB := flag.Int("rate", 20, "MiB/s allocated when churning")
+	ptrMiB := flag.Int("ptrs", 0, "MiB of live heap made of small pointer-holding nodes (costly to mark, unlike -live)")
 	// Ignored: secrets planted on the command line for redaction tests.
 	flag.String("password", "", "ignored")
 	flag.String("api-token", "", "ignored")
@@ -61,6 +62,9 @@ func main() {
 
 	for i := 0; i < *liveMiB; i++ {
 		retained = append(retained, make([]byte, 1<<20))
+	}
+	for i := 0; i < *ptrMiB<<20/64; i++ {
+		nodes = &node{next: nodes}
 	}
 	mux := http.NewServeMux()
 	var fields []string
@@ -205,6 +209,14 @@ func registerPprof(mux *http.ServeMux) {
 
 var sink []byte
 
+// node is 64 bytes with pointers: the GC must mark every one.
+type node struct {
+	next *node
+	pad  [7]*int
+}
+
+var nodes *node
+
 // churn allocates about rate MiB/s in 64 KiB pieces so the GC runs.
 func churn(rateMiB int) {
 	per := max(1, rateMiB*16/100) // 64 KiB pieces per 10 ms tick
@@ -212,6 +224,12 @@ func churn(rateMiB int) {
 	for range t.C {
 		for i := 0; i < per; i++ {
 			sink = make([]byte, 64<<10)
+		}
+		if nodes != nil {
+			// A little pointer garbage too, so the heap is not all noscan.
+			for i := 0; i < per*16; i++ {
+				_ = &node{next: nodes}
+			}
 		}
 		runtime.Gosched()
 	}
