@@ -55,6 +55,7 @@ func main() {
 	doChurn := flag.Bool("churn", true, "allocate steadily (-rate)")
 	rateMiB := flag.Int("rate", 20, "MiB/s allocated when churning")
 	ptrMiB := flag.Int("ptrs", 0, "MiB of live heap made of small pointer-holding nodes (costly to mark, unlike -live)")
+	sites := flag.Int("sites", 0, "allocation sites (distinct stacks) recorded in the heap profile, every allocation sampled: makes heap?debug=1 large")
 	// Ignored: secrets planted on the command line for redaction tests.
 	flag.String("password", "", "ignored")
 	flag.String("api-token", "", "ignored")
@@ -65,6 +66,13 @@ func main() {
 	}
 	for i := 0; i < *ptrMiB<<20/64; i++ {
 		nodes = &node{next: nodes}
+	}
+	if *sites > 0 {
+		runtime.MemProfileRate = 1
+		for k := 0; k < *sites; k++ {
+			recurse(k/len(leaves)+1, k%len(leaves))
+		}
+		runtime.GC() // publish the records to the heap profile
 	}
 	mux := http.NewServeMux()
 	var fields []string
@@ -216,6 +224,29 @@ type node struct {
 }
 
 var nodes *node
+
+// recurse allocates through leaf at the given depth: each (depth, leaf)
+// is a distinct stack in the heap profile.
+func recurse(depth, leaf int) {
+	if depth > 0 {
+		recurse(depth-1, leaf)
+		return
+	}
+	leaves[leaf]()
+}
+
+var kept [][]byte
+
+var leaves = []func(){
+	func() { kept = append(kept, make([]byte, 64)) },
+	func() { kept = append(kept, make([]byte, 96)) },
+	func() { kept = append(kept, make([]byte, 128)) },
+	func() { kept = append(kept, make([]byte, 160)) },
+	func() { kept = append(kept, make([]byte, 192)) },
+	func() { kept = append(kept, make([]byte, 224)) },
+	func() { kept = append(kept, make([]byte, 256)) },
+	func() { kept = append(kept, make([]byte, 288)) },
+}
 
 // churn allocates about rate MiB/s in 64 KiB pieces so the GC runs.
 func churn(rateMiB int) {
