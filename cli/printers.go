@@ -34,7 +34,11 @@ const lineHeader = "TIME      HEAP LIVE / GOAL        GC CPU   GC/s  PAUSE p99  
 func (l *linePrinter) point(snap *session.Snapshot, p *session.Point) error {
 	if p.Source != l.lastVia {
 		l.lastVia = p.Source
-		fmt.Fprintf(l.w, "# %s · metrics via %s", l.target, p.Source)
+		via := p.Source
+		if labels := p.SourceLabels(); len(labels) > 0 {
+			via = strings.Join(labels, " + ") // with ports: "prometheus :9090 + pprof :6060 + /proc/4242"
+		}
+		fmt.Fprintf(l.w, "# %s · metrics via %s", l.target, via)
 		if len(p.Missing) > 0 {
 			fmt.Fprintf(l.w, " · missing: %s", strings.Join(shortNames(p.Missing), ", "))
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gotune/gotune/collectors/gops"
 	"github.com/gotune/gotune/session"
 )
 
@@ -118,5 +119,16 @@ func TestFusionPartialFailure(t *testing.T) {
 	a.err = errors.New("agent: status 500")
 	if _, err := f.Read(context.Background()); err == nil {
 		t.Error("no error when every member failed")
+	}
+}
+
+// While a gops CPU profile holds the agent (30 s, one request at a time),
+// its metrics say so at once instead of queueing behind it.
+func TestGopsBusyWithCPUProfile(t *testing.T) {
+	g := &gopsMetrics{c: gops.NewClient("127.0.0.1:1")} // nothing listens: a dial would fail differently
+	g.busyUntil.Store(time.Now().Add(20 * time.Second).UnixNano())
+	_, err := g.Read(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "recording a 30 s CPU profile") {
+		t.Errorf("error %v", err)
 	}
 }

@@ -154,3 +154,21 @@ func TestHeapLiveNeverHeapAlloc(t *testing.T) {
 		t.Errorf("reported live heap: %v %q %v", v, o, ok)
 	}
 }
+
+func TestSourceLabels(t *testing.T) {
+	s := Sample{Source: "prometheus + pprof", Origins: map[string]string{
+		HeapGoal: "prometheus :9090 go_memstats_next_gc_bytes", Goroutines: "prometheus :9090 go_goroutines",
+		MemStatsGCCPUFraction: "pprof :6060 heap?debug=1 MemStats", ProcessCPU: "/proc/4242",
+		HeapLiveEstimate: EstimatePrefix + "heap goal ÷ 2",
+	}}
+	got := strings.Join(s.SourceLabels(), " + ")
+	if got != "prometheus :9090 + pprof :6060 + /proc/4242" {
+		t.Errorf("labels %q", got)
+	}
+	for o, want := range map[string]string{"gops memstats": "gops", "agent :6060 process": "agent :6060", "agent": "agent",
+		"expvar 10.0.0.5:8080 memstats": "expvar 10.0.0.5:8080", EstimatePrefix + "x": ""} {
+		if got := OriginSource(o); got != want {
+			t.Errorf("OriginSource(%q) = %q, want %q", o, got, want)
+		}
+	}
+}

@@ -200,3 +200,62 @@ func (s *Sample) SortedNames() []string {
 	sort.Strings(names)
 	return names
 }
+
+// OriginSource is the source part of an origin: its kind and endpoint
+// ("prometheus :9090" of "prometheus :9090 go_goroutines", "gops" of "gops
+// memstats", "/proc/4242"), "" for an estimate.
+func OriginSource(origin string) string {
+	if origin == "" || IsEstimate(origin) {
+		return ""
+	}
+	f := strings.Fields(origin)
+	if strings.HasPrefix(f[0], "/") || len(f) == 1 {
+		return f[0]
+	}
+	if strings.Contains(f[1], ":") {
+		return f[0] + " " + f[1]
+	}
+	return f[0]
+}
+
+// SourceLabels lists the sources the sample's figures came from, in the
+// order of Source's kinds, then the OS: ["prometheus :9090", "pprof
+// :6060", "/proc/4242"]. A status line says "metrics via " and these
+// joined by " + ".
+func (s *Sample) SourceLabels() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, name := range sortedOriginKeys(s.Origins) {
+		if src := OriginSource(s.Origins[name]); src != "" && !seen[src] {
+			seen[src] = true
+			out = append(out, src)
+		}
+	}
+	kinds := strings.Split(s.Source, " + ")
+	rank := func(label string) int {
+		k, _, _ := strings.Cut(label, " ")
+		for i, kind := range kinds {
+			if kind == k {
+				return i
+			}
+		}
+		return len(kinds) // the OS and anything else last
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		ri, rj := rank(out[i]), rank(out[j])
+		if ri != rj {
+			return ri < rj
+		}
+		return out[i] < out[j]
+	})
+	return out
+}
+
+func sortedOriginKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
