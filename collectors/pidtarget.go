@@ -40,12 +40,13 @@ type PIDTarget struct {
 	Gops    *gops.Client     // nil when no gops agent was found
 	Pprof   *PprofClient     // nil when no pprof endpoint answered
 
-	metrics   *FusedSource // nil when nothing but the OS reaches the process
-	detected  bool         // metrics detected (touched by the metrics runner only)
-	gopsSrc   *gopsMetrics
-	gopsFetch *GopsFetcher
-	start     time.Time // process start, to 20 ms (metrics runner only)
-	interval  time.Duration
+	metrics     *FusedSource // nil when nothing but the OS reaches the process
+	detected    bool         // metrics detected (touched by the metrics runner only)
+	gopsSrc     *gopsMetrics
+	gopsFetch   *GopsFetcher
+	start       time.Time // process start, to 20 ms (metrics runner only)
+	detectAfter time.Time // no detection before (metrics runner only)
+	interval    time.Duration
 
 	procFS   proc.FS
 	cgroupFS cgroup.FS
@@ -177,6 +178,10 @@ func (t *PIDTarget) Describe(store *session.Store) {
 	})
 }
 
+// redetectAfter spaces the detections of a PID target whose endpoints
+// answered at discovery but not with metrics since.
+const redetectAfter = 30 * time.Second
+
 // ErrProcessGone says the attached process has exited.
 var ErrProcessGone = errors.New("process exited")
 
@@ -199,8 +204,16 @@ func (t *PIDTarget) CollectMetrics(store *session.Store) func(ctx context.Contex
 		var metricsErr error
 		if t.metrics != nil {
 			if !t.detected {
-				s, metricsErr = t.metrics.Detect(ctx)
-				t.detected = metricsErr == nil
+				if time.Now().After(t.detectAfter) {
+					s, metricsErr = t.metrics.Detect(ctx)
+					t.detected = metricsErr == nil
+					var nm *NoMetricsError
+					if errors.As(metricsErr, &nm) {
+						// Reachable, but nothing answered as it should: the OS
+						// figures meanwhile, and another try in a while.
+						t.detectAfter = time.Now().Add(redetectAfter)
+					}
+				}
 			} else {
 				s, metricsErr = t.metrics.Read(ctx)
 			}
