@@ -145,6 +145,10 @@ func TestAttachJSONEverySource(t *testing.T) {
 				t.Errorf("GC cycles %v, the target's own %v–%v", n, before["gc_cycles"], after["gc_cycles"])
 			}
 			gc, ok := last.Derived[session.GCCPU]
+			t.Logf("via %q; live %.1f MiB (target %.1f–%.1f) from %q; goal %.1f MiB (target %.1f); cycles %v (target %v–%v); goroutines %v (target %v/%v); GC CPU %.4f by %q",
+				last.Source.Via, live/(1<<20), lo/(1<<20), hi/(1<<20), firstWords(last.Origins[session.HeapLive]+last.Origins[session.HeapLiveEstimate], 4),
+				last.Metrics[session.HeapGoal]/(1<<20), after["heap_goal"]/(1<<20), last.Metrics[session.GCCycles], before["gc_cycles"], after["gc_cycles"],
+				last.Metrics[session.Goroutines], after["num_goroutine"], after["goroutines"], gc, firstWords(last.DerivedOrigins[session.GCCPU], 6))
 			if c.gcMethod == "" {
 				if ok {
 					t.Errorf("GC CPU %v (%s) without the inputs", gc, last.DerivedOrigins[session.GCCPU])
@@ -157,4 +161,9 @@ func TestAttachJSONEverySource(t *testing.T) {
 			}
 		})
 	}
+}
+
+func firstWords(s string, n int) string {
+	f := strings.Fields(s)
+	return strings.Join(f[:min(n, len(f))], " ")
 }
