@@ -182,11 +182,26 @@ func (f *FusedSource) Detect(ctx context.Context) (session.Sample, error) {
 		m.wins = nil
 	}
 	samples := make([]*session.Sample, len(f.members))
+	var slow []*member // timed out: kept, read again on the next call
+	var slowErr error
 	for i, m := range f.members {
 		s, err := f.readMember(ctx, m)
 		var pe *PartialError
 		if err != nil && !errors.As(err, &pe) {
-			if IsUnreachable(err) || ctx.Err() != nil {
+			if ctx.Err() != nil {
+				return session.Sample{}, err
+			}
+			var fe *FetchError
+			if errors.As(err, &fe) && isTimeout(fe) || IsUnreachable(err) && len(f.members) > 1 {
+				// A busy target, or one endpoint of several down for now.
+				slow = append(slow, m)
+				errs = append(errs, fmt.Errorf("%s: %w", m.label, err))
+				if slowErr == nil {
+					slowErr = err
+				}
+				continue
+			}
+			if IsUnreachable(err) {
 				return session.Sample{}, err
 			}
 			errs = append(errs, fmt.Errorf("%s: %w", m.label, err))
@@ -194,6 +209,9 @@ func (f *FusedSource) Detect(ctx context.Context) (session.Sample, error) {
 		}
 		samples[i] = &s
 		kept = append(kept, m)
+	}
+	if len(kept) == 0 && slowErr != nil {
+		return session.Sample{}, slowErr // try again, not "serves no metrics"
 	}
 	if len(kept) == 0 {
 		return session.Sample{}, &NoMetricsError{Base: f.describe(), Tried: errs}
@@ -204,8 +222,15 @@ func (f *FusedSource) Detect(ctx context.Context) (session.Sample, error) {
 			ss = append(ss, s)
 		}
 	}
-	f.members = kept
 	s := f.merge(kept, ss)
+	f.members = f.members[:0]
+	for _, m := range memberOrder {
+		for _, k := range append(slices.Clone(kept), slow...) {
+			if k.kind == m {
+				f.members = append(f.members, k)
+			}
+		}
+	}
 	for _, m := range kept {
 		if len(m.wins) == 0 {
 			m.idle = true

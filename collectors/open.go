@@ -47,6 +47,9 @@ func (t *PIDTarget) Profiles() ProfileFetcher {
 	return nil
 }
 
+// attachProbeTimeout bounds each probe of attach PID.
+const attachProbeTimeout = time.Second
+
 // Open resolves target, a PID or a URL, into a Target. Overrides apply to
 // PIDs only (attach --url, --gops-port).
 func Open(ctx context.Context, target string, ov discover.Overrides) (Target, error) {
@@ -54,7 +57,9 @@ func Open(ctx context.Context, target string, ov discover.Overrides) (Target, er
 		if pid <= 0 {
 			return nil, fmt.Errorf("%d is not a process ID", pid)
 		}
-		t, err := NewPIDTarget(ctx, pid, ov, discover.Options{CPUWindow: -1})
+		// One process: probes may wait longer than gotune ps's 300 ms, so a
+		// busy target's endpoints are not missed.
+		t, err := NewPIDTarget(ctx, pid, ov, discover.Options{CPUWindow: -1, ProbeTimeout: attachProbeTimeout})
 		if err != nil {
 			return nil, fmt.Errorf("attach to pid %d: %w", pid, err)
 		}
