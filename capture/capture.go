@@ -30,8 +30,10 @@ import (
 	"github.com/gotune/gotune/session"
 )
 
-// Fetcher fetches one profile from a target. *collectors.PprofClient
-// implements it.
+// Fetcher fetches one profile from a target. *collectors.PprofClient and
+// *collectors.GopsFetcher implement it. A fetcher whose CPU profile has a
+// fixed length (collectors.FixedCPUProfile: gops, 30 s) gets that length
+// recorded as the capture's span, whatever was asked.
 type Fetcher interface {
 	Fetch(ctx context.Context, req collectors.ProfileRequest) ([]byte, error)
 }
@@ -110,8 +112,8 @@ func Start(ctx context.Context, t collectors.Target, o Options) *Session {
 	}
 	store := session.NewStore(session.DefaultCapacity)
 	var f Fetcher
-	if pc := t.Profiles(); pc != nil {
-		f = pc
+	if pf := t.Profiles(); pf != nil {
+		f = pf
 	}
 	s := New(store, f, o)
 	if pt, ok := t.(*collectors.PIDTarget); ok {
@@ -352,6 +354,7 @@ func (s *Session) fetchOne(ctx context.Context, k profile.Kind, o ProfileOptions
 		if seconds <= 0 {
 			seconds = 10
 		}
+		seconds = s.cpuSeconds(seconds)
 		req.Seconds = seconds
 		if !s.cpu.TryLock() {
 			return nil, collectors.ErrCPUProfileBusy
@@ -392,6 +395,15 @@ func (s *Session) record(c *profile.Captured) {
 	if len(s.history) > historyLimit {
 		s.history = append(s.history[:0], s.history[len(s.history)-historyLimit:]...)
 	}
+}
+
+// cpuSeconds is how long a CPU profile asked for secs will record: secs,
+// unless the fetcher records a fixed length (gops: 30 s).
+func (s *Session) cpuSeconds(secs int) int {
+	if fx, ok := s.fetcher.(collectors.FixedCPUProfile); ok {
+		return fx.CPUProfileSeconds()
+	}
+	return secs
 }
 
 // lockCtx takes mu unless ctx ends first.

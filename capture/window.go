@@ -110,7 +110,7 @@ func (s *Session) Window(ctx context.Context, o WindowOptions) (*Window, error) 
 		end = s.started.Add(o.Length)
 		tail := min(o.Length/4, maxTail)
 		if fetch && o.CPU > 0 && s.heldSince(profile.KindCPU, start.at) == nil {
-			secs := max(1, int(o.CPU/time.Second))
+			secs := s.cpuSeconds(max(1, int(o.CPU/time.Second)))
 			if err := sleepUntil(ctx, end.Add(-tail-time.Duration(secs)*time.Second)); err != nil {
 				return nil, err
 			}

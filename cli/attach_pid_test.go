@@ -26,8 +26,10 @@ func TestAttachPIDJSON(t *testing.T) {
 		osOnly   bool
 	}{
 		{testproc.GotuneAgent, "agent", nil, []string{session.HeapLive, session.Goroutines}, false},
-		{testproc.PprofServer, "os", nil, []string{session.ProcessRSS}, false},
-		{testproc.GopsAgent, "gops", []string{"GOPS_CONFIG_DIR=" + gopsDir}, []string{session.HeapObjects, session.Goroutines, session.GOMAXPROCS}, false},
+		// A plain net/http/pprof server: live figures from heap?debug=1 and
+		// goroutine?debug=1 (issue 11: it used to be "via os").
+		{testproc.PprofServer, "pprof", nil, []string{session.ProcessRSS, session.HeapObjects, session.HeapGoal, session.GCCycles, session.Goroutines}, false},
+		{testproc.GopsAgent, "gops", []string{"GOPS_CONFIG_DIR=" + gopsDir}, []string{session.HeapObjects, session.Goroutines, session.GOMAXPROCS, session.MemStatsGCCPUFraction}, false},
 		{testproc.PlainSleep, "os", nil, []string{session.ProcessRSS, session.ProcessCPU, collectors.ProcessThreads}, true},
 	}
 	for _, c := range cases {

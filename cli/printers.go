@@ -34,7 +34,11 @@ const lineHeader = "TIME      HEAP LIVE / GOAL        GC CPU   GC/s  PAUSE p99  
 func (l *linePrinter) point(snap *session.Snapshot, p *session.Point) error {
 	if p.Source != l.lastVia {
 		l.lastVia = p.Source
-		fmt.Fprintf(l.w, "# %s · metrics via %s", l.target, p.Source)
+		via := p.Source
+		if labels := p.SourceLabels(); len(labels) > 0 {
+			via = strings.Join(labels, " + ") // with ports: "prometheus :9090 + pprof :6060 + /proc/4242"
+		}
+		fmt.Fprintf(l.w, "# %s · metrics via %s", l.target, via)
 		if len(p.Missing) > 0 {
 			fmt.Fprintf(l.w, " · missing: %s", strings.Join(shortNames(p.Missing), ", "))
 		}
@@ -71,11 +75,15 @@ func FormatLine(p *session.Point) string {
 		}
 		return math.NaN()
 	}
-	live, ok := p.HeapLiveBytes()
+	// The marked live heap, else its estimate marked "~" (never HeapAlloc).
+	live, origin, ok := p.HeapLiveOrEstimate()
 	if !ok {
 		live = math.NaN()
 	}
 	heap := measurement.Bytes(live) + " / " + measurement.Bytes(v(session.HeapGoal))
+	if ok && session.IsEstimate(origin) {
+		heap = "~" + heap
+	}
 	cpu := "-"
 	if c := d(session.ProcessCPUFrac); !math.IsNaN(c) {
 		cpu = measurement.Percent(c)
@@ -164,6 +172,13 @@ type Record struct {
 	Settings   *effective.Explanation `json:"settings,omitempty"`
 	Metrics    map[string]float64     `json:"metrics,omitempty"`
 	Derived    map[string]float64     `json:"derived,omitempty"`
+	// Origins say where each metric and histogram came from, and
+	// DerivedOrigins how each derived figure was computed; an estimate's
+	// starts "estimate: " (see docs/attach-json.md).
+	Origins        map[string]string `json:"origins,omitempty"`
+	DerivedOrigins map[string]string `json:"derived_origins,omitempty"`
+	// Note is the metrics collector's note on its cadence and sources.
+	Note string `json:"note,omitempty"`
 }
 
 // SourceRecord is the status of the metrics collector in a Record.
@@ -200,7 +215,8 @@ func (j *jsonPrinter) point(snap *session.Snapshot, p *session.Point) error {
 	st, _ := snap.StatusOf("metrics")
 	t := p.Time
 	rec := Record{Time: time.Now(), Target: j.target, PID: snap.Target.PID, Fresh: true, SampleTime: &t,
-		Source: sourceRecord(st), Missing: p.Missing, Metrics: finite(p.Values), Derived: finite(p.Derived)}
+		Source: sourceRecord(st), Missing: p.Missing, Metrics: finite(p.Values), Derived: finite(p.Derived),
+		Origins: p.Origins, DerivedOrigins: p.DerivedOrigins, Note: st.Note}
 	addFacts(&rec, snap)
 	// The sample says how it was read: "os" when the metrics source failed
 	// this time and only the OS figures came through.

@@ -4,6 +4,12 @@
 // into a session.Store. It is the only package that does I/O against a
 // target; failures become status data and errors a person can act on.
 //
+// A target's metrics come from every endpoint it has (FusedSource: the
+// gotune agent, Prometheus, expvar, the pprof pages' MemStats, gops, on any
+// of its ports), one series per metric by a fixed precedence, each value's
+// origin recorded in the sample; profiles come through a ProfileFetcher
+// (net/http/pprof, else gops).
+//
 // Subpackages read the host (proc, cgroup, numa), speak the gops protocol
 // (gops) and find Go processes (discover).
 package collectors

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,7 +43,17 @@ func (e *ExpvarSource) Read(ctx context.Context) (session.Sample, error) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.pauses.sample(ms, time.Now()), nil
+	s := e.pauses.sample(ms, time.Now())
+	s.Source = "expvar"
+	from := endpointLabel("expvar", strings.TrimSuffix(e.URL, "/debug/vars")) + " memstats"
+	s.Origins = make(map[string]string, len(s.Values)+1)
+	for k := range s.Values {
+		s.Origins[k] = from
+	}
+	for k := range s.Histograms {
+		s.Origins[k] = from + " PauseNs"
+	}
+	return s, nil
 }
 
 // expvarMemStats holds the runtime.MemStats fields gotune maps.
@@ -57,7 +68,10 @@ type expvarMemStats struct {
 	HeapObjects   uint64
 	Sys           uint64
 	PauseNs       [256]uint64
+	LastGC        uint64 // unix ns of the last GC's end; 0 before the first
 	GCCPUFraction float64
+
+	havePauses bool // PauseNs was read
 }
 
 func decodeExpvarMemstats(body []byte) (expvarMemStats, error) {
@@ -73,6 +87,7 @@ func decodeExpvarMemstats(body []byte) (expvarMemStats, error) {
 	if doc.Memstats == nil {
 		return expvarMemStats{}, errors.New("expvar page has no memstats")
 	}
+	doc.Memstats.havePauses = true
 	return *doc.Memstats, nil
 }
 
@@ -103,22 +118,30 @@ func (p *pauseHistogram) sample(ms expvarMemStats, now time.Time) session.Sample
 		newPauses = ms.NumGC
 	}
 	newPauses = min(newPauses, 256)
+	if !ms.havePauses {
+		newPauses = 0
+	}
 	for k := uint32(0); k < newPauses; k++ {
 		ns := ms.PauseNs[(ms.NumGC-k+255)%256]
 		p.counts[bucketOf(float64(ns)/1e9)]++
 	}
 	p.numGC, p.seen = ms.NumGC, true
 	s := session.Sample{Time: now, Source: "expvar", Values: map[string]float64{
-		session.HeapObjects:     float64(ms.HeapAlloc),
-		session.HeapGoal:        float64(ms.NextGC),
-		session.GCCycles:        float64(ms.NumGC),
-		session.GCCyclesForced:  float64(ms.NumForcedGC),
-		session.HeapAllocsBytes: float64(ms.TotalAlloc),
-		session.HeapObjectCount: float64(ms.HeapObjects),
-		session.MemoryTotal:     float64(ms.Sys),
-	}, Histograms: map[string]*session.Histogram{
-		session.PausesGCOld: {Buckets: pauseBuckets, Counts: append([]uint64(nil), p.counts...)},
-	}}
+		// GCCPUFraction and LastGC belong together: the fraction is as of
+		// the end of that cycle (session.GCPaidPerP).
+		session.MemStatsGCCPUFraction: ms.GCCPUFraction,
+		session.MemStatsLastGC:        float64(ms.LastGC) / 1e9,
+		session.HeapObjects:           float64(ms.HeapAlloc),
+		session.HeapGoal:              float64(ms.NextGC),
+		session.GCCycles:              float64(ms.NumGC),
+		session.GCCyclesForced:        float64(ms.NumForcedGC),
+		session.HeapAllocsBytes:       float64(ms.TotalAlloc),
+		session.HeapObjectCount:       float64(ms.HeapObjects),
+		session.MemoryTotal:           float64(ms.Sys),
+	}, Histograms: map[string]*session.Histogram{}}
+	if ms.havePauses {
+		s.Histograms[session.PausesGCOld] = &session.Histogram{Buckets: pauseBuckets, Counts: append([]uint64(nil), p.counts...)}
+	}
 	s.Missing = missing(&s)
 	return s
 }
@@ -132,28 +155,28 @@ func bucketOf(v float64) int {
 	return len(pauseBuckets) - 2
 }
 
-// DetectMetrics finds the best metrics source a target offers, in this
-// order: the gotune agent, a Prometheus page with go_* series, expvar
-// memstats. The error lists what each probe said.
-func DetectMetrics(ctx context.Context, base string, opts HTTPSourceOptions) (MetricsSource, session.Sample, error) {
+// DetectMetrics finds every metrics source a target offers at base — the
+// gotune agent, a Prometheus page with go_* series, expvar memstats, the
+// net/http/pprof endpoints — and returns them fused (FusedSource) with the
+// first sample. The error lists what each probe said.
+func DetectMetrics(ctx context.Context, base string, opts HTTPSourceOptions) (*FusedSource, session.Sample, error) {
 	opts = opts.withDefaults()
-	candidates := []MetricsSource{
+	f := NewFusedSource(
 		NewAgentSource(base, opts),
 		NewPrometheusSource(base, opts),
 		NewExpvarSource(base, opts),
-	}
-	var errs []error
-	for _, c := range candidates {
-		s, err := c.Read(ctx)
-		if err == nil {
-			return c, s, nil
+		NewPprofMetricsSource(base, opts),
+	)
+	s, err := f.Detect(ctx)
+	if err != nil {
+		var nm *NoMetricsError
+		if errors.As(err, &nm) {
+			nm.Base = base
 		}
-		if IsUnreachable(err) || ctx.Err() != nil {
-			return nil, session.Sample{}, err // no point probing the others
-		}
-		errs = append(errs, fmt.Errorf("%s: %w", c.Via(), err))
+		return nil, session.Sample{}, err
 	}
-	return nil, session.Sample{}, &NoMetricsError{Base: base, Tried: errs}
+	f.Finish(&s)
+	return f, s, nil
 }
 
 // NoMetricsError says that no metrics source answered at a reachable target.
@@ -163,8 +186,8 @@ type NoMetricsError struct {
 }
 
 func (e *NoMetricsError) Error() string {
-	msg := fmt.Sprintf("%s serves no runtime metrics gotune can read (tried the gotune agent, Prometheus /metrics, expvar /debug/vars)", Redact(e.Base))
-	msg += `; add import _ "github.com/gotune/gotune/agent" next to net/http/pprof`
+	msg := fmt.Sprintf("%s serves no runtime metrics gotune can read (tried the gotune agent, Prometheus /metrics, expvar /debug/vars, net/http/pprof)", Redact(e.Base))
+	msg += `; add import _ "net/http/pprof" (and import _ "github.com/gotune/gotune/agent" for every runtime metric)`
 	return msg
 }
 

@@ -1,6 +1,8 @@
 package collectors
 
 import (
+	"bytes"
+	"os"
 	"testing"
 	"time"
 )
@@ -67,5 +69,27 @@ func FuzzCheckProfile(f *testing.F) {
 	f.Add([]byte{0x0a, 0x00})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_ = CheckProfile(b)
+	})
+}
+
+func FuzzHeapMemStats(f *testing.F) {
+	if b, err := os.ReadFile("testdata/heap-debug1.txt"); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte("heap profile: 0: 0 [0: 0] @ heap/1048576\n\n# runtime.MemStats\n# HeapAlloc = 1\n# NextGC = 2\n# NumGC = 3\n# PauseNs = [1 2]\n"))
+	f.Add([]byte("heap profile: x\n# runtime.MemStats\n# GCCPUFraction = NaN\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ms, err := ParseHeapMemStats(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		if !(ms.GCCPUFraction >= 0 && ms.GCCPUFraction <= 1) {
+			t.Fatalf("fraction %v kept", ms.GCCPUFraction)
+		}
+		var p pauseHistogram
+		s := p.sample(ms, time.Unix(0, 0))
+		for _, h := range s.Histograms {
+			h.Quantile(0.99)
+		}
 	})
 }

@@ -62,21 +62,36 @@ var gopsAlwaysMissing = []string{
 // read at time at onto a session.Sample with runtime/metrics names, only
 // where the mapping is exact, and lists in Missing the key metrics it lacks.
 func sampleFromGops(at time.Time, m *gops.MemStats, s *gops.Stats) session.Sample {
-	out := session.Sample{Time: at, Source: gopsSource, Values: make(map[string]float64, 12)}
+	out := session.Sample{Time: at, Source: gopsSource, Values: make(map[string]float64, 14), Origins: make(map[string]string, 14)}
 	for _, f := range gopsMemStatsMetrics {
 		if m != nil && m.Has(f.key) {
 			out.Values[f.metric] = f.value(m)
+			out.Origins[f.metric] = "gops memstats"
 		} else {
 			out.Missing = append(out.Missing, f.metric)
 		}
 	}
+	// GCCPUFraction is as of the end of the last GC (last-gc): both or
+	// neither (session.GCPaidPerP).
+	if m != nil && m.Has("gc-cpu-fraction") && m.Has("last-gc") {
+		out.Values[session.MemStatsGCCPUFraction] = m.GCCPUFraction
+		last := 0.0
+		if !m.LastGC.IsZero() {
+			last = float64(m.LastGC.UnixNano()) / 1e9
+		}
+		out.Values[session.MemStatsLastGC] = last
+		out.Origins[session.MemStatsGCCPUFraction] = "gops memstats"
+		out.Origins[session.MemStatsLastGC] = "gops memstats"
+	}
 	if s != nil && s.Has("goroutines") {
 		out.Values[session.Goroutines] = float64(s.Goroutines)
+		out.Origins[session.Goroutines] = "gops stats"
 	} else {
 		out.Missing = append(out.Missing, session.Goroutines)
 	}
 	if s != nil && s.Has("GOMAXPROCS") {
 		out.Values[session.GOMAXPROCS] = float64(s.GOMAXPROCS)
+		out.Origins[session.GOMAXPROCS] = "gops stats"
 	} else {
 		out.Missing = append(out.Missing, session.GOMAXPROCS)
 	}

@@ -37,6 +37,9 @@ func TestSampleFromGops(t *testing.T) {
 		session.MemoryTotal:     7623696,
 		session.Goroutines:      12,
 		session.GOMAXPROCS:      2,
+		// GCCPUFraction with the end of that cycle, for GC CPU from deltas.
+		session.MemStatsGCCPUFraction: 0.0012345,
+		session.MemStatsLastGC:        float64(time.Date(2026, 5, 1, 8, 11, 12, 123456789, time.UTC).UnixNano()) / 1e9,
 	}
 	if s.Source != "gops" || !s.Time.Equal(at) || len(s.Values) != len(want) {
 		t.Errorf("sample = %+v", s)
@@ -55,6 +58,9 @@ func TestSampleFromGops(t *testing.T) {
 	for k := range s.Values {
 		if strings.Contains(missing, k) {
 			t.Errorf("%s is both a value and missing", k)
+		}
+		if o := s.Origins[k]; o != "gops memstats" && o != "gops stats" {
+			t.Errorf("%s: origin %q", k, o)
 		}
 	}
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gotune/gotune/agent"
@@ -101,7 +102,14 @@ func (a *AgentSource) Read(ctx context.Context) (session.Sample, error) {
 	}
 	a.Last = doc
 	a.Last.Metrics = nil
-	return SampleFromAgent(doc, time.Now()), nil
+	s := SampleFromAgent(doc, time.Now())
+	if base, ok := strings.CutSuffix(a.URL, agent.Path); ok {
+		label := endpointLabel("agent", base)
+		for k, o := range s.Origins {
+			s.Origins[k] = label + strings.TrimPrefix(o, "agent")
+		}
+	}
+	return s, nil
 }
 
 // DecodeAgentDocument parses and checks an agent document.
@@ -125,7 +133,8 @@ func DecodeAgentDocument(body []byte) (agent.Document, error) {
 // SampleFromAgent converts an agent document into a sample taken at now
 // (gotune's clock, so rates never mix two machines' clocks).
 func SampleFromAgent(doc agent.Document, now time.Time) session.Sample {
-	s := session.Sample{Time: now, Source: "agent", Values: make(map[string]float64, len(doc.Metrics)+2), Histograms: map[string]*session.Histogram{}}
+	s := session.Sample{Time: now, Source: "agent", Values: make(map[string]float64, len(doc.Metrics)+2), Histograms: map[string]*session.Histogram{},
+		Origins: make(map[string]string, len(doc.Metrics)+4)}
 	for _, m := range doc.Metrics {
 		switch m.Kind {
 		case "uint64", "float64":
@@ -141,14 +150,27 @@ func SampleFromAgent(doc agent.Document, now time.Time) session.Sample {
 			s.Histograms[m.Name] = h
 		}
 	}
+	for k := range s.Values {
+		s.Origins[k] = "agent"
+	}
+	for k := range s.Histograms {
+		s.Origins[k] = "agent"
+	}
 	if doc.Process != nil {
 		s.Values[session.ProcessCPU] = doc.Process.CPUSeconds
+		s.Origins[session.ProcessCPU] = "agent process"
 		if doc.Process.RSSBytes > 0 {
 			s.Values[session.ProcessRSS] = float64(doc.Process.RSSBytes)
+			s.Origins[session.ProcessRSS] = "agent process"
 		}
 	}
 	if _, ok := s.Values[session.GOMAXPROCS]; !ok && doc.GOMAXPROCS > 0 {
 		s.Values[session.GOMAXPROCS] = float64(doc.GOMAXPROCS)
+		s.Origins[session.GOMAXPROCS] = "agent gomaxprocs"
+	}
+	if !doc.StartTime.IsZero() {
+		s.Values[session.ProcessStart] = float64(doc.StartTime.UnixNano()) / 1e9
+		s.Origins[session.ProcessStart] = "agent start_time"
 	}
 	s.Missing = missing(&s)
 	return s

@@ -18,16 +18,21 @@ type Target interface {
 	Name() string
 	// Watch starts the target's runners writing into store until ctx ends.
 	Watch(ctx context.Context, store *session.Store, interval time.Duration)
-	// Profiles returns the pprof client, or nil when the target serves no
-	// net/http/pprof endpoint.
-	Profiles() *PprofClient
+	// Profiles returns what fetches the target's profiles (net/http/pprof,
+	// else a gops agent), or nil when it serves none.
+	Profiles() ProfileFetcher
 }
 
 // Name implements Target.
 func (t *URLTarget) Name() string { return Redact(t.Base) }
 
-// Profiles implements Target.
-func (t *URLTarget) Profiles() *PprofClient { return t.Pprof }
+// Profiles implements Target: the pprof client.
+func (t *URLTarget) Profiles() ProfileFetcher {
+	if t.Pprof == nil {
+		return nil
+	}
+	return t.Pprof
+}
 
 // Name implements Target.
 // Its command line has its secrets masked: the name is printed, logged by
@@ -40,8 +45,20 @@ func (t *PIDTarget) Name() string {
 	return fmt.Sprintf("pid %d (%s)", t.PID, cmd)
 }
 
-// Profiles implements Target.
-func (t *PIDTarget) Profiles() *PprofClient { return t.Pprof }
+// Profiles implements Target: the pprof client where net/http/pprof
+// answered, else the gops agent (heap, CPU, goroutines), else nil.
+func (t *PIDTarget) Profiles() ProfileFetcher {
+	switch {
+	case t.Pprof != nil:
+		return t.Pprof
+	case t.gopsFetch != nil:
+		return t.gopsFetch
+	}
+	return nil
+}
+
+// attachProbeTimeout bounds each probe of attach PID.
+const attachProbeTimeout = time.Second
 
 // Open resolves target, a PID or a URL, into a Target. Overrides apply to
 // PIDs only (attach --url, --gops-port).
@@ -50,7 +67,9 @@ func Open(ctx context.Context, target string, ov discover.Overrides) (Target, er
 		if pid <= 0 {
 			return nil, fmt.Errorf("%d is not a process ID", pid)
 		}
-		t, err := NewPIDTarget(ctx, pid, ov, discover.Options{CPUWindow: -1})
+		// One process: probes may wait longer than gotune ps's 300 ms, so a
+		// busy target's endpoints are not missed.
+		t, err := NewPIDTarget(ctx, pid, ov, discover.Options{CPUWindow: -1, ProbeTimeout: attachProbeTimeout})
 		if err != nil {
 			return nil, fmt.Errorf("attach to pid %d: %w", pid, err)
 		}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,15 +30,24 @@ const (
 	NumaMapsInterval = time.Minute
 )
 
-// PIDTarget collects from a local process: runtime metrics through what
-// discovery found (agent, Prometheus, expvar or gops), always merged with
-// what the OS knows, and the host facts (cgroups, NUMA) on a slower cadence.
+// PIDTarget collects from a local process: runtime metrics from every
+// endpoint discovery found (agent, Prometheus, expvar and pprof on any of
+// its ports, a gops agent), fused (FusedSource), always merged with what
+// the OS knows, and the host facts (cgroups, NUMA) on a slower cadence.
 type PIDTarget struct {
 	PID     int
 	Process discover.Process // as resolved at attach
-	URL     *URLTarget       // nil when no HTTP endpoint serves metrics
+	Base    string           // the base URL discovery prefers (Reach.BaseURL), "" when none
 	Gops    *gops.Client     // nil when no gops agent was found
 	Pprof   *PprofClient     // nil when no pprof endpoint answered
+
+	metrics     *FusedSource // nil when nothing but the OS reaches the process
+	detected    bool         // metrics detected (touched by the metrics runner only)
+	gopsSrc     *gopsMetrics
+	gopsFetch   *GopsFetcher
+	start       time.Time // process start, to 20 ms (metrics runner only)
+	detectAfter time.Time // no detection before (metrics runner only)
+	interval    time.Duration
 
 	procFS   proc.FS
 	cgroupFS cgroup.FS
@@ -55,7 +66,9 @@ type settingsInputs struct {
 	memLimit uint64
 }
 
-// NewPIDTarget resolves how to reach pid (see discover.Resolve).
+// NewPIDTarget resolves how to reach pid (see discover.Resolve) and uses
+// each endpoint found: metrics from all of them, profiles from pprof (else
+// gops).
 func NewPIDTarget(ctx context.Context, pid int, ov discover.Overrides, opts discover.Options) (*PIDTarget, error) {
 	p, err := discover.Resolve(ctx, pid, ov, opts)
 	if err != nil {
@@ -65,42 +78,97 @@ func NewPIDTarget(ctx context.Context, pid int, ov discover.Overrides, opts disc
 	if root == "" {
 		root = "/"
 	}
-	t := &PIDTarget{PID: pid, Process: p, procFS: proc.FS{Root: root}, cgroupFS: cgroup.FS{Root: root}, numaFS: numa.FS{Root: root},
-		limits: settingsInputs{quota: -1}}
-	if p.Reach.BaseURL != "" {
-		if u, err := NewURLTarget(p.Reach.BaseURL, HTTPSourceOptions{}); err == nil {
-			if p.Reach.Metrics() != "gops" && p.Reach.Metrics() != "os" {
-				t.URL = u
-			}
-			if p.Reach.PprofURL != "" {
-				t.Pprof = u.Pprof
-			}
-		}
+	t := &PIDTarget{PID: pid, Process: p, Base: p.Reach.BaseURL, procFS: proc.FS{Root: root}, cgroupFS: cgroup.FS{Root: root}, numaFS: numa.FS{Root: root},
+		limits: settingsInputs{quota: -1}, interval: time.Second}
+	r := p.Reach
+	o := HTTPSourceOptions{}.withDefaults()
+	var srcs []MetricsSource
+	if b, ok := reachBase(r.AgentURL, discover.PathAgent); ok {
+		srcs = append(srcs, NewAgentSource(b, o))
 	}
-	if t.URL == nil && p.Reach.GopsAddr != "" {
-		t.Gops = gops.NewClient(p.Reach.GopsAddr)
+	if b, ok := reachBase(r.PrometheusURL, discover.PathPrometheus); ok {
+		srcs = append(srcs, NewPrometheusSource(b, o))
+	}
+	if b, ok := reachBase(r.ExpvarURL, discover.PathExpvar); ok {
+		srcs = append(srcs, NewExpvarSource(b, o))
+	}
+	if b, ok := reachBase(r.PprofURL, discover.PathPprof); ok {
+		srcs = append(srcs, NewPprofMetricsSource(b, o))
+		t.Pprof = NewPprofClient(b)
+		t.Pprof.HTTP = o.HTTP
+	}
+	if r.GopsAddr != "" {
+		t.Gops = gops.NewClient(r.GopsAddr)
+		t.gopsSrc = &gopsMetrics{c: t.Gops}
+		t.gopsFetch = &GopsFetcher{Client: t.Gops, metrics: t.gopsSrc}
+		srcs = append(srcs, t.gopsSrc)
+	}
+	if len(srcs) > 0 {
+		t.metrics = NewFusedSource(srcs...)
+		t.metrics.assumeGOGC = t.assumeGOGC
+		t.metrics.assumeLimit = t.assumeLimit
 	}
 	return t, nil
 }
 
-// Via says where runtime metrics come from: "agent", "prometheus",
-// "expvar", "gops" or "os".
-func (t *PIDTarget) Via() string {
-	switch {
-	case t.URL != nil:
-		return t.Process.Reach.Metrics()
-	case t.Gops != nil:
-		return "gops"
+// reachBase is the base URL of an endpoint URL discovery recorded.
+func reachBase(u, path string) (string, bool) {
+	if u == "" {
+		return "", false
 	}
-	return "os"
+	b, ok := strings.CutSuffix(u, path)
+	if !ok {
+		b, ok = strings.CutSuffix(u, strings.TrimSuffix(path, "/"))
+	}
+	return b, ok && b != ""
+}
+
+// assumeGOGC is GOGC as the environment set it at exec, for the live-heap
+// estimate when no source reports GOGC live.
+func (t *PIDTarget) assumeGOGC() (float64, string) {
+	env := t.Process.Env()
+	if env == nil {
+		return 100, "not reported and the environment is unreadable: assumed the default"
+	}
+	v, ok := env["GOGC"]
+	switch {
+	case !ok || v == "":
+		return 100, "GOGC unset in the environment at exec: the default, unless the program called debug.SetGCPercent"
+	case strings.EqualFold(v, "off"):
+		return session.GOGCOff, "GOGC=off in the environment at exec"
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 100, fmt.Sprintf("GOGC=%q in the environment at exec is not a number (the runtime then uses the default)", v)
+	}
+	return float64(n), fmt.Sprintf("GOGC=%d in the environment at exec, not read live", n)
+}
+
+// assumeLimit is GOMEMLIMIT from the environment at exec.
+func (t *PIDTarget) assumeLimit() (float64, bool) {
+	v, ok := t.Process.Env()["GOMEMLIMIT"]
+	if !ok || v == "" || strings.EqualFold(v, "off") {
+		return 0, false
+	}
+	n, ok := effective.ParseByteCount(v)
+	return float64(n), ok
+}
+
+// Via says where runtime metrics come from: the members of the last
+// sample ("agent", "prometheus + pprof", "gops", ...) or "os".
+func (t *PIDTarget) Via() string {
+	if t.metrics == nil {
+		return "os"
+	}
+	return t.metrics.Via()
 }
 
 // Describe publishes what is known at attach: the target, build info, GO*
 // environment and reachability.
 func (t *PIDTarget) Describe(store *session.Store) {
 	tg := session.Target{PID: t.PID, Command: t.Process.Command, Args: t.Process.Args(), GoVersion: t.Process.GoVersion, StartTime: t.Process.StartTime}
-	if t.URL != nil {
-		tg.URL = Redact(t.URL.Base)
+	if t.metrics != nil && t.Base != "" {
+		tg.URL = Redact(t.Base)
 	}
 	store.SetTarget(tg)
 	reach := t.Process.Reach
@@ -111,12 +179,17 @@ func (t *PIDTarget) Describe(store *session.Store) {
 	})
 }
 
+// redetectAfter spaces the detections of a PID target whose endpoints
+// answered at discovery but not with metrics since.
+const redetectAfter = 30 * time.Second
+
 // ErrProcessGone says the attached process has exited.
 var ErrProcessGone = errors.New("process exited")
 
-// CollectMetrics reads one sample: the runtime metrics source (if any) and
-// the OS figures, merged. A failing metrics source does not stop the OS
-// figures: the sample is kept and the error reported.
+// CollectMetrics reads one sample: the fused metrics sources (if any) and
+// the OS figures, merged; the OS wins for process CPU, RSS, threads and
+// start time. A failing metrics source does not stop the OS figures: the
+// sample is kept and the error reported.
 func (t *PIDTarget) CollectMetrics(store *session.Store) func(ctx context.Context) (string, error) {
 	return func(ctx context.Context) (string, error) {
 		st, osErr := t.procFS.ProcessSummary(ctx, t.PID)
@@ -130,19 +203,48 @@ func (t *PIDTarget) CollectMetrics(store *session.Store) func(ctx context.Contex
 		}
 		var s session.Sample
 		var metricsErr error
-		switch {
-		case t.URL != nil:
-			s, _, metricsErr = t.URL.readOnce(ctx)
-		case t.Gops != nil:
-			s, metricsErr = gopsSample(ctx, t.Gops)
+		if t.metrics != nil {
+			if !t.detected {
+				if time.Now().After(t.detectAfter) {
+					s, metricsErr = t.metrics.Detect(ctx)
+					t.detected = metricsErr == nil
+					var nm *NoMetricsError
+					if errors.As(metricsErr, &nm) {
+						// Reachable, but nothing answered as it should: the OS
+						// figures meanwhile, and another try in a while.
+						t.detectAfter = time.Now().Add(redetectAfter)
+					}
+				}
+			} else {
+				s, metricsErr = t.metrics.Read(ctx)
+			}
 		}
-		if s.Values == nil {
+		if s.Values == nil || s.Source == "" {
 			s = session.Sample{Time: time.Now(), Source: "os", Values: map[string]float64{}}
 		}
+		if s.Origins == nil {
+			s.Origins = map[string]string{}
+		}
 		if osErr == nil {
-			s.Values[session.ProcessCPU] = st.CPUSeconds
-			s.Values[session.ProcessRSS] = float64(st.RSS)
-			s.Values[ProcessThreads] = float64(st.NumThreads)
+			from := fmt.Sprintf("/proc/%d", t.PID)
+			set := func(name string, v float64) {
+				s.Values[name] = v
+				s.Origins[name] = from
+			}
+			set(session.ProcessCPU, st.CPUSeconds)
+			set(session.ProcessRSS, float64(st.RSS))
+			set(ProcessThreads, float64(st.NumThreads))
+			if t.start.IsZero() {
+				// Once: to 20 ms, better than ProcessStat's whole-second boot time.
+				if ps, err := processStart(t.procFS, t.PID); err == nil {
+					t.start = ps
+				} else {
+					t.start = st.StartTime
+				}
+			}
+			if !t.start.IsZero() {
+				set(session.ProcessStart, float64(t.start.UnixNano())/1e9)
+			}
 			store.UpdateFacts(func(f *session.Facts) { f.Process = &st })
 			t.mu.Lock()
 			if t.limits.affinity == 0 && len(st.CPUsAllowed) > 0 {
@@ -150,17 +252,29 @@ func (t *PIDTarget) CollectMetrics(store *session.Store) func(ctx context.Contex
 			}
 			t.mu.Unlock()
 		}
-		s.Missing = missing(&s)
+		if t.metrics != nil {
+			t.metrics.Finish(&s)
+		} else {
+			s.Missing = missing(&s)
+		}
 		t.explain(store, s) // before the sample: readers see both together
 		store.Append(s)
 		if metricsErr != nil {
-			return t.Via(), metricsErr
+			return s.Source, metricsErr
 		}
 		if osErr != nil {
-			return t.Via(), fmt.Errorf("read /proc/%d: %w", t.PID, osErr)
+			return s.Source, fmt.Errorf("read /proc/%d: %w", t.PID, osErr)
 		}
-		return t.Via(), nil
+		return s.Source, nil
 	}
+}
+
+// pace is the metrics runner's Pace: the fused source's.
+func (t *PIDTarget) pace() (time.Duration, string) {
+	if t.metrics == nil || !t.detected {
+		return 0, ""
+	}
+	return t.metrics.Pace()
 }
 
 // explain publishes the effective GOGC, GOMEMLIMIT and GOMAXPROCS with why.
@@ -244,7 +358,15 @@ func (t *PIDTarget) CollectHost(store *session.Store) func(ctx context.Context) 
 // not available on this OS, once.
 func (t *PIDTarget) Watch(ctx context.Context, store *session.Store, interval time.Duration) {
 	t.Describe(store)
-	go NewRunner("metrics", interval, store, t.CollectMetrics(store)).Run(ctx)
+	if interval > 0 {
+		t.interval = interval
+	}
+	if t.metrics != nil {
+		t.metrics.SetInterval(t.interval)
+	}
+	r := NewRunner("metrics", interval, store, t.CollectMetrics(store))
+	r.Pace = t.pace
+	go r.Run(ctx)
 	if runtime.GOOS != "linux" {
 		store.SetStatus(session.Status{Source: "host", Via: runtime.GOOS, LastErr: "cgroups, throttling and NUMA: not available on this OS (" + runtime.GOOS + ")"})
 		return

@@ -46,6 +46,10 @@ func (p *PrometheusSource) Read(ctx context.Context) (session.Sample, error) {
 	if err != nil {
 		return session.Sample{}, &FetchError{URL: p.URL, Reason: err.Error(), Err: err, Hint: profileHint(body)}
 	}
+	label := endpointLabel("prometheus", strings.TrimSuffix(p.URL, "/metrics"))
+	for k, o := range s.Origins {
+		s.Origins[k] = label + strings.TrimPrefix(o, "prometheus")
+	}
 	return s, nil
 }
 
@@ -54,6 +58,11 @@ func (p *PrometheusSource) Read(ctx context.Context) (session.Sample, error) {
 // go_memstats_mallocs_total, for one, adds tiny allocations that
 // /gc/heap/allocs:objects leaves out, so it is not here.
 // Source: client_golang prometheus/go_collector_latest.go (memStatsFromRM).
+//
+// A series of client_golang's runtime/metrics collector (promToRuntime)
+// wins over a classic one for the same metric (go_sched_goroutines_goroutines
+// over go_goroutines, go_gc_cycles_total_gc_cycles_total over
+// go_gc_duration_seconds_count): one series per metric, always the same.
 var classicProm = map[string]string{
 	"go_goroutines":                 session.Goroutines,
 	"go_memstats_heap_alloc_bytes":  session.HeapObjects,
@@ -62,6 +71,11 @@ var classicProm = map[string]string{
 	"go_memstats_sys_bytes":         session.MemoryTotal,
 	"process_cpu_seconds_total":     session.ProcessCPU,
 	"process_resident_memory_bytes": session.ProcessRSS,
+	"process_start_time_seconds":    session.ProcessStart,
+	// Old client_golang versions (before v1.12) exported GCCPUFraction;
+	// it counts only together with the last GC's time (see below).
+	"go_memstats_gc_cpu_fraction":      session.MemStatsGCCPUFraction,
+	"go_memstats_last_gc_time_seconds": session.MemStatsLastGC,
 }
 
 // promToRuntime maps client_golang's names for runtime/metrics back to the
@@ -112,15 +126,25 @@ func SampleFromPrometheus(body []byte, now time.Time) (session.Sample, error) {
 	if err != nil {
 		return session.Sample{}, fmt.Errorf("not a Prometheus text page: %w", err)
 	}
-	s := session.Sample{Time: now, Source: "prometheus", Values: map[string]float64{}, Histograms: map[string]*session.Histogram{}}
+	s := session.Sample{Time: now, Source: "prometheus", Values: map[string]float64{}, Histograms: map[string]*session.Histogram{},
+		Origins: map[string]string{}}
+	// Names in order, so the outcome never depends on map order; classic
+	// series first, so that the runtime/metrics ones overwrite them.
+	names := make([]string, 0, len(fams))
 	goSeries := 0
-	for name, fam := range fams {
+	for name := range fams {
+		names = append(names, name)
 		if strings.HasPrefix(name, "go_") {
 			goSeries++
 		}
-		if len(fam.GetMetric()) == 0 {
-			continue
-		}
+	}
+	sort.Strings(names)
+	set := func(rt, series string, v float64) {
+		s.Values[rt] = v
+		s.Origins[rt] = "prometheus " + series
+	}
+	for _, name := range names {
+		fam := fams[name]
 		// The Go collector's series have no labels; with labels, take the
 		// first unlabelled one or skip.
 		m := unlabelled(fam.GetMetric())
@@ -129,28 +153,42 @@ func SampleFromPrometheus(body []byte, now time.Time) (session.Sample, error) {
 		}
 		if rt, ok := classicProm[name]; ok {
 			if v, ok := scalar(m); ok {
-				s.Values[rt] = v
+				set(rt, name, v)
 			}
 			continue
 		}
 		if name == "go_gc_duration_seconds" && m.GetSummary() != nil {
 			// NumGC: completed cycles, as /gc/cycles/total:gc-cycles.
-			if _, ok := s.Values[session.GCCycles]; !ok {
-				s.Values[session.GCCycles] = float64(m.GetSummary().GetSampleCount())
-			}
-			continue
+			set(session.GCCycles, name+"_count", float64(m.GetSummary().GetSampleCount()))
 		}
+	}
+	for _, name := range names {
 		rt, ok := promToRuntime[name]
 		if !ok {
 			continue
 		}
+		m := unlabelled(fams[name].GetMetric())
+		if m == nil {
+			continue
+		}
 		if h := m.GetHistogram(); h != nil {
 			s.Histograms[rt] = histogramFromProm(h)
+			s.Origins[rt] = "prometheus " + name
 			continue
 		}
 		if v, ok := scalar(m); ok {
-			s.Values[rt] = v
+			set(rt, name, v)
 		}
+	}
+	// GCCPUFraction is as of the last GC's end: without that time it is
+	// only a lifetime average and is dropped, and the time alone is of no use.
+	_, f := s.Values[session.MemStatsGCCPUFraction]
+	_, l := s.Values[session.MemStatsLastGC]
+	if f != l {
+		delete(s.Values, session.MemStatsGCCPUFraction)
+		delete(s.Values, session.MemStatsLastGC)
+		delete(s.Origins, session.MemStatsGCCPUFraction)
+		delete(s.Origins, session.MemStatsLastGC)
 	}
 	if goSeries == 0 {
 		return session.Sample{}, fmt.Errorf("the page has no go_* series; the Go collector is not registered")

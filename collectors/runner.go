@@ -20,6 +20,10 @@ type Runner struct {
 	// Collect does one call. It returns how the data was read (e.g.
 	// "agent") for the status line.
 	Collect func(ctx context.Context) (via string, err error)
+	// Pace, if set, is asked after every call for the interval to use
+	// from now on (0: keep Interval) and a note for the status: a source
+	// whose reads cost the target more is read less often, and says so.
+	Pace func() (time.Duration, string)
 
 	trigger chan struct{}
 	status  session.Status
@@ -126,6 +130,17 @@ func (r *Runner) Run(ctx context.Context) {
 					r.status.LostAt = now
 				}
 			}
+			if r.Pace != nil {
+				iv, note := r.Pace()
+				if iv <= 0 {
+					iv = r.Interval
+				}
+				if iv != r.status.Interval {
+					r.status.Interval = iv
+					ticker.Reset(iv)
+				}
+				r.status.Note = note
+			}
 			r.publish()
 		}
 	}
@@ -137,7 +152,7 @@ func (r *Runner) backoff(failures int) time.Duration {
 	if failures <= 1 {
 		return 0
 	}
-	d := r.Interval
+	d := max(r.Interval, r.status.Interval)
 	for i := 1; i < failures && d < r.MaxBackoff; i++ {
 		d *= 2
 	}

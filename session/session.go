@@ -40,6 +40,7 @@ const (
 	CPUTotal           = "/cpu/classes/total:cpu-seconds" // GOMAXPROCS × wall time
 	CPUGCTotal         = "/cpu/classes/gc/total:cpu-seconds"
 	CPUGCAssist        = "/cpu/classes/gc/mark/assist:cpu-seconds"
+	CPUGCIdle          = "/cpu/classes/gc/mark/idle:cpu-seconds" // GC work on otherwise idle Ps: "free", not paid
 	CPUUser            = "/cpu/classes/user:cpu-seconds"
 	LimiterLastEnabled = "/gc/limiter/last-enabled:gc-cycle"
 	MutexWait          = "/sync/mutex/wait/total:seconds"
@@ -51,9 +52,32 @@ const (
 
 	// Not runtime/metrics: facts the OS knows about the process, from the
 	// agent's process block, Prometheus process_* series or /proc.
-	ProcessCPU = "/process/cpu:cpu-seconds" // cumulative user+system
-	ProcessRSS = "/process/resident:bytes"
+	ProcessCPU   = "/process/cpu:cpu-seconds" // cumulative user+system
+	ProcessRSS   = "/process/resident:bytes"
+	ProcessStart = "/process/start:unix-seconds" // when the process started (wall clock)
+
+	// Not runtime/metrics: runtime.MemStats fields that have no
+	// runtime/metrics equivalent, as expvar, heap?debug=1 and gops print
+	// them. GCCPUFraction is the GC CPU paid since the process started
+	// (idle marking left out) as a fraction of GOMAXPROCS × wall, as of the
+	// end of the last GC cycle (runtime/mgc.go gcMarkTermination); LastGC
+	// is when that cycle ended. GODEBUG=gctrace=1 prints the same fraction
+	// as its "N%" field.
+	MemStatsGCCPUFraction = "/memstats/gc-cpu-fraction:fraction"
+	MemStatsLastGC        = "/memstats/last-gc:unix-seconds"
+
+	// HeapLiveEstimate is the live heap estimated from the heap goal and
+	// GOGC where the runtime does not report /gc/heap/live (see
+	// EstimateHeapLive). Its origin always starts with "estimate: ".
+	HeapLiveEstimate = "/estimate/gc/heap/live:bytes"
 )
+
+// EstimatePrefix starts the origin of every estimated figure.
+const EstimatePrefix = "estimate: "
+
+// IsEstimate reports whether an origin names an estimate rather than a
+// figure the target reported.
+func IsEstimate(origin string) bool { return strings.HasPrefix(origin, EstimatePrefix) }
 
 // Histogram is a runtime/metrics Float64Histogram: Counts[i] samples fell in
 // [Buckets[i], Buckets[i+1]). Buckets may start at -Inf and end at +Inf.
@@ -70,13 +94,16 @@ type Sample struct {
 	Values     map[string]float64
 	Histograms map[string]*Histogram
 	Missing    []string // key metrics this source does not provide
-	// Origins says, per figure (metric or derived name), where its value
-	// came from; an estimate's origin starts with "estimate: ".
+	// Origins says where each value and histogram came from, by metric
+	// name: "agent", "prometheus :9090 go_gc_heap_live_bytes", "pprof :6060
+	// heap?debug=1 MemStats", "expvar :6060 memstats", "gops memstats",
+	// "/proc/4242"; estimates start with "estimate: " (IsEstimate). Nil in
+	// samples recorded before origins existed.
 	Origins map[string]string
 }
 
-// IsEstimate reports whether an origin names an estimate.
-func IsEstimate(origin string) bool { return strings.HasPrefix(origin, "estimate: ") }
+// Origin returns where the named metric came from, or "".
+func (s *Sample) Origin(name string) string { return s.Origins[name] }
 
 // Value returns the named metric and whether the sample has it.
 func (s *Sample) Value(name string) (float64, bool) {
@@ -84,14 +111,28 @@ func (s *Sample) Value(name string) (float64, bool) {
 	return v, ok
 }
 
-// HeapLiveBytes is the best live-heap figure the sample holds: the marked
-// live heap where the Go version reports it, else HeapAlloc.
+// HeapLiveBytes is the live heap the runtime marked in the last GC cycle
+// (/gc/heap/live, Go ≥1.21). It is never HeapAlloc (HeapObjects), which
+// also counts dead objects not yet swept; see HeapLiveOrEstimate.
 func (s *Sample) HeapLiveBytes() (float64, bool) {
-	if v, ok := s.Values[HeapLive]; ok {
-		return v, true
-	}
-	v, ok := s.Values[HeapObjects]
+	v, ok := s.Values[HeapLive]
 	return v, ok
+}
+
+// HeapLiveOrEstimate is the reported live heap, else the estimate from the
+// heap goal and GOGC, with its origin (an estimate's starts "estimate: ").
+func (s *Sample) HeapLiveOrEstimate() (v float64, origin string, ok bool) {
+	if v, ok := s.Values[HeapLive]; ok {
+		return v, s.Origins[HeapLive], true
+	}
+	if v, ok := s.Values[HeapLiveEstimate]; ok {
+		o := s.Origins[HeapLiveEstimate]
+		if o == "" {
+			o = EstimatePrefix + "heap goal ÷ (1 + GOGC/100)"
+		}
+		return v, o, true
+	}
+	return 0, "", false
 }
 
 // Sub returns h - old bucket by bucket, for the samples that arrived between
@@ -158,4 +199,63 @@ func (s *Sample) SortedNames() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// OriginSource is the source part of an origin: its kind and endpoint
+// ("prometheus :9090" of "prometheus :9090 go_goroutines", "gops" of "gops
+// memstats", "/proc/4242"), "" for an estimate.
+func OriginSource(origin string) string {
+	if origin == "" || IsEstimate(origin) {
+		return ""
+	}
+	f := strings.Fields(origin)
+	if strings.HasPrefix(f[0], "/") || len(f) == 1 {
+		return f[0]
+	}
+	if strings.Contains(f[1], ":") {
+		return f[0] + " " + f[1]
+	}
+	return f[0]
+}
+
+// SourceLabels lists the sources the sample's figures came from, in the
+// order of Source's kinds, then the OS: ["prometheus :9090", "pprof
+// :6060", "/proc/4242"]. A status line says "metrics via " and these
+// joined by " + ".
+func (s *Sample) SourceLabels() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, name := range sortedOriginKeys(s.Origins) {
+		if src := OriginSource(s.Origins[name]); src != "" && !seen[src] {
+			seen[src] = true
+			out = append(out, src)
+		}
+	}
+	kinds := strings.Split(s.Source, " + ")
+	rank := func(label string) int {
+		k, _, _ := strings.Cut(label, " ")
+		for i, kind := range kinds {
+			if kind == k {
+				return i
+			}
+		}
+		return len(kinds) // the OS and anything else last
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		ri, rj := rank(out[i]), rank(out[j])
+		if ri != rj {
+			return ri < rj
+		}
+		return out[i] < out[j]
+	})
+	return out
+}
+
+func sortedOriginKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

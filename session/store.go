@@ -15,14 +15,20 @@ const DefaultCapacity = 900
 type Point struct {
 	Sample
 	Derived map[string]float64
+	// DerivedOrigins says how each derived figure was computed and from
+	// what (see DeriveWithOrigins); an estimate's starts "estimate: ".
+	DerivedOrigins map[string]string
 }
 
 // Status is what one collector last did: when it last succeeded, its last
 // error, and whether the target looks gone. It is published with the data so
 // every view can say where its numbers come from.
 type Status struct {
-	Source    string        // what is collected: "metrics", "heap profile", "os"
-	Via       string        // how: "agent", "prometheus", "expvar", "gops", "/proc"
+	Source string // what is collected: "metrics", "heap profile", "os"
+	Via    string // how: "agent", "prometheus", "expvar", "pprof", "gops", "/proc", or several joined by " + "
+	// Note says what a person should know about the cadence or the
+	// sources ("pprof :6060 heap?debug=1 every 4s: 2.1 MiB in 40ms"), or "".
+	Note      string
 	Interval  time.Duration // cadence when healthy
 	LastOK    time.Time
 	Latency   time.Duration // duration of the last successful call
@@ -163,7 +169,8 @@ func (s *Store) Append(sample Sample) Point {
 			}
 		}
 	}
-	p := Point{Sample: sample, Derived: Derive(prev, &sample, base)}
+	d, o := DeriveWithOrigins(prev, &sample, base)
+	p := Point{Sample: sample, Derived: d, DerivedOrigins: o}
 	s.appendLocked(p)
 	s.publishLocked()
 	return p
