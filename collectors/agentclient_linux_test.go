@@ -228,7 +228,7 @@ func TestAgentTokenFileOwnerAndMode(t *testing.T) {
 
 	// A clean exit reverts the leased change and removes the token file.
 	a.p.Cmd.Process.Signal(syscall.SIGTERM)
-	a.p.Cmd.Wait()
+	a.p.Wait(30 * time.Second)
 	if _, err := os.Stat(a.tokenFile()); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("token file left after exit: %v", err)
 	}

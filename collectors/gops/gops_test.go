@@ -307,8 +307,7 @@ func TestStalePortFiles(t *testing.T) {
 
 	// A process that is gone: its PID has no /proc entry any more.
 	gone := testproc.StartWith(t, bin, testproc.Options{WaitReady: true})
-	gone.Cmd.Process.Kill()
-	gone.Cmd.Wait()
+	gone.Kill()
 
 	dir := t.TempDir()
 	write := func(pid int, port string, mtime time.Time) {

@@ -108,7 +108,8 @@ func BuildInto(t testing.TB, name, dir string) string {
 	return out
 }
 
-// Proc is a started process.
+// Proc is a started process. It is reaped by testproc: wait for it with
+// Kill or Wait, never with Cmd.Wait.
 type Proc struct {
 	Cmd *exec.Cmd
 	PID int
