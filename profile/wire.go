@@ -1,0 +1,273 @@
+package profile
+
+// The protobuf wire format under the decoder: a cursor over bytes, and the
+// top-level field readers over bytes or a stream.
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+)
+
+// wire is a cursor over protobuf wire-format bytes.
+type wire struct {
+	b   []byte
+	pos int
+}
+
+var errTruncated = errors.New("truncated protobuf")
+
+func (w *wire) varint() (uint64, error) {
+	// Fast path for one-byte varints, the common case for IDs and lines.
+	if w.pos < len(w.b) && w.b[w.pos] < 0x80 {
+		v := uint64(w.b[w.pos])
+		w.pos++
+		return v, nil
+	}
+	v, n := binary.Uvarint(w.b[w.pos:])
+	if n == 0 {
+		return 0, errTruncated
+	}
+	if n < 0 {
+		return 0, errors.New("varint overflows 64 bits")
+	}
+	w.pos += n
+	return v, nil
+}
+
+// key returns the next field number and wire type.
+func (w *wire) key() (field int, typ int, err error) {
+	v, err := w.varint()
+	if err != nil {
+		return 0, 0, err
+	}
+	if v>>3 == 0 || v>>3 > math.MaxInt32 {
+		return 0, 0, fmt.Errorf("invalid field number %d", v>>3)
+	}
+	return int(v >> 3), int(v & 7), nil
+}
+
+func (w *wire) bytes() ([]byte, error) {
+	n, err := w.varint()
+	if err != nil {
+		return nil, err
+	}
+	if n > uint64(len(w.b)-w.pos) {
+		return nil, fmt.Errorf("length %d runs past the end of the message", n)
+	}
+	b := w.b[w.pos : w.pos+int(n)]
+	w.pos += int(n)
+	return b, nil
+}
+
+func (w *wire) skip(typ int) error {
+	switch typ {
+	case 0:
+		_, err := w.varint()
+		return err
+	case 1:
+		if len(w.b)-w.pos < 8 {
+			return errTruncated
+		}
+		w.pos += 8
+	case 2:
+		_, err := w.bytes()
+		return err
+	case 5:
+		if len(w.b)-w.pos < 4 {
+			return errTruncated
+		}
+		w.pos += 4
+	default:
+		return fmt.Errorf("unsupported wire type %d", typ)
+	}
+	return nil
+}
+
+// repeatedVarint calls f for a repeated varint field, packed (typ 2) or not.
+func (w *wire) repeatedVarint(typ int, f func(uint64)) error {
+	switch typ {
+	case 0:
+		v, err := w.varint()
+		if err != nil {
+			return err
+		}
+		f(v)
+		return nil
+	case 2:
+		b, err := w.bytes()
+		if err != nil {
+			return err
+		}
+		inner := wire{b: b}
+		for inner.pos < len(b) {
+			v, err := inner.varint()
+			if err != nil {
+				return err
+			}
+			f(v)
+		}
+		return nil
+	}
+	return fmt.Errorf("wire type %d for a varint field", typ)
+}
+
+func (w *wire) int(typ int) (uint64, error) {
+	if typ != 0 {
+		return 0, fmt.Errorf("wire type %d for a varint field", typ)
+	}
+	return w.varint()
+}
+
+// fieldReader yields the top-level fields of a profile message, from bytes
+// or from a stream. msg is only valid until the next call; io.EOF ends.
+type fieldReader interface {
+	next() (field, typ int, v uint64, msg []byte, err error)
+}
+
+type bytesFields struct{ w wire }
+
+func (f *bytesFields) next() (int, int, uint64, []byte, error) {
+	if f.w.pos >= len(f.w.b) {
+		return 0, 0, 0, nil, io.EOF
+	}
+	field, typ, err := f.w.key()
+	if err != nil {
+		return 0, 0, 0, nil, err
+	}
+	switch typ {
+	case 0:
+		v, err := f.w.varint()
+		return field, typ, v, nil, err
+	case 2:
+		msg, err := f.w.bytes()
+		return field, typ, 0, msg, err
+	}
+	return field, typ, 0, nil, f.w.skip(typ)
+}
+
+// gzipError marks errors of the decompressor under a stream.
+type gzipError struct{ err error }
+
+func (e gzipError) Error() string { return "gzip: " + e.err.Error() }
+func (e gzipError) Unwrap() error { return e.err }
+
+type streamFields struct {
+	r    *bufio.Reader
+	buf  []byte
+	read int64
+}
+
+func newStreamFields(r io.Reader) *streamFields {
+	return &streamFields{r: bufio.NewReaderSize(r, 64<<10)}
+}
+
+func (f *streamFields) varint(first bool) (uint64, error) {
+	var v uint64
+	for shift := uint(0); ; shift += 7 {
+		c, err := f.r.ReadByte()
+		if err != nil {
+			if err == io.EOF && first && shift == 0 {
+				return 0, io.EOF
+			}
+			if err == io.EOF {
+				return 0, errTruncated
+			}
+			return 0, gzipError{err}
+		}
+		f.read++
+		if shift == 63 && c > 1 {
+			return 0, errors.New("varint overflows 64 bits")
+		}
+		v |= uint64(c&0x7f) << shift
+		if c < 0x80 {
+			return v, nil
+		}
+	}
+}
+
+func (f *streamFields) next() (int, int, uint64, []byte, error) {
+	k, err := f.varint(true)
+	if err != nil {
+		return 0, 0, 0, nil, err
+	}
+	if k>>3 == 0 || k>>3 > math.MaxInt32 {
+		return 0, 0, 0, nil, fmt.Errorf("invalid field number %d", k>>3)
+	}
+	field, typ := int(k>>3), int(k&7)
+	var n uint64
+	switch typ {
+	case 0:
+		v, err := f.varint(false)
+		return field, typ, v, nil, err
+	case 1:
+		n = 8
+	case 5:
+		n = 4
+	case 2:
+		if n, err = f.varint(false); err != nil {
+			return 0, 0, 0, nil, err
+		}
+	default:
+		return 0, 0, 0, nil, fmt.Errorf("unsupported wire type %d", typ)
+	}
+	if n > uint64(MaxDecompressed-f.read) {
+		return 0, 0, 0, nil, fmt.Errorf("field of %d bytes exceeds the %d-byte limit", n, MaxDecompressed)
+	}
+	if n > 1<<20 && uint64(cap(f.buf)) < n {
+		// A large claimed length: let the buffer grow with the bytes
+		// that really arrive, so a lying length cannot make us allocate
+		// up to MaxDecompressed for a short stream.
+		var b bytes.Buffer
+		got, err := io.CopyN(&b, f.r, int64(n))
+		if err != nil {
+			if err == io.EOF && got < int64(n) {
+				return 0, 0, 0, nil, errTruncated
+			}
+			return 0, 0, 0, nil, gzipError{err}
+		}
+		f.buf = b.Bytes()
+	} else {
+		if uint64(cap(f.buf)) < n {
+			f.buf = make([]byte, 0, max(n, uint64(2*cap(f.buf))))
+		}
+		f.buf = f.buf[:n]
+		if _, err := io.ReadFull(f.r, f.buf); err != nil {
+			if err == io.ErrUnexpectedEOF || err == io.EOF {
+				return 0, 0, 0, nil, errTruncated
+			}
+			return 0, 0, 0, nil, gzipError{err}
+		}
+	}
+	f.read += int64(n)
+	return field, typ, 0, f.buf, nil
+}
+
+// varintFields calls f with each varint field of the message b, skipping
+// fields of other wire types. Messages whose submessages matter (samples,
+// locations) walk their own fields.
+func varintFields(b []byte, f func(field int, v uint64)) error {
+	w := wire{b: b}
+	for w.pos < len(b) {
+		field, typ, err := w.key()
+		if err != nil {
+			return err
+		}
+		if typ != 0 {
+			if err := w.skip(typ); err != nil {
+				return err
+			}
+			continue
+		}
+		v, err := w.varint()
+		if err != nil {
+			return err
+		}
+		f(field, v)
+	}
+	return nil
+}
