@@ -39,39 +39,21 @@ func ParseBytes(data []byte) (*Profile, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%w: empty input", ErrNotProfile)
 	}
-	var p *Profile
-	var err error
 	switch {
 	case len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b:
-		// Inflate twice, streaming, rather than holding the inflated
-		// bytes: the first pass sizes the sample arrays. On a big profile
-		// this halves the memory touched, which costs more than inflating.
-		var counts sampleCounts
-		if zr, zerr := gzip.NewReader(bytes.NewReader(data)); zerr == nil {
-			counts = countSamples(newStreamFields(zr))
-		}
-		zr, zerr := gzip.NewReader(bytes.NewReader(data))
-		if zerr != nil {
-			return nil, fmt.Errorf("%w: gzip: %v", ErrNotProfile, zerr)
-		}
-		p, err = decodeFields(newStreamFields(zr), counts)
-		if err == nil {
-			return p, nil
-		}
-		var gerr gzipError
-		if errors.As(err, &gerr) {
-			return nil, fmt.Errorf("%w: %v", ErrNotProfile, err)
-		}
+		// Inflate once, into a buffer sized from the gzip trailer, and
+		// decode the bytes in memory: inflating is most of the cost of
+		// reading a big profile, so it is not done twice.
 		raw, gzerr := gunzip(data)
 		if gzerr != nil {
 			return nil, fmt.Errorf("%w: gzip: %v", ErrNotProfile, gzerr)
 		}
-		return fallback(raw, err)
+		data = raw
 	case data[0] == 0x1f:
 		// Looks like a damaged gzip header; say so rather than trying proto.
 		return nil, fmt.Errorf("%w: gzip: invalid header", ErrNotProfile)
 	}
-	p, err = decodeFields(&bytesFields{w: wire{b: data}}, countSamples(&bytesFields{w: wire{b: data}}))
+	p, err := decodeFields(&bytesFields{w: wire{b: data}}, countSamples(&bytesFields{w: wire{b: data}}))
 	if err == nil {
 		return p, nil
 	}
@@ -332,20 +314,36 @@ func (d *decoder) sample(b []byte) error {
 		switch field {
 		case 1:
 			wide := false
-			err = w.repeatedVarint(typ, func(v uint64) {
-				if v > math.MaxUint32 {
-					wide = true
+			if typ == 2 {
+				var packed []byte
+				if packed, err = w.bytes(); err == nil {
+					p.stack, wide, err = appendPacked32(p.stack, packed)
 				}
-				p.stack = append(p.stack, uint32(v))
-			})
+			} else {
+				err = w.repeatedVarint(typ, func(v uint64) {
+					if v > math.MaxUint32 {
+						wide = true
+					}
+					p.stack = append(p.stack, uint32(v))
+				})
+			}
 			if err == nil && wide {
 				err = errNeedsFallback
 			}
 		case 2:
-			err = w.repeatedVarint(typ, func(v uint64) {
-				p.values = append(p.values, int64(v))
-				nv++
-			})
+			if typ == 2 {
+				var packed []byte
+				if packed, err = w.bytes(); err == nil {
+					var n int
+					p.values, n, err = appendPacked64(p.values, packed)
+					nv += n
+				}
+			} else {
+				err = w.repeatedVarint(typ, func(v uint64) {
+					p.values = append(p.values, int64(v))
+					nv++
+				})
+			}
 		case 3:
 			if typ != 2 {
 				return fmt.Errorf("sample label: wire type %d", typ)

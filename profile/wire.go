@@ -57,7 +57,7 @@ func (w *wire) bytes() ([]byte, error) {
 		return nil, err
 	}
 	if n > uint64(len(w.b)-w.pos) {
-		return nil, fmt.Errorf("length %d runs past the end of the message", n)
+		return nil, fmt.Errorf("%w: length %d runs past the end of the message", errTruncated, n)
 	}
 	b := w.b[w.pos : w.pos+int(n)]
 	w.pos += int(n)
@@ -270,4 +270,67 @@ func varintFields(b []byte, f func(field int, v uint64)) error {
 		f(field, v)
 	}
 	return nil
+}
+
+// appendPacked32 appends the varints of a packed field to dst. wide is set
+// when a value does not fit 32 bits (it is then truncated in dst). It is
+// the decoder's hottest loop (every location ID of every sample), so it
+// decodes one- to three-byte varints inline instead of calling back.
+func appendPacked32(dst []uint32, b []byte) (_ []uint32, wide bool, err error) {
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < 0x80 {
+			dst = append(dst, uint32(c))
+			i++
+			continue
+		}
+		if i+1 < len(b) && b[i+1] < 0x80 {
+			dst = append(dst, uint32(c&0x7f)|uint32(b[i+1])<<7)
+			i += 2
+			continue
+		}
+		if i+2 < len(b) && b[i+1] >= 0x80 && b[i+2] < 0x80 {
+			dst = append(dst, uint32(c&0x7f)|uint32(b[i+1]&0x7f)<<7|uint32(b[i+2])<<14)
+			i += 3
+			continue
+		}
+		v, n := binary.Uvarint(b[i:])
+		if n == 0 {
+			return dst, wide, errTruncated
+		}
+		if n < 0 {
+			return dst, wide, errors.New("varint overflows 64 bits")
+		}
+		if v > math.MaxUint32 {
+			wide = true
+		}
+		dst = append(dst, uint32(v))
+		i += n
+	}
+	return dst, wide, nil
+}
+
+// appendPacked64 appends the varints of a packed field to dst as int64 (the
+// two's complement reading protobuf uses for int64 fields) and returns how
+// many it appended.
+func appendPacked64(dst []int64, b []byte) (_ []int64, n int, err error) {
+	for i := 0; i < len(b); {
+		if c := b[i]; c < 0x80 {
+			dst = append(dst, int64(c))
+			i++
+			n++
+			continue
+		}
+		v, k := binary.Uvarint(b[i:])
+		if k == 0 {
+			return dst, n, errTruncated
+		}
+		if k < 0 {
+			return dst, n, errors.New("varint overflows 64 bits")
+		}
+		dst = append(dst, int64(v))
+		i += k
+		n++
+	}
+	return dst, n, nil
 }
