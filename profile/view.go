@@ -23,15 +23,24 @@ type nodeInfo struct {
 
 func newNodeSet() *nodeSet { return &nodeSet{index: map[string]int32{}} }
 
-func (ns *nodeSet) id(name []byte, info nodeInfo) int32 {
-	if i, ok := ns.index[string(name)]; ok {
+// id interns the node identified by key, whose name is key[:n] (pprof
+// keys nodes by more than their printed name; see locationName).
+func (ns *nodeSet) id(key []byte, n int, info nodeInfo) int32 {
+	if i, ok := ns.index[string(key)]; ok {
 		return i
 	}
 	i := int32(len(ns.names))
-	ns.names = append(ns.names, string(name))
+	k := string(key)
+	ns.names = append(ns.names, k[:n])
 	ns.info = append(ns.info, info)
-	ns.index[ns.names[i]] = i
+	ns.index[k] = i
 	return i
+}
+
+// lineID interns the node of line ln of loc at granularity g.
+func (ns *nodeSet) lineID(p *Profile, loc *Location, ln Line, g Granularity, buf *[]byte, info nodeInfo) int32 {
+	key, n := p.locationName(loc, ln, g, buf)
+	return ns.id(key, n, info)
 }
 
 // idString is id for a name held in a string already (a function name).
@@ -69,9 +78,9 @@ type view struct {
 	// verdict is +1 for a focused location, -1 for an ignored one; nil
 	// when no name filter is set.
 	verdict []int8
-	// sfStart is, per location, the offset in its nodes where -show_from
-	// lets the path start, or -1 when the location does not match; nil
-	// without -show_from.
+	// sfStart is, per location, 0 when it matches -show_from (a path
+	// starts at the outermost matching location; prepare has dropped the
+	// location's frames above the match) or -1; nil without -show_from.
 	sfStart []int32
 	r       *refine
 }
@@ -119,7 +128,7 @@ func (ns *nodeSet) prepare(p *Profile, vi int, g Granularity, r *refine) *view {
 			showAll := r.show != nil && loc.Mapping >= 0 && r.show.MatchString(mappingFile)
 			if len(loc.Lines) == 0 {
 				if r.show == nil {
-					v.nodes = append(v.nodes, ns.id(p.locationName(loc, Line{Function: -1}, g, &nameBuf), nodeInfo{fn: -1}))
+					v.nodes = append(v.nodes, ns.lineID(p, loc, Line{Function: -1}, g, &nameBuf, nodeInfo{fn: -1}))
 				}
 			}
 			for j := len(loc.Lines) - 1; j >= 0; j-- {
@@ -141,19 +150,26 @@ func (ns *nodeSet) prepare(p *Profile, vi int, g Granularity, r *refine) *view {
 						if name := p.Functions[ln.Function].Name; name != "" {
 							id = ns.idString(name, nodeInfo{fn: ln.Function, line: ln.Line})
 						} else {
-							id = ns.id(p.locationName(loc, ln, g, &nameBuf), nodeInfo{fn: ln.Function, line: ln.Line})
+							id = ns.lineID(p, loc, ln, g, &nameBuf, nodeInfo{fn: ln.Function, line: ln.Line})
 						}
 						fnName[ln.Function] = id
 					}
 					v.nodes = append(v.nodes, id)
 					continue
 				}
-				v.nodes = append(v.nodes, ns.id(p.locationName(loc, ln, g, &nameBuf), nodeInfo{fn: ln.Function, line: ln.Line}))
+				v.nodes = append(v.nodes, ns.lineID(p, loc, ln, g, &nameBuf, nodeInfo{fn: ln.Function, line: ln.Line}))
 			}
 		}
 		if v.sfStart != nil {
-			// filterShowFromLocation: a matching mapping keeps all lines.
+			// filterShowFromLocation: a matching mapping keeps all lines;
+			// otherwise the lines above the outermost match go, from the
+			// location itself (so from every sample through it, not only
+			// those it is the outermost match of).
 			if loc.Mapping >= 0 && r.showFrom.MatchString(mappingFile) {
+				sf = 0
+			}
+			if sf > 0 {
+				v.nodes = append(v.nodes[:start], v.nodes[start+int(sf):]...)
 				sf = 0
 			}
 			v.sfStart[li] = sf
@@ -208,10 +224,15 @@ func cleanFile(name string) string {
 	return filepath.Clean(name)
 }
 
-// locationName is pprof's NodeInfo.PrintableName after aggregation at
-// granularity g (internal/graph.nodeInfo and NameComponents), built in
-// *buf (scratch space reused between calls).
-func (p *Profile) locationName(loc *Location, ln Line, g Granularity, buf *[]byte) []byte {
+// locationName returns the key of the node of line ln of loc at
+// granularity g, and the length of its name, pprof's
+// NodeInfo.PrintableName after aggregation (internal/graph.nodeInfo and
+// NameComponents), built in *buf (scratch space reused between calls).
+// pprof keys nodes by their whole NodeInfo: when a frame has no function
+// name (unsymbolized, or at file granularity) that includes the binary
+// and the function's start line, so -files has one row per function, each
+// named by its file. The key appends them after the name.
+func (p *Profile) locationName(loc *Location, ln Line, g Granularity, buf *[]byte) ([]byte, int) {
 	var name, file string
 	if ln.Function >= 0 {
 		f := &p.Functions[ln.Function]
@@ -248,8 +269,19 @@ func (p *Profile) locationName(loc *Location, ln Line, g Granularity, buf *[]byt
 	default:
 		add("<unknown>")
 	}
+	n := len(b)
+	if name == "" {
+		b = append(b, 0)
+		if ln.Function >= 0 {
+			b = fmt.Appendf(b, "%d", p.Functions[ln.Function].StartLine)
+		}
+		b = append(b, 0)
+		if loc.Mapping >= 0 {
+			b = append(b, p.Mappings[loc.Mapping].File...)
+		}
+	}
 	*buf = b
-	return b
+	return b, n
 }
 
 // selected reports whether sample s passes the sample filters: focus and
