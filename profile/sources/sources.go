@@ -214,4 +214,3 @@ func dedup(ss []string) []string {
 	}
 	return out
 }
-
