@@ -81,7 +81,7 @@ func (c listCase) args(unit string) []string {
 type snapshotSources struct{}
 
 func snapshotPath(file string) string {
-	return filepath.Join("testdata", "pprof", "src", strings.ReplaceAll(strings.TrimPrefix(filepath.ToSlash(file), "/"), "/", "__"))
+	return filepath.Join("testdata", "pprof", "src", strings.ReplaceAll(strings.TrimPrefix(filepath.ToSlash(file), "/"), "/", "__")+".txt")
 }
 
 func (snapshotSources) ReadSource(file string) ([]byte, error) {
