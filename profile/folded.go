@@ -9,10 +9,14 @@ import (
 	"strings"
 )
 
+// foldedEscaper keeps a frame name one frame of one line.
+var foldedEscaper = strings.NewReplacer(";", ":", "\n", " ", "\r", " ")
+
 // WriteFolded writes p's stacks in the folded format flame-graph tools read
 // ("root;caller;leaf value", Brendan Gregg's stackcollapse output): one line
 // per distinct stack with a non-zero value, sorted by stack (byte order of
-// the line). A ";" inside a frame name is written as ":".
+// the line). A ";" inside a frame name is written as ":", a line break as
+// a space.
 //
 // It streams: the samples are sorted by their paths, compared frame by
 // frame in place, and each line is written as it is complete, so memory
@@ -31,7 +35,7 @@ func WriteFolded(w io.Writer, p *Profile, o Options) error {
 	esc := make([]string, len(names))
 	order := make([]int32, len(names))
 	for i, n := range names {
-		esc[i] = strings.ReplaceAll(n, ";", ":")
+		esc[i] = foldedEscaper.Replace(n)
 		order[i] = int32(i)
 	}
 	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(esc[a], esc[b]) })
