@@ -239,6 +239,14 @@ func (b *treeBuilder) partition(n NodeID, cut int64) {
 			groups[i].off -= groups[i].n
 		}
 	}
+	// Grow by doubling: append's 1.25 factor for big slices copies the
+	// full tree's million nodes several times over.
+	if need := len(t.nodes) + kept; need > cap(t.nodes) {
+		t.nodes = append(make([]treeNode, 0, max(2*cap(t.nodes), need)), t.nodes...)
+	}
+	if need := len(t.kids) + int(nd.kidLen) + kept; need > cap(t.kids) {
+		t.kids = append(make([]NodeID, 0, max(2*cap(t.kids), need)), t.kids...)
+	}
 	first := NodeID(len(t.nodes))
 	for _, g := range groups {
 		if abs(g.sum) < cut {
