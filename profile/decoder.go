@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 
 	pprof "github.com/google/pprof/profile"
 )
@@ -263,12 +264,7 @@ func countSamples(fr fieldReader) (c sampleCounts) {
 				if err != nil {
 					return c
 				}
-				n := 0
-				for _, b := range packed {
-					if b < 0x80 {
-						n++
-					}
-				}
+				n := countVarints(packed)
 				if f == 1 {
 					c.locs += n
 				} else {
@@ -497,4 +493,20 @@ func (d *decoder) str(i int64) (string, error) {
 		return "", fmt.Errorf("string index %d out of range [0..%d)", i, len(d.strs))
 	}
 	return d.strs[i], nil
+}
+
+// countVarints counts the varints of a packed field: the bytes with the
+// high bit clear, eight at a time.
+func countVarints(b []byte) int {
+	n := 0
+	for len(b) >= 8 {
+		n += 8 - bits.OnesCount64(binary.LittleEndian.Uint64(b)&0x8080808080808080)
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c < 0x80 {
+			n++
+		}
+	}
+	return n
 }

@@ -277,35 +277,64 @@ func varintFields(b []byte, f func(field int, v uint64)) error {
 // the decoder's hottest loop (every location ID of every sample), so it
 // decodes one- to three-byte varints inline instead of calling back.
 func appendPacked32(dst []uint32, b []byte) (_ []uint32, wide bool, err error) {
+	// At most one value per byte: with room for that, store by index;
+	// otherwise (the exactly sized stack array's last samples) append.
+	n := len(dst)
+	if cap(dst)-n < len(b) {
+		return appendPacked32Slow(dst, b)
+	}
+	out := dst[n : n+len(b)]
+	k := 0
 	for i := 0; i < len(b); {
 		c := b[i]
 		if c < 0x80 {
-			dst = append(dst, uint32(c))
+			out[k] = uint32(c)
+			k++
 			i++
 			continue
 		}
-		if i+1 < len(b) && b[i+1] < 0x80 {
-			dst = append(dst, uint32(c&0x7f)|uint32(b[i+1])<<7)
-			i += 2
-			continue
+		if i+2 < len(b) {
+			c1, c2 := b[i+1], b[i+2]
+			if c1 < 0x80 {
+				out[k] = uint32(c&0x7f) | uint32(c1)<<7
+				k++
+				i += 2
+				continue
+			}
+			if c2 < 0x80 {
+				out[k] = uint32(c&0x7f) | uint32(c1&0x7f)<<7 | uint32(c2)<<14
+				k++
+				i += 3
+				continue
+			}
 		}
-		if i+2 < len(b) && b[i+1] >= 0x80 && b[i+2] < 0x80 {
-			dst = append(dst, uint32(c&0x7f)|uint32(b[i+1]&0x7f)<<7|uint32(b[i+2])<<14)
-			i += 3
-			continue
+		v, m := binary.Uvarint(b[i:])
+		if m == 0 {
+			return dst[:n+k], wide, errTruncated
 		}
-		v, n := binary.Uvarint(b[i:])
-		if n == 0 {
-			return dst, wide, errTruncated
+		if m < 0 {
+			return dst[:n+k], wide, errors.New("varint overflows 64 bits")
 		}
-		if n < 0 {
-			return dst, wide, errors.New("varint overflows 64 bits")
+		if v > math.MaxUint32 {
+			wide = true
+		}
+		out[k] = uint32(v)
+		k++
+		i += m
+	}
+	return dst[:n+k], wide, nil
+}
+
+func appendPacked32Slow(dst []uint32, b []byte) (_ []uint32, wide bool, err error) {
+	for w := (wire{b: b}); w.pos < len(b); {
+		v, err := w.varint()
+		if err != nil {
+			return dst, wide, err
 		}
 		if v > math.MaxUint32 {
 			wide = true
 		}
 		dst = append(dst, uint32(v))
-		i += n
 	}
 	return dst, wide, nil
 }
