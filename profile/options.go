@@ -84,9 +84,9 @@ func (o Options) Refined() bool {
 	return o.Focus != "" || o.Ignore != "" || o.Hide != "" || o.Show != "" || o.ShowFrom != "" || o.TagFocus != "" || o.TagIgnore != ""
 }
 
-// Validate reports the first option that does not compile, with pprof's
-// wording ("parsing focus regexp: ..."), so a front end can check what a
-// person types before aggregating.
+// Validate reports the first option that does not compile ("parse focus
+// regexp: ..."), so a front end can check what a person types before
+// aggregating.
 func (o Options) Validate() error {
 	_, err := compileRefine(o)
 	return err
@@ -122,7 +122,7 @@ func compileRefine(o Options) (*refine, error) {
 		}
 		re, err := regexp.Compile(c.expr)
 		if err != nil {
-			return nil, fmt.Errorf("parsing %s regexp: %w", c.name, err)
+			return nil, fmt.Errorf("parse %s regexp: %w", c.name, err)
 		}
 		*c.dst = re
 	}
@@ -171,7 +171,7 @@ func compileTagFilter(name, value string) (func([]Label) bool, error) {
 	for _, tagf := range strings.Split(value, ",") {
 		fx, err := regexp.Compile(tagf)
 		if err != nil {
-			return nil, fmt.Errorf("parsing %s regexp: %w", name, err)
+			return nil, fmt.Errorf("parse %s regexp: %w", name, err)
 		}
 		rfx = append(rfx, fx)
 	}
