@@ -42,9 +42,13 @@ func ParseBytes(data []byte) (*Profile, error) {
 	}
 	switch {
 	case len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b:
-		// Inflate once, into a buffer sized from the gzip trailer, and
-		// decode the bytes in memory: inflating is most of the cost of
-		// reading a big profile, so it is not done twice.
+		// Inflate once, into a buffer sized from the gzip trailer:
+		// inflating is about half the cost of reading a big profile, so
+		// it is not done twice, and on a big one it runs on a goroutine
+		// of its own while the decoder follows (pipeline.go).
+		if p, ok, err := parsePipelined(data); ok {
+			return p, err
+		}
 		raw, gzerr := gunzip(data)
 		if gzerr != nil {
 			return nil, fmt.Errorf("%w: gzip: %v", ErrNotProfile, gzerr)

@@ -94,6 +94,12 @@ func fuzzOne(t *testing.T, data []byte) {
 		if err == nil && pz.NumSamples() != p.NumSamples() {
 			t.Fatalf("raw: %d samples; gzipped: %d", p.NumSamples(), pz.NumSamples())
 		}
+		// The pipelined reader (used for big files) must agree too.
+		if pp, ok, errp := parseWhileInflating(z.Bytes()); ok {
+			if (err == nil) != (errp == nil) || err == nil && (pp.NumSamples() != p.NumSamples() || len(pp.Locations) != len(p.Locations)) {
+				t.Fatalf("raw: %v; pipelined: %v", err, errp)
+			}
+		}
 	}
 	if err != nil {
 		return

@@ -118,7 +118,6 @@ func BenchmarkVersusPprof(b *testing.B) {
 				buildAndRun(b, "../testdata/targets/bigheap", "-samples", strconv.Itoa(n), "-o", prof)
 			}
 			st, _ := os.Stat(prof)
-			b.Logf("profile: %d samples, %.1f MB gzipped", n, float64(st.Size())/(1<<20))
 			gotune := func(cmd string) usage {
 				return fastest(b, runs, func() usage {
 					return measure(b, []string{"GOTUNE_PROFILE_CMD=" + cmd, "GOTUNE_PROFILE_FILE=" + prof}, self)
@@ -129,23 +128,25 @@ func BenchmarkVersusPprof(b *testing.B) {
 			}
 			floor := gotune("floor")
 			rows := []struct {
-				name string
-				u    usage
+				key, name string
+				u         usage
 			}{
-				{"floor (inflate + bare walk)", floor},
-				{"gotune top", gotune("top")},
-				{"go tool pprof -top", pprof("-top")},
-				{"gotune folded", gotune("folded")},
-				{"go tool pprof -traces", pprof("-traces")},
-				{"flame screen data", gotune("flame")},
+				{"floor", "floor (inflate + bare walk)", floor},
+				{"top", "gotune top", gotune("top")},
+				{"pprof-top", "go tool pprof -top", pprof("-top")},
+				{"folded", "gotune folded", gotune("folded")},
+				{"pprof-traces", "go tool pprof -traces", pprof("-traces")},
+				{"flame", "flame screen data", gotune("flame")},
 			}
-			b.Logf("%-28s %9s %9s %10s", "", "wall ms", "cpu ms", "max RSS MB")
+			// Printed, not logged: the benchmark log is cut after a few
+			// lines.
+			fmt.Printf("%d samples (%.1f MB gzipped)         wall ms    cpu ms  max RSS MB\n", n, float64(st.Size())/(1<<20))
 			for _, r := range rows {
-				b.Logf("%-28s %9.0f %9.0f %10.1f", r.name, ms(r.u.wall), ms(r.u.cpu), r.u.rssMB)
-				b.ReportMetric(ms(r.u.wall), fmt.Sprintf("%dk-%s-wall-ms", n/1000, strings.Fields(r.name)[len(strings.Fields(r.name))-1]))
+				fmt.Printf("  %-32s %9.0f %9.0f %11.1f\n", r.name, ms(r.u.wall), ms(r.u.cpu), r.u.rssMB)
+				b.ReportMetric(ms(r.u.wall), fmt.Sprintf("%dk-%s-wall-ms", n/1000, r.key))
 			}
-			b.Logf("gotune top / floor: wall %.2f, cpu %.2f", ms(rows[1].u.wall)/ms(floor.wall), ms(rows[1].u.cpu)/ms(floor.cpu))
-			b.Logf("gotune folded / pprof -traces: wall %.2f, cpu %.2f", ms(rows[3].u.wall)/ms(rows[4].u.wall), ms(rows[3].u.cpu)/ms(rows[4].u.cpu))
+			fmt.Printf("  gotune top / floor: wall %.2f, cpu %.2f\n", ms(rows[1].u.wall)/ms(floor.wall), ms(rows[1].u.cpu)/ms(floor.cpu))
+			fmt.Printf("  gotune folded / go tool pprof -traces: wall %.2f, cpu %.2f\n", ms(rows[3].u.wall)/ms(rows[4].u.wall), ms(rows[3].u.cpu)/ms(rows[4].u.cpu))
 		}
 	}
 }
