@@ -81,7 +81,7 @@ func NewPeek(p *Profile, o PeekOptions) (*Peek, error) {
 				return
 			}
 		}
-	}, o.Cum)
+	}, o.Cum, false)
 	pk.Total = total(p, vi, weigher{ratio: 1})
 	if len(pk.Nodes) == 0 {
 		return pk, fmt.Errorf("no matches found for regexp: %s", o.Match)
@@ -105,7 +105,7 @@ func (t *Tree) Peek(n NodeID) PeekNode {
 				return
 			}
 		}
-	}, false)
+	}, false, true)
 	if len(pk.Nodes) == 0 {
 		return PeekNode{Name: t.Name(n)}
 	}
@@ -121,8 +121,24 @@ type peekEdge struct {
 // once per node per sample, flat to the leaf, each caller→callee edge once
 // per sample (self-calls excluded), an edge inline only while every sample
 // through it is.
-func peekAggregate(v *view, matched []bool, samples func(func(int) bool), byCum bool) *Peek {
+//
+// With matchedOnly, only the matched nodes' figures are wanted (not the
+// report's shown total and unit): samples with no location holding a
+// matched node are skipped before their paths are built.
+func peekAggregate(v *view, matched []bool, samples func(func(int) bool), byCum, matchedOnly bool) *Peek {
 	nn := len(v.ns.names)
+	var locHas []bool
+	if matchedOnly {
+		locHas = make([]bool, len(v.p.Locations))
+		for l := range locHas {
+			for _, n := range v.nodes[v.nodeOff[l]:v.nodeOff[l+1]] {
+				if matched[n] {
+					locHas[l] = true
+					break
+				}
+			}
+		}
+	}
 	flat, cum := make([]int64, nn), make([]int64, nn)
 	seen := make([]uint32, nn)
 	gen := uint32(0)
@@ -133,6 +149,9 @@ func peekAggregate(v *view, matched []bool, samples func(func(int) bool), byCum 
 	for s := range samples {
 		w := v.weight(s)
 		if w == 0 {
+			continue
+		}
+		if locHas != nil && !slices.ContainsFunc(v.p.Stack(s), func(l uint32) bool { return locHas[l] }) {
 			continue
 		}
 		var ok bool
