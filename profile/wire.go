@@ -4,8 +4,6 @@ package profile
 // top-level field readers over bytes or a stream.
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -124,7 +122,7 @@ func (w *wire) int(typ int) (uint64, error) {
 }
 
 // fieldReader yields the top-level fields of a profile message, from bytes
-// or from a stream. msg is only valid until the next call; io.EOF ends.
+// in memory or from a stream being inflated (pipeFields). msg is only valid until the next call; io.EOF ends.
 type fieldReader interface {
 	next() (field, typ int, v uint64, msg []byte, err error)
 }
@@ -155,97 +153,6 @@ type gzipError struct{ err error }
 
 func (e gzipError) Error() string { return "gzip: " + e.err.Error() }
 func (e gzipError) Unwrap() error { return e.err }
-
-type streamFields struct {
-	r    *bufio.Reader
-	buf  []byte
-	read int64
-}
-
-func newStreamFields(r io.Reader) *streamFields {
-	return &streamFields{r: bufio.NewReaderSize(r, 64<<10)}
-}
-
-func (f *streamFields) varint(first bool) (uint64, error) {
-	var v uint64
-	for shift := uint(0); ; shift += 7 {
-		c, err := f.r.ReadByte()
-		if err != nil {
-			if err == io.EOF && first && shift == 0 {
-				return 0, io.EOF
-			}
-			if err == io.EOF {
-				return 0, errTruncated
-			}
-			return 0, gzipError{err}
-		}
-		f.read++
-		if shift == 63 && c > 1 {
-			return 0, errors.New("varint overflows 64 bits")
-		}
-		v |= uint64(c&0x7f) << shift
-		if c < 0x80 {
-			return v, nil
-		}
-	}
-}
-
-func (f *streamFields) next() (int, int, uint64, []byte, error) {
-	k, err := f.varint(true)
-	if err != nil {
-		return 0, 0, 0, nil, err
-	}
-	if k>>3 == 0 || k>>3 > math.MaxInt32 {
-		return 0, 0, 0, nil, fmt.Errorf("invalid field number %d", k>>3)
-	}
-	field, typ := int(k>>3), int(k&7)
-	var n uint64
-	switch typ {
-	case 0:
-		v, err := f.varint(false)
-		return field, typ, v, nil, err
-	case 1:
-		n = 8
-	case 5:
-		n = 4
-	case 2:
-		if n, err = f.varint(false); err != nil {
-			return 0, 0, 0, nil, err
-		}
-	default:
-		return 0, 0, 0, nil, fmt.Errorf("unsupported wire type %d", typ)
-	}
-	if n > uint64(MaxDecompressed-f.read) {
-		return 0, 0, 0, nil, fmt.Errorf("field of %d bytes exceeds the %d-byte limit", n, MaxDecompressed)
-	}
-	if n > 1<<20 && uint64(cap(f.buf)) < n {
-		// A large claimed length: let the buffer grow with the bytes
-		// that really arrive, so a lying length cannot make us allocate
-		// up to MaxDecompressed for a short stream.
-		var b bytes.Buffer
-		got, err := io.CopyN(&b, f.r, int64(n))
-		if err != nil {
-			if err == io.EOF && got < int64(n) {
-				return 0, 0, 0, nil, errTruncated
-			}
-			return 0, 0, 0, nil, gzipError{err}
-		}
-		f.buf = b.Bytes()
-	} else {
-		if uint64(cap(f.buf)) < n {
-			f.buf = make([]byte, 0, max(n, uint64(2*cap(f.buf))))
-		}
-		f.buf = f.buf[:n]
-		if _, err := io.ReadFull(f.r, f.buf); err != nil {
-			if err == io.ErrUnexpectedEOF || err == io.EOF {
-				return 0, 0, 0, nil, errTruncated
-			}
-			return 0, 0, 0, nil, gzipError{err}
-		}
-	}
-	f.read += int64(n)
-	return field, typ, 0, f.buf, nil
-}
 
 // varintFields calls f with each varint field of the message b, skipping
 // fields of other wire types. Messages whose submessages matter (samples,
