@@ -394,7 +394,9 @@ func TestAgreementWithPprofGenerated(t *testing.T) {
 		{name: "cpu/tagignore", file: cpuLabels, opts: TopOptions{NodeCount: 10, Cum: true, Options: Options{TagIgnore: "phase=spin"}}},
 		{name: "cpu/show_from", file: cpuLabels, opts: TopOptions{NodeCount: 10, Options: Options{ShowFrom: "main\\.burnCPU"}}},
 		{name: "cpu/show_from+focus", file: cpu, opts: TopOptions{NodeCount: 10, Options: Options{ShowFrom: "main\\.fib", Focus: "main"}}},
-		{name: "cpu/files", file: cpu, opts: TopOptions{NodeCount: 10, Options: Options{Granularity: Files}}},
+		// -files: pprof picks among rows tied on flat and name (one per
+		// function of a file) in no set order, so no -nodecount cut.
+		{name: "cpu/files", file: cpu, opts: TopOptions{Options: Options{Granularity: Files}}},
 		{name: "cpu/addresses", file: cpu, opts: TopOptions{NodeCount: 10, Options: Options{Granularity: Addresses}}},
 		{name: "goroutine/tagfocus", file: gor, opts: TopOptions{NodeCount: 15, Options: Options{TagFocus: "worker=labelled"}}},
 		{name: "deep", file: deep, opts: TopOptions{NodeCount: 15}},
@@ -405,7 +407,7 @@ func TestAgreementWithPprofGenerated(t *testing.T) {
 		{name: "deep/show_from", file: deep, opts: TopOptions{NodeCount: 15, Options: Options{ShowFrom: "Method2[0-9]$"}}},
 		{name: "deep/hide+show_from", file: deep, opts: TopOptions{NodeCount: 15, Options: Options{Hide: "Type3\\)", ShowFrom: "pkg1"}}},
 		{name: "deep/lines", file: deep, opts: TopOptions{NodeCount: 15, Options: Options{Granularity: Lines}}},
-		{name: "deep/files", file: deep, opts: TopOptions{NodeCount: 15, Options: Options{Granularity: Files}}},
+		{name: "deep/files", file: deep, opts: TopOptions{Options: Options{Granularity: Files}}},
 		{name: "deep/addresses", file: deep, opts: TopOptions{NodeCount: 15, Options: Options{Granularity: Addresses}}},
 		{name: "deep/addresses+show", file: deep, opts: TopOptions{NodeCount: 15, Options: Options{Granularity: Addresses, Show: "Method3"}}},
 	}
