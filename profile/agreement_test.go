@@ -2,11 +2,14 @@ package profile
 
 import (
 	"bytes"
+	"cmp"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,6 +60,15 @@ func buildAndRun(t testing.TB, dir string, args ...string) {
 	if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", bin, err, out)
 	}
+}
+
+// deepHeap writes a heap profile of n deep, mostly unique stacks with
+// inlined frames and recursion (testdata/targets/bigheap).
+func deepHeap(t testing.TB, n int) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "deep.pb.gz")
+	buildAndRun(t, "../testdata/targets/bigheap", "-samples", strconv.Itoa(n), "-o", out)
+	return out
 }
 
 // generate runs profgen and returns the written file.
@@ -113,20 +125,87 @@ func parseValue(t testing.TB, s string) int64 {
 	return int64(f)
 }
 
-func runPprof(t testing.TB, args ...string) pprofTop {
+// pprofCmd runs go tool pprof with args in a temporary directory (no
+// symbolization, no saved copies) and returns its standard output.
+func pprofCmd(t testing.TB, args ...string) string {
 	t.Helper()
-	cmd := exec.Command("go", append([]string{"tool", "pprof", "-top"}, args...)...)
-	// No symbolization over the network, no saved copies.
+	cmd := exec.Command("go", append([]string{"tool", "pprof"}, args...)...)
+	cmd.Dir = t.TempDir()
 	cmd.Env = append(os.Environ(), "PPROF_TMPDIR="+t.TempDir(), "PPROF_BINARY_PATH=/nonexistent")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("go tool pprof %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
 	}
+	return stdout.String()
+}
+
+// updating reports whether -update was given (the flag belongs to the
+// golden package).
+func updating() bool {
+	f := flag.Lookup("update")
+	if f == nil {
+		return false
+	}
+	g, ok := f.Value.(flag.Getter)
+	return ok && g.Get() == true
+}
+
+// pprofGolden returns go tool pprof's output for args from
+// testdata/pprof/NAME.txt, running go tool pprof and rewriting the file
+// with -update. args name files relative to the package directory.
+func pprofGolden(t testing.TB, name string, args ...string) string {
+	t.Helper()
+	path := filepath.Join("testdata", "pprof", name+".txt")
+	if updating() {
+		abs := make([]string, len(args))
+		for i, a := range args {
+			abs[i] = a
+			if !strings.HasPrefix(a, "-") {
+				abs[i], _ = filepath.Abs(a)
+			} else if f, file, ok := strings.Cut(a, "="); ok && f == "-diff_base" {
+				file, _ = filepath.Abs(file)
+				abs[i] = f + "=" + file
+			}
+		}
+		out := pprofCmd(t, abs...)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte("# go tool pprof "+strings.Join(args, " ")+"\n"+out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run the test with -update to write it from go tool pprof)", err)
+	}
+	_, out, _ := strings.Cut(string(data), "\n")
+	return out
+}
+
+func runPprof(t testing.TB, args ...string) pprofTop {
+	t.Helper()
+	return parseTop(t, pprofCmd(t, append([]string{"-top"}, args...)...))
+}
+
+// fromShowing returns text from its "Showing nodes" line on, inline
+// markers of rows removed when strip is set.
+func fromShowing(t testing.TB, text string) string {
+	t.Helper()
+	i := strings.Index(text, "Showing nodes accounting for")
+	if i < 0 {
+		t.Fatalf("no \"Showing nodes\" in go tool pprof output:\n%s", text)
+	}
+	return text[i:]
+}
+
+func parseTop(t testing.TB, out string) pprofTop {
+	t.Helper()
 	var r pprofTop
 	var table []string
 	inTable := false
-	for _, line := range strings.Split(strings.TrimRight(stdout.String(), "\n"), "\n") {
+	for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
 		if m := showingRE.FindStringSubmatch(line); m != nil {
 			inTable = true
 			r.shown, r.total = parseValue(t, m[1]), parseValue(t, m[2])
@@ -158,7 +237,7 @@ func runPprof(t testing.TB, args ...string) pprofTop {
 		})
 	}
 	if !inTable {
-		t.Fatalf("no table in go tool pprof output:\n%s", stdout.String())
+		t.Fatalf("no table in go tool pprof output:\n%s", out)
 	}
 	r.table = strings.Join(table, "\n") + "\n"
 	return r
@@ -180,6 +259,7 @@ func mustParseFile(t testing.TB, path string) *Profile {
 
 type agreementCase struct {
 	name      string
+	golden    string // testdata/pprof/GOLDEN.txt holds go tool pprof's output, for committed files
 	file      string
 	base      string // -diff_base
 	normalize bool
@@ -194,17 +274,7 @@ func (c agreementCase) pprofArgs(unit string) []string {
 	if c.opts.Cum {
 		args = append(args, "-cum")
 	}
-	for _, f := range []struct{ flag, v string }{{"focus", c.opts.Focus}, {"ignore", c.opts.Ignore}, {"hide", c.opts.Hide}, {"show", c.opts.Show}} {
-		if f.v != "" {
-			args = append(args, "-"+f.flag+"="+f.v)
-		}
-	}
-	switch c.opts.Granularity {
-	case Lines:
-		args = append(args, "-lines")
-	case Files:
-		args = append(args, "-files")
-	}
+	args = append(args, refineArgs(c.opts.Options)...)
 	if c.base != "" {
 		args = append(args, "-diff_base="+c.base)
 	}
@@ -212,6 +282,23 @@ func (c agreementCase) pprofArgs(unit string) []string {
 		args = append(args, "-normalize")
 	}
 	return append(args, c.file)
+}
+
+// refineArgs are go tool pprof's flags for o's refinement and granularity.
+func refineArgs(o Options) []string {
+	var args []string
+	for _, f := range o.Filters() {
+		args = append(args, "-"+f)
+	}
+	switch o.Granularity {
+	case Lines:
+		args = append(args, "-lines")
+	case Files:
+		args = append(args, "-files")
+	case Addresses:
+		args = append(args, "-addresses")
+	}
+	return args
 }
 
 func checkAgreement(t *testing.T, c agreementCase) {
@@ -228,7 +315,12 @@ func checkAgreement(t *testing.T, c agreementCase) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := runPprof(t, c.pprofArgs(got.SampleType.Unit)...)
+	var want pprofTop
+	if c.golden != "" {
+		want = parseTop(t, pprofGolden(t, c.golden, append([]string{"-top"}, c.pprofArgs(got.SampleType.Unit)...)...))
+	} else {
+		want = runPprof(t, c.pprofArgs(got.SampleType.Unit)...)
+	}
 	if got.Total != want.total || got.Shown != want.shown {
 		t.Errorf("total, shown = %d, %d; go tool pprof: %d, %d", got.Total, got.Shown, want.total, want.shown)
 	}
@@ -241,6 +333,7 @@ func checkAgreement(t *testing.T, c agreementCase) {
 	if len(got.Rows) != len(want.rows) {
 		t.Errorf("%d rows; go tool pprof: %d", len(got.Rows), len(want.rows))
 	}
+	normalizeTies(want.rows)
 	for i := range min(len(got.Rows), len(want.rows)) {
 		if got.Rows[i] != want.rows[i] {
 			t.Errorf("row %d = %+v; go tool pprof: %+v", i, got.Rows[i], want.rows[i])
@@ -254,7 +347,7 @@ func checkAgreement(t *testing.T, c agreementCase) {
 	if err := got.WriteText(&b, exactUnit(got.SampleType.Unit)); err != nil {
 		t.Fatal(err)
 	}
-	if b.String() != want.table {
+	if normalizeTopText(b.String()) != normalizeTopText(want.table) {
 		t.Errorf("text table differs from go tool pprof:\n--- gotune\n%s--- pprof\n%s", b.String(), want.table)
 	}
 	if t.Failed() {
@@ -273,6 +366,8 @@ func TestAgreementWithPprofGenerated(t *testing.T) {
 	heapBase := generate(t, "heap", "-allocs", "300")
 	gor := generate(t, "goroutine", "-n", "300")
 	mutex := generate(t, "mutex")
+	cpuLabels := generate(t, "cpu", "-labels", "-d", "1s")
+	deep := deepHeap(t, 3000)
 	cases := []agreementCase{
 		{name: "cpu", file: cpu, opts: TopOptions{NodeCount: 10}},
 		{name: "cpu/samples", file: cpu, opts: TopOptions{NodeCount: 10, Options: Options{SampleIndex: "samples"}}},
@@ -292,6 +387,29 @@ func TestAgreementWithPprofGenerated(t *testing.T) {
 		{name: "goroutine/cum", file: gor, opts: TopOptions{NodeCount: 15, Cum: true}},
 		{name: "mutex", file: mutex, opts: TopOptions{NodeCount: 10}},
 		{name: "mutex/contentions", file: mutex, opts: TopOptions{NodeCount: 10, Options: Options{SampleIndex: "contentions"}}},
+		// Refinement and granularity.
+		{name: "cpu/tagfocus", file: cpuLabels, opts: TopOptions{NodeCount: 10, Options: Options{TagFocus: "phase=fib"}}},
+		{name: "cpu/tagfocus-or", file: cpuLabels, opts: TopOptions{NodeCount: 10, Options: Options{TagFocus: "phase=fib,hash"}}},
+		{name: "cpu/tagfocus-and", file: cpuLabels, opts: TopOptions{NodeCount: 10, Options: Options{TagFocus: "phase:hash,kind:fnv"}}},
+		{name: "cpu/tagignore", file: cpuLabels, opts: TopOptions{NodeCount: 10, Cum: true, Options: Options{TagIgnore: "phase=spin"}}},
+		{name: "cpu/show_from", file: cpuLabels, opts: TopOptions{NodeCount: 10, Options: Options{ShowFrom: "main\\.burnCPU"}}},
+		{name: "cpu/show_from+focus", file: cpu, opts: TopOptions{NodeCount: 10, Options: Options{ShowFrom: "main\\.fib", Focus: "main"}}},
+		// -files: pprof picks among rows tied on flat and name (one per
+		// function of a file) in no set order, so no -nodecount cut.
+		{name: "cpu/files", file: cpu, opts: TopOptions{Options: Options{Granularity: Files}}},
+		{name: "cpu/addresses", file: cpu, opts: TopOptions{NodeCount: 10, Options: Options{Granularity: Addresses}}},
+		{name: "goroutine/tagfocus", file: gor, opts: TopOptions{NodeCount: 15, Options: Options{TagFocus: "worker=labelled"}}},
+		{name: "deep", file: deep, opts: TopOptions{NodeCount: 15}},
+		{name: "deep/focus", file: deep, opts: TopOptions{NodeCount: 15, Options: Options{Focus: "pkg00[0-3]"}}},
+		{name: "deep/ignore", file: deep, opts: TopOptions{NodeCount: 15, Options: Options{Ignore: "Method1[0-9]"}}},
+		{name: "deep/hide", file: deep, opts: TopOptions{NodeCount: 15, Options: Options{Hide: "pkg0[0-4]"}}},
+		{name: "deep/show", file: deep, opts: TopOptions{NodeCount: 15, Options: Options{Show: "pkg0[0-4]|bigservice"}}},
+		{name: "deep/show_from", file: deep, opts: TopOptions{NodeCount: 15, Options: Options{ShowFrom: "Method2[0-9]$"}}},
+		{name: "deep/hide+show_from", file: deep, opts: TopOptions{NodeCount: 15, Options: Options{Hide: "Type3\\)", ShowFrom: "pkg1"}}},
+		{name: "deep/lines", file: deep, opts: TopOptions{NodeCount: 15, Options: Options{Granularity: Lines}}},
+		{name: "deep/files", file: deep, opts: TopOptions{Options: Options{Granularity: Files}}},
+		{name: "deep/addresses", file: deep, opts: TopOptions{NodeCount: 15, Options: Options{Granularity: Addresses}}},
+		{name: "deep/addresses+show", file: deep, opts: TopOptions{NodeCount: 15, Options: Options{Granularity: Addresses, Show: "Method3"}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { checkAgreement(t, c) })
@@ -320,8 +438,68 @@ func TestAgreementWithPprofFixtures(t *testing.T) {
 		{name: "block", file: fx("block.pb.gz"), opts: TopOptions{NodeCount: 20}},
 		{name: "block/focus", file: fx("block.pb.gz"), opts: TopOptions{NodeCount: 20, Options: Options{Focus: "contend"}}},
 		{name: "threadcreate", file: fx("threadcreate.pb.gz"), opts: TopOptions{NodeCount: 20}},
+		// Refinement and granularity.
+		{name: "cpu/show_from", file: fx("cpu.pb.gz"), opts: TopOptions{NodeCount: 20, Options: Options{ShowFrom: "main\\.burnCPU"}}},
+		{name: "cpu/show_from+hide", file: fx("cpu.pb.gz"), opts: TopOptions{NodeCount: 20, Options: Options{ShowFrom: "runtime\\.main", Hide: "main\\.run$"}}},
+		{name: "cpu/focus+ignore", file: fx("cpu.pb.gz"), opts: TopOptions{NodeCount: 20, Options: Options{Focus: "burnCPU", Ignore: "spin"}}},
+		{name: "cpu/files", file: fx("cpu.pb.gz"), opts: TopOptions{NodeCount: 20, Options: Options{Granularity: Files}}},
+		{name: "cpu/addresses", file: fx("cpu.pb.gz"), opts: TopOptions{NodeCount: 20, Options: Options{Granularity: Addresses}}},
+		{name: "heap/lines+show_from", file: fx("heap.pb.gz"), opts: TopOptions{NodeCount: 20, Options: Options{Granularity: Lines, ShowFrom: "main\\.run"}}},
+		{name: "heap/show", file: fx("heap.pb.gz"), opts: TopOptions{NodeCount: 20, Options: Options{Show: "alloc"}}},
+		{name: "goroutine/tagfocus", file: fx("goroutine.pb.gz"), opts: TopOptions{NodeCount: 20, Options: Options{TagFocus: "worker=labelled"}}},
+		{name: "goroutine/tagfocus-nokey", file: fx("goroutine.pb.gz"), opts: TopOptions{NodeCount: 20, Options: Options{TagFocus: "worker:lab"}}},
+		{name: "goroutine/tagignore", file: fx("goroutine.pb.gz"), opts: TopOptions{NodeCount: 20, Cum: true, Options: Options{TagIgnore: "worker=."}}},
+		{name: "goroutine/show_from", file: fx("goroutine.pb.gz"), opts: TopOptions{NodeCount: 20, Options: Options{ShowFrom: "gopark"}}},
+		{name: "mutex/hide-files", file: fx("mutex.pb.gz"), opts: TopOptions{NodeCount: 20, Options: Options{Granularity: Files, Hide: "sync"}}},
 	}
 	for _, c := range cases {
+		c.golden = "top_" + goldenName(c.name)
 		t.Run(c.name, func(t *testing.T) { checkAgreement(t, c) })
 	}
+}
+
+func goldenName(s string) string {
+	return strings.NewReplacer("/", "_", "+", "_", " ", "_").Replace(s)
+}
+
+// pprof orders nodes with the same flat value and printed name (distinct
+// nodes at file granularity: one per function of the file) as its sort
+// happens to leave them, which varies from run to run; gotune orders them
+// by cum. normalizeTies and normalizeTopText order such runs of pprof's
+// rows (and text lines) the same way before comparing.
+func normalizeTies(rows []TopRow) {
+	for i := 0; i < len(rows); {
+		j := i + 1
+		for j < len(rows) && rows[j].Name == rows[i].Name && abs(rows[j].Flat) == abs(rows[i].Flat) {
+			j++
+		}
+		slices.SortStableFunc(rows[i:j], func(a, b TopRow) int { return cmp.Compare(abs(b.Cum), abs(a.Cum)) })
+		i = j
+	}
+}
+
+// normalizeTopText sorts runs of table lines whose flat value and name are
+// equal.
+func normalizeTopText(text string) string {
+	lines := strings.Split(text, "\n")
+	key := func(l string) (string, bool) {
+		m := rowRE.FindStringSubmatch(l)
+		if m == nil {
+			return "", false
+		}
+		return m[1] + " " + m[3], true
+	}
+	for i := 0; i < len(lines); {
+		k, ok := key(lines[i])
+		j := i + 1
+		for ok && j < len(lines) {
+			if k2, ok2 := key(lines[j]); !ok2 || k2 != k {
+				break
+			}
+			j++
+		}
+		slices.Sort(lines[i:j])
+		i = j
+	}
+	return strings.Join(lines, "\n")
 }

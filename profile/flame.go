@@ -1,12 +1,8 @@
 package profile
 
 import (
-	"bufio"
 	"cmp"
-	"io"
 	"slices"
-	"strconv"
-	"strings"
 )
 
 // FlameNode is one frame of a merged call tree. Total includes the node's
@@ -35,88 +31,36 @@ type FlameTree struct {
 	TrimmedValue int64 `json:"trimmed_value,omitempty"`
 }
 
-// NewFlameTree builds the call tree of p. Granularity and filters apply as
-// in NewTop.
+// NewFlameTree builds the full call tree of p as linked nodes.
+// Granularity and filters apply as in NewTop. It makes one node per
+// distinct path, which on a big profile of mostly unique stacks is about
+// one node per frame of every sample: views should use NewTree, which
+// builds only what they show.
 func NewFlameTree(p *Profile, o Options) (*FlameTree, error) {
-	f, err := compileFilters(o)
+	t, err := NewTree(p, TreeOptions{Options: o})
 	if err != nil {
 		return nil, err
 	}
-	vi, err := p.SampleIndex(o.SampleIndex)
-	if err != nil {
-		return nil, err
-	}
-	ns := newNodeSet()
-	v := ns.prepare(p, vi, o.Granularity, f)
-	b := newTreeBuilder()
-	nv := len(p.SampleTypes)
-	var buf []int32
-	for i := range p.NumSamples() {
-		w := p.values[i*nv+vi]
-		if w == 0 {
-			continue
-		}
-		var ok bool
-		if buf, ok = v.path(i, buf[:0]); !ok || len(buf) == 0 {
-			continue
-		}
-		b.add(buf, w)
-	}
-	return &FlameTree{
-		SampleType: p.SampleTypes[vi],
-		Total:      total(p, vi, weigher{ratio: 1}),
-		Root:       b.build(ns.names),
-	}, nil
+	return t.FlameTree(), nil
 }
 
-// treeBuilder accumulates paths in flat arrays; build turns them into
-// FlameNodes once.
-type treeBuilder struct {
-	name        []int32
-	self, total []int64
-	children    map[uint64]int32 // parent<<32 | name → node
-}
-
-func newTreeBuilder() *treeBuilder {
-	return &treeBuilder{name: []int32{-1}, self: []int64{0}, total: []int64{0}, children: map[uint64]int32{}}
-}
-
-func (b *treeBuilder) add(path []int32, w int64) {
-	cur := int32(0)
-	b.total[0] += w
-	for _, n := range path {
-		k := uint64(cur)<<32 | uint64(uint32(n))
-		c, ok := b.children[k]
-		if !ok {
-			c = int32(len(b.name))
-			b.name = append(b.name, n)
-			b.self = append(b.self, 0)
-			b.total = append(b.total, 0)
-			b.children[k] = c
-		}
-		b.total[c] += w
-		cur = c
-	}
-	b.self[cur] += w
-}
-
-func (b *treeBuilder) build(names []string) *FlameNode {
-	nodes := make([]FlameNode, len(b.name))
+// FlameTree returns t's built nodes as linked FlameNodes, with each
+// node's Trimmed value (nodes not built) kept.
+func (t *Tree) FlameTree() *FlameTree {
+	nodes := make([]FlameNode, len(t.nodes))
+	kids := make([]*FlameNode, 0, len(t.nodes)-1)
 	for i := range nodes {
-		nodes[i].Self, nodes[i].Total = b.self[i], b.total[i]
-		if b.name[i] >= 0 {
-			nodes[i].Name = names[b.name[i]]
+		n := NodeID(i)
+		nodes[i] = FlameNode{Name: t.Name(n), Self: t.Self(n), Total: t.Value(n), Trimmed: t.Trimmed(n)}
+		if cs := t.Children(n); len(cs) > 0 {
+			start := len(kids)
+			for _, c := range cs {
+				kids = append(kids, &nodes[c])
+			}
+			nodes[i].Children = kids[start:len(kids):len(kids)]
 		}
 	}
-	nodes[0].Name = "root"
-	for k, c := range b.children {
-		parent := &nodes[k>>32]
-		parent.Children = append(parent.Children, &nodes[c])
-	}
-	for i := range nodes {
-		sortFlame(nodes[i].Children)
-	}
-	return &nodes[0]
+	return &FlameTree{SampleType: t.SampleType, Total: t.Total, Root: &nodes[0]}
 }
 
 func sortFlame(ns []*FlameNode) {
@@ -174,43 +118,4 @@ func (t *FlameTree) Walk(f func(n *FlameNode, depth int)) {
 		}
 	}
 	walk(t.Root, 0)
-}
-
-// WriteFolded writes p's stacks in the folded format flame-graph tools read
-// ("root;caller;leaf value", Brendan Gregg's stackcollapse output): one line
-// per distinct stack with a non-zero self value, sorted by stack.
-func WriteFolded(w io.Writer, p *Profile, o Options) error {
-	t, err := NewFlameTree(p, o)
-	if err != nil {
-		return err
-	}
-	type line struct {
-		stack string
-		value int64
-	}
-	var lines []line
-	var path []string
-	var walk func(n *FlameNode)
-	walk = func(n *FlameNode) {
-		path = append(path, strings.ReplaceAll(n.Name, ";", ":"))
-		if n.Self != 0 {
-			lines = append(lines, line{strings.Join(path, ";"), n.Self})
-		}
-		for _, c := range n.Children {
-			walk(c)
-		}
-		path = path[:len(path)-1]
-	}
-	for _, c := range t.Root.Children {
-		walk(c)
-	}
-	slices.SortFunc(lines, func(a, b line) int { return strings.Compare(a.stack, b.stack) })
-	bw := bufio.NewWriter(w)
-	for _, l := range lines {
-		bw.WriteString(l.stack)
-		bw.WriteByte(' ')
-		bw.WriteString(strconv.FormatInt(l.value, 10))
-		bw.WriteByte('\n')
-	}
-	return bw.Flush()
 }

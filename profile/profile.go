@@ -1,15 +1,28 @@
 // Package profile is gotune's analysis core for pprof profiles and goroutine
 // dumps. It owns the data model of a decoded profile, the aggregations every
-// view is built from (top tables, flame trees, diffs, goroutine groups, folded
-// stacks) and the formatting of their values. It does no I/O beyond reading
-// an io.Reader it is handed.
+// view is built from (top tables, call trees, peek, source listings, diffs,
+// goroutine groups, folded stacks) and the formatting of their values. It
+// does no I/O beyond reading an io.Reader it is handed (source text for
+// listings comes through the Sources interface; profile/sources finds it).
 //
-// The layering follows google/pprof: model (Profile, Parse) → aggregate
-// (Top, FlameTree, Diff, GroupGoroutines) → format (FormatValue, Percent,
-// WriteTop, WriteFolded). Numbers agree with `go tool pprof` on the same
-// input: totals, flat and cum per node, the node-fraction trimming and the
-// ordering of the top table follow its internal/graph and internal/report
-// rules, which are cited next to the code that re-creates them.
+// The layering follows google/pprof:
+//
+//   - model: Profile and Parse (wire.go, decoder.go, convert.go);
+//   - refine: Options, one set of pprof's filters (focus, ignore, hide,
+//     show, show_from, tag filters) and a granularity, compiled once into a
+//     view (options.go, view.go) that every aggregation reads samples
+//     through, so every view filters alike;
+//   - aggregate: NewTop, NewTree (the flame graph as flat arrays, built
+//     trimmed and expanded on demand), NewPeek, NewListing, NewDiff,
+//     WriteFolded, GroupGoroutines;
+//   - format: FormatValue, Percent and the WriteText methods, which print
+//     what `go tool pprof` prints.
+//
+// Numbers agree with `go tool pprof` on the same input: totals, flat and cum
+// per node, edges, per-line values, the node-fraction trimming and the
+// orderings follow its internal/graph and internal/report rules, which are
+// cited next to the code that re-creates them, and the agreement tests hold
+// them against go tool pprof's own output.
 //
 // Parse does not build a *github.com/google/pprof/profile.Profile: on a large
 // heap profile that costs seconds and hundreds of megabytes. It decodes the

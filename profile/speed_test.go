@@ -1,73 +1,192 @@
 package profile
 
 import (
+	"bufio"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// BenchmarkTopVersusPprof runs `gotune top FILE` and `go tool pprof -top
-// FILE` side by side on one generated heap profile and reports wall time,
-// CPU time and peak RSS of each, and their ratios. It is a benchmark, not a
-// test, because it takes minutes (go tool pprof is slow on big profiles):
+// TestMain lets the test binary stand in for gotune's commands in the
+// side-by-side benchmark (GOTUNE_PROFILE_CMD=top|folded|flame|floor,
+// GOTUNE_PROFILE_FILE=path): the same code `gotune top` and `gotune
+// folded` run, measured as processes like go tool pprof.
+func TestMain(m *testing.M) {
+	if cmd := os.Getenv("GOTUNE_PROFILE_CMD"); cmd != "" {
+		if err := runCommand(cmd, os.Getenv("GOTUNE_PROFILE_FILE")); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func runCommand(cmd, file string) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	out := bufio.NewWriterSize(os.Stdout, 64<<10)
+	defer out.Flush()
+	if cmd == "floor" {
+		sum, err := floorWalk(data)
+		fmt.Fprintln(out, sum)
+		return err
+	}
+	p, err := ParseBytes(data)
+	if err != nil {
+		return err
+	}
+	switch cmd {
+	case "top": // gotune top FILE
+		t, err := NewTop(p, TopOptions{NodeFraction: DefaultNodeFraction})
+		if err != nil {
+			return err
+		}
+		return t.WriteText(out, "")
+	case "folded": // gotune folded FILE
+		return WriteFolded(out, p, Options{})
+	case "flame": // what the Flame screen needs for its first frame
+		tr, err := NewTree(p, TreeOptions{MinFraction: DefaultTreeFraction})
+		if err != nil {
+			return err
+		}
+		t, err := NewTop(p, TopOptions{})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, tr.Len(), len(t.Rows), tr.Peek(tr.Children(Root)[0]).Cum)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// BenchmarkVersusPprof runs gotune's readers and go tool pprof side by side
+// on generated heap profiles of deep, mostly unique stacks
+// (testdata/targets/bigheap) and logs wall time, CPU time and peak RSS of
+// each process:
 //
-//	go test -run XXX -bench TopVersusPprof -benchtime 1x ./profile/
+//   - floor: one inflate and a bare protobuf walk of the file;
+//   - gotune top vs go tool pprof -top;
+//   - gotune folded vs go tool pprof -traces;
+//   - flame: parse, trimmed tree, top table and one side-panel peek.
 //
-// GOTUNE_SPEED_SAMPLES sets the sample count (default 600,000).
-func BenchmarkTopVersusPprof(b *testing.B) {
-	n := 600000
+// It is a benchmark, not a test, because it takes minutes:
+//
+//	go test -run XXX -bench VersusPprof -benchtime 1x ./profile/
+//
+// GOTUNE_SPEED_SAMPLES lists the sample counts (default 100000,600000);
+// GOTUNE_SPEED_RUNS the runs of each command (default 3, the fastest is
+// kept: the machine is shared).
+func BenchmarkVersusPprof(b *testing.B) {
+	counts := []int{100000, 600000}
 	if s := os.Getenv("GOTUNE_SPEED_SAMPLES"); s != "" {
-		n, _ = strconv.Atoi(s)
+		counts = counts[:0]
+		for _, f := range strings.Split(s, ",") {
+			n, err := strconv.Atoi(f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			counts = append(counts, n)
+		}
 	}
-	dir := b.TempDir()
-	prof := filepath.Join(dir, "big.pb.gz")
-	buildAndRun(b, "../testdata/targets/bigheap", "-samples", strconv.Itoa(n), "-o", prof)
-	gotune := filepath.Join(dir, "gotune")
-	if out, err := exec.Command("go", "build", "-o", gotune, "..").CombinedOutput(); err != nil {
-		b.Fatalf("build gotune: %v\n%s", err, out)
+	runs := 3
+	if s := os.Getenv("GOTUNE_SPEED_RUNS"); s != "" {
+		runs, _ = strconv.Atoi(s)
 	}
-	// Warm the go tool pprof build cache so its first run is not compile
-	// time.
-	exec.Command("go", "tool", "-n", "pprof").Run()
+	self, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
 	pprofBin, err := exec.Command("go", "tool", "-n", "pprof").Output()
 	if err != nil {
 		b.Fatalf("locate go tool pprof: %v", err)
 	}
-	pprofPath := string(pprofBin[:len(pprofBin)-1])
-	st, _ := os.Stat(prof)
-	b.Logf("profile: %d samples, %.1f MB gzipped", n, float64(st.Size())/1e6)
+	pprofPath := strings.TrimSpace(string(pprofBin))
+	dir := b.TempDir()
 	for b.Loop() {
-		g := measure(b, gotune, "top", prof)
-		p := measure(b, pprofPath, "-top", prof)
-		b.Logf("gotune top:         wall %6.2fs  cpu %6.2fs  max RSS %7.1f MB", g.wall.Seconds(), g.cpu.Seconds(), g.rssMB)
-		b.Logf("go tool pprof -top: wall %6.2fs  cpu %6.2fs  max RSS %7.1f MB", p.wall.Seconds(), p.cpu.Seconds(), p.rssMB)
-		b.Logf("ratios gotune/pprof: wall %.3f  cpu %.3f  RSS %.3f", g.wall.Seconds()/p.wall.Seconds(), g.cpu.Seconds()/p.cpu.Seconds(), g.rssMB/p.rssMB)
-		b.ReportMetric(g.wall.Seconds(), "gotune-wall-s")
-		b.ReportMetric(p.wall.Seconds(), "pprof-wall-s")
-		b.ReportMetric(g.rssMB, "gotune-rss-MB")
-		b.ReportMetric(p.rssMB, "pprof-rss-MB")
-		b.ReportMetric(g.wall.Seconds()/p.wall.Seconds(), "wall-ratio")
-		b.ReportMetric(g.cpu.Seconds()/p.cpu.Seconds(), "cpu-ratio")
-		b.ReportMetric(g.rssMB/p.rssMB, "rss-ratio")
+		for _, n := range counts {
+			prof := filepath.Join(dir, fmt.Sprintf("big%d.pb.gz", n))
+			if _, err := os.Stat(prof); err != nil {
+				buildAndRun(b, "../testdata/targets/bigheap", "-samples", strconv.Itoa(n), "-o", prof)
+			}
+			st, _ := os.Stat(prof)
+			gotune := func(cmd string) usage {
+				return fastest(b, runs, func() usage {
+					return measure(b, []string{"GOTUNE_PROFILE_CMD=" + cmd, "GOTUNE_PROFILE_FILE=" + prof}, self)
+				})
+			}
+			pprof := func(flag string) usage {
+				return fastest(b, runs, func() usage { return measure(b, nil, pprofPath, flag, prof) })
+			}
+			floor := gotune("floor")
+			rows := []struct {
+				key, name string
+				u         usage
+			}{
+				{"floor", "floor (inflate + bare walk)", floor},
+				{"top", "gotune top", gotune("top")},
+				{"pprof-top", "go tool pprof -top", pprof("-top")},
+				{"folded", "gotune folded", gotune("folded")},
+				{"pprof-traces", "go tool pprof -traces", pprof("-traces")},
+				{"flame", "flame screen data", gotune("flame")},
+			}
+			// Printed, not logged: the benchmark log is cut after a few
+			// lines.
+			fmt.Printf("%d samples (%.1f MB gzipped)         wall ms    cpu ms  max RSS MB\n", n, float64(st.Size())/(1<<20))
+			for _, r := range rows {
+				fmt.Printf("  %-32s %9.0f %9.0f %11.1f\n", r.name, ms(r.u.wall), ms(r.u.cpu), r.u.rssMB)
+				b.ReportMetric(ms(r.u.wall), fmt.Sprintf("%dk-%s-wall-ms", n/1000, r.key))
+			}
+			fmt.Printf("  gotune top / floor: wall %.2f, cpu %.2f\n", ms(rows[1].u.wall)/ms(floor.wall), ms(rows[1].u.cpu)/ms(floor.cpu))
+			fmt.Printf("  gotune folded / go tool pprof -traces: wall %.2f, cpu %.2f\n", ms(rows[3].u.wall)/ms(rows[4].u.wall), ms(rows[3].u.cpu)/ms(rows[4].u.cpu))
+		}
 	}
 }
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
 type usage struct {
 	wall, cpu time.Duration
 	rssMB     float64
 }
 
-func measure(b *testing.B, bin string, args ...string) usage {
+// fastest runs f n times and keeps the run with the least CPU time (the
+// wall time and RSS of that run go with it).
+func fastest(b *testing.B, n int, f func() usage) usage {
+	b.Helper()
+	var best usage
+	for i := range max(n, 1) {
+		u := f()
+		if i == 0 || u.cpu < best.cpu {
+			best = u
+		}
+	}
+	return best
+}
+
+func measure(b *testing.B, env []string, bin string, args ...string) usage {
 	b.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "PPROF_TMPDIR="+b.TempDir())
+	cmd.Env = append(append(os.Environ(), "PPROF_TMPDIR="+b.TempDir()), env...)
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer devnull.Close()
+	cmd.Stdout = devnull
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	start := time.Now()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("%s: %v\n%s", bin, err, out)
+	if err := cmd.Run(); err != nil {
+		b.Fatalf("%s %s: %v\n%s", bin, strings.Join(args, " "), err, stderr.String())
 	}
 	wall := time.Since(start)
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)

@@ -152,7 +152,7 @@ type aggregation struct {
 }
 
 func aggregate(base, p *Profile, o Options, normalize bool) (*aggregation, error) {
-	f, err := compileFilters(o)
+	r, err := compileRefine(o)
 	if err != nil {
 		return nil, err
 	}
@@ -172,9 +172,9 @@ func aggregate(base, p *Profile, o Options, normalize bool) (*aggregation, error
 		if normalize {
 			w.ratio = normalizeRatio(base, p, vi)
 		}
-		bv = agg.nodes.prepare(base, vi, o.Granularity, f)
+		bv = agg.nodes.prepare(base, vi, o.Granularity, r)
 	}
-	v := agg.nodes.prepare(p, vi, o.Granularity, f)
+	v := agg.nodes.prepare(p, vi, o.Granularity, r)
 	hi := hitIndex(p, vi)
 	n := len(agg.nodes.names)
 	agg.sides[0].add(v, w, n, hi)

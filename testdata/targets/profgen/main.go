@@ -2,7 +2,7 @@
 // small workload of one kind and writes the matching profile, so tests can
 // compare gotune's figures with `go tool pprof` on real runtime profiles.
 //
-//	profgen -kind cpu|heap|allocs|goroutine|goroutine-text|mutex|block|threadcreate -o FILE [-n N] [-d DURATION]
+//	profgen -kind cpu|heap|allocs|goroutine|goroutine-text|mutex|block|threadcreate -o FILE [-n N] [-d DURATION] [-labels]
 //
 // goroutine and goroutine-text park -n goroutines in distinct, known states
 // (see parkGoroutines) and write the debug=0 proto or the debug=2 text dump.
@@ -27,6 +27,7 @@ func main() {
 	n := flag.Int("n", 100, "goroutines to park (goroutine kinds)")
 	d := flag.Duration("d", 1500*time.Millisecond, "CPU workload duration")
 	flag.IntVar(&flatAllocs, "allocs", 2000, "allocations made by allocFlat (heap kinds)")
+	flag.BoolVar(&cpuLabels, "labels", false, "run each CPU workload under a pprof label phase=fib|spin|hash (cpu kind)")
 	flag.Parse()
 	if err := run(*kind, *out, *n, *d); err != nil {
 		fmt.Fprintln(os.Stderr, "profgen:", err)
@@ -85,6 +86,7 @@ func run(kind, out string, n int, d time.Duration) error {
 var (
 	sink       int
 	flatAllocs int
+	cpuLabels  bool
 )
 
 //go:noinline
@@ -119,6 +121,13 @@ func hashLoop(k int) int {
 func burnCPU(d time.Duration) {
 	start := cpuTime()
 	for cpuTime()-start < d {
+		if cpuLabels {
+			ctx := context.Background()
+			pprof.Do(ctx, pprof.Labels("phase", "fib"), func(context.Context) { sink += fib(22) })
+			pprof.Do(ctx, pprof.Labels("phase", "spin"), func(context.Context) { sink += spin(200000) })
+			pprof.Do(ctx, pprof.Labels("phase", "hash", "kind", "fnv"), func(context.Context) { sink += hashLoop(100000) })
+			continue
+		}
 		sink += fib(22)
 		sink += spin(200000)
 		sink += hashLoop(100000)
