@@ -4,9 +4,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gotune/gotune/internal/testproc"
 )
 
 // bigProfile returns a big synthetic heap profile: $GOTUNE_BIG_PROFILE if
@@ -30,7 +31,7 @@ func BenchmarkParse(b *testing.B) {
 	data := bigProfile(b)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
-	cpu := cpuNow()
+	cpu := testproc.CPUNow()
 	for b.Loop() {
 		if _, err := ParseBytes(data); err != nil {
 			b.Fatal(err)
@@ -43,7 +44,7 @@ func BenchmarkParse(b *testing.B) {
 func BenchmarkTop(b *testing.B) {
 	p := mustParseBytes(b, bigProfile(b))
 	b.ReportAllocs()
-	cpu := cpuNow()
+	cpu := testproc.CPUNow()
 	for b.Loop() {
 		if _, err := NewTop(p, TopOptions{NodeFraction: DefaultNodeFraction}); err != nil {
 			b.Fatal(err)
@@ -58,7 +59,7 @@ func BenchmarkFlameTree(b *testing.B) {
 	p := mustParseBytes(b, bigProfile(b))
 	b.ReportAllocs()
 	var nodes int
-	cpu := cpuNow()
+	cpu := testproc.CPUNow()
 	for b.Loop() {
 		t, err := NewTree(p, TreeOptions{MinFraction: DefaultTreeFraction})
 		if err != nil {
@@ -74,7 +75,7 @@ func BenchmarkFlameTree(b *testing.B) {
 func BenchmarkFlameTreeInverted(b *testing.B) {
 	p := mustParseBytes(b, bigProfile(b))
 	b.ReportAllocs()
-	cpu := cpuNow()
+	cpu := testproc.CPUNow()
 	for b.Loop() {
 		if _, err := NewTree(p, TreeOptions{MinFraction: DefaultTreeFraction, Inverted: true}); err != nil {
 			b.Fatal(err)
@@ -93,7 +94,7 @@ func BenchmarkFlameTreeZoom(b *testing.B) {
 	}
 	c := t.Children(Root)[0]
 	b.ReportAllocs()
-	cpu := cpuNow()
+	cpu := testproc.CPUNow()
 	for b.Loop() {
 		t.Expand(c, DefaultTreeFraction)
 	}
@@ -105,7 +106,7 @@ func BenchmarkFlameTreeZoom(b *testing.B) {
 func BenchmarkFlameTreeFull(b *testing.B) {
 	p := mustParseBytes(b, bigProfile(b))
 	b.ReportAllocs()
-	cpu := cpuNow()
+	cpu := testproc.CPUNow()
 	for b.Loop() {
 		if _, err := NewFlameTree(p, Options{}); err != nil {
 			b.Fatal(err)
@@ -121,7 +122,7 @@ func BenchmarkFlameTreeFull(b *testing.B) {
 func BenchmarkFlameScreen(b *testing.B) {
 	data := bigProfile(b)
 	b.ReportAllocs()
-	cpu := cpuNow()
+	cpu := testproc.CPUNow()
 	for b.Loop() {
 		p, err := ParseBytes(data)
 		if err != nil {
@@ -144,7 +145,7 @@ func BenchmarkFlameScreen(b *testing.B) {
 func BenchmarkFloor(b *testing.B) {
 	data := bigProfile(b)
 	b.SetBytes(int64(len(data)))
-	cpu := cpuNow()
+	cpu := testproc.CPUNow()
 	for b.Loop() {
 		if _, err := floorWalk(data); err != nil {
 			b.Fatal(err)
@@ -158,7 +159,7 @@ func BenchmarkFloor(b *testing.B) {
 func BenchmarkTopFromBytes(b *testing.B) {
 	data := bigProfile(b)
 	b.ReportAllocs()
-	cpu := cpuNow()
+	cpu := testproc.CPUNow()
 	for b.Loop() {
 		p, err := ParseBytes(data)
 		if err != nil {
@@ -174,7 +175,7 @@ func BenchmarkTopFromBytes(b *testing.B) {
 func BenchmarkPeek(b *testing.B) {
 	p := mustParseBytes(b, bigProfile(b))
 	b.ReportAllocs()
-	cpu := cpuNow()
+	cpu := testproc.CPUNow()
 	for b.Loop() {
 		if _, err := NewPeek(p, PeekOptions{Match: `Method1[0-9]$`}); err != nil {
 			b.Fatal(err)
@@ -186,7 +187,7 @@ func BenchmarkPeek(b *testing.B) {
 func BenchmarkWriteFolded(b *testing.B) {
 	p := mustParseBytes(b, bigProfile(b))
 	b.ReportAllocs()
-	cpu := cpuNow()
+	cpu := testproc.CPUNow()
 	for b.Loop() {
 		if err := WriteFolded(io.Discard, p, Options{}); err != nil {
 			b.Fatal(err)
@@ -195,14 +196,6 @@ func BenchmarkWriteFolded(b *testing.B) {
 	reportCPU(b, cpu)
 }
 
-// cpuNow is the process's CPU time: benchmarks report it per op
-// (cpu-ms/op) next to wall time, which a shared machine inflates.
-func cpuNow() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func reportCPU(b *testing.B, start time.Duration) {
-	b.ReportMetric(float64(cpuNow()-start)/1e6/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64(testproc.CPUNow()-start)/1e6/float64(b.N), "cpu-ms/op")
 }

@@ -8,9 +8,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gotune/gotune/internal/testproc"
 )
 
 // TestMain lets the test binary stand in for gotune's commands in the
@@ -118,18 +119,18 @@ func BenchmarkVersusPprof(b *testing.B) {
 				buildAndRun(b, "../testdata/targets/bigheap", "-samples", strconv.Itoa(n), "-o", prof)
 			}
 			st, _ := os.Stat(prof)
-			gotune := func(cmd string) usage {
-				return fastest(b, runs, func() usage {
+			gotune := func(cmd string) testproc.Usage {
+				return fastest(b, runs, func() testproc.Usage {
 					return measure(b, []string{"GOTUNE_PROFILE_CMD=" + cmd, "GOTUNE_PROFILE_FILE=" + prof}, self)
 				})
 			}
-			pprof := func(flag string) usage {
-				return fastest(b, runs, func() usage { return measure(b, nil, pprofPath, flag, prof) })
+			pprof := func(flag string) testproc.Usage {
+				return fastest(b, runs, func() testproc.Usage { return measure(b, nil, pprofPath, flag, prof) })
 			}
 			floor := gotune("floor")
 			rows := []struct {
 				key, name string
-				u         usage
+				u         testproc.Usage
 			}{
 				{"floor", "floor (inflate + bare walk)", floor},
 				{"top", "gotune top", gotune("top")},
@@ -142,57 +143,32 @@ func BenchmarkVersusPprof(b *testing.B) {
 			// lines.
 			fmt.Printf("%d samples (%.1f MB gzipped)         wall ms    cpu ms  max RSS MB\n", n, float64(st.Size())/(1<<20))
 			for _, r := range rows {
-				fmt.Printf("  %-32s %9.0f %9.0f %11.1f\n", r.name, ms(r.u.wall), ms(r.u.cpu), r.u.rssMB)
-				b.ReportMetric(ms(r.u.wall), fmt.Sprintf("%dk-%s-wall-ms", n/1000, r.key))
+				fmt.Printf("  %-32s %9.0f %9.0f %11.1f\n", r.name, ms(r.u.Wall), ms(r.u.CPU), r.u.RSSMB)
+				b.ReportMetric(ms(r.u.Wall), fmt.Sprintf("%dk-%s-wall-ms", n/1000, r.key))
 			}
-			fmt.Printf("  gotune top / floor: wall %.2f, cpu %.2f\n", ms(rows[1].u.wall)/ms(floor.wall), ms(rows[1].u.cpu)/ms(floor.cpu))
-			fmt.Printf("  gotune folded / go tool pprof -traces: wall %.2f, cpu %.2f\n", ms(rows[3].u.wall)/ms(rows[4].u.wall), ms(rows[3].u.cpu)/ms(rows[4].u.cpu))
+			fmt.Printf("  gotune top / floor: wall %.2f, cpu %.2f\n", ms(rows[1].u.Wall)/ms(floor.Wall), ms(rows[1].u.CPU)/ms(floor.CPU))
+			fmt.Printf("  gotune folded / go tool pprof -traces: wall %.2f, cpu %.2f\n", ms(rows[3].u.Wall)/ms(rows[4].u.Wall), ms(rows[3].u.CPU)/ms(rows[4].u.CPU))
 		}
 	}
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
-type usage struct {
-	wall, cpu time.Duration
-	rssMB     float64
-}
-
 // fastest runs f n times and keeps the run with the least CPU time (the
 // wall time and RSS of that run go with it).
-func fastest(b *testing.B, n int, f func() usage) usage {
+func fastest(b *testing.B, n int, f func() testproc.Usage) testproc.Usage {
 	b.Helper()
-	var best usage
+	var best testproc.Usage
 	for i := range max(n, 1) {
 		u := f()
-		if i == 0 || u.cpu < best.cpu {
+		if i == 0 || u.CPU < best.CPU {
 			best = u
 		}
 	}
 	return best
 }
 
-func measure(b *testing.B, env []string, bin string, args ...string) usage {
+func measure(b *testing.B, env []string, bin string, args ...string) testproc.Usage {
 	b.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(append(os.Environ(), "PPROF_TMPDIR="+b.TempDir()), env...)
-	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer devnull.Close()
-	cmd.Stdout = devnull
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		b.Fatalf("%s %s: %v\n%s", bin, strings.Join(args, " "), err, stderr.String())
-	}
-	wall := time.Since(start)
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return usage{
-		wall:  wall,
-		cpu:   time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
-		rssMB: float64(ru.Maxrss) / 1024, // KB on Linux
-	}
+	return testproc.Measure(b, append([]string{"PPROF_TMPDIR=" + b.TempDir()}, env...), bin, args...)
 }

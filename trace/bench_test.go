@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/gotune/gotune/internal/testproc"
 )
 
 // BenchmarkAnalyze is the analysis alone, in process, on a small trace of
@@ -59,35 +59,20 @@ func BenchmarkAnalyzeVersusGoToolTrace(b *testing.B) {
 	for b.Loop() {
 		g := measure(b, analyze, file)
 		p := measure(b, toolPath, "-pprof=sched", file)
-		b.Logf("gotune (trace-analyze):      wall %6.2fs  cpu %6.2fs  max RSS %7.1f MB", g.wall.Seconds(), g.cpu.Seconds(), g.rssMB)
-		b.Logf("go tool trace -pprof=sched:  wall %6.2fs  cpu %6.2fs  max RSS %7.1f MB", p.wall.Seconds(), p.cpu.Seconds(), p.rssMB)
-		b.Logf("ratios gotune/go tool trace: wall %.3f  cpu %.3f  RSS %.3f", g.wall.Seconds()/p.wall.Seconds(), g.cpu.Seconds()/p.cpu.Seconds(), g.rssMB/p.rssMB)
+		b.Logf("gotune (trace-analyze):      wall %6.2fs  cpu %6.2fs  max RSS %7.1f MB", g.Wall.Seconds(), g.CPU.Seconds(), g.RSSMB)
+		b.Logf("go tool trace -pprof=sched:  wall %6.2fs  cpu %6.2fs  max RSS %7.1f MB", p.Wall.Seconds(), p.CPU.Seconds(), p.RSSMB)
+		b.Logf("ratios gotune/go tool trace: wall %.3f  cpu %.3f  RSS %.3f", g.Wall.Seconds()/p.Wall.Seconds(), g.CPU.Seconds()/p.CPU.Seconds(), g.RSSMB/p.RSSMB)
 		b.ReportMetric(float64(st.Size())/1e6, "trace-MB")
-		b.ReportMetric(g.wall.Seconds(), "gotune-wall-s")
-		b.ReportMetric(p.wall.Seconds(), "gotooltrace-wall-s")
-		b.ReportMetric(g.rssMB, "gotune-rss-MB")
-		b.ReportMetric(p.rssMB, "gotooltrace-rss-MB")
-		b.ReportMetric(g.wall.Seconds()/p.wall.Seconds(), "wall-ratio")
-		b.ReportMetric(g.rssMB/p.rssMB, "rss-ratio")
+		b.ReportMetric(g.Wall.Seconds(), "gotune-wall-s")
+		b.ReportMetric(p.Wall.Seconds(), "gotooltrace-wall-s")
+		b.ReportMetric(g.RSSMB, "gotune-rss-MB")
+		b.ReportMetric(p.RSSMB, "gotooltrace-rss-MB")
+		b.ReportMetric(g.Wall.Seconds()/p.Wall.Seconds(), "wall-ratio")
+		b.ReportMetric(g.RSSMB/p.RSSMB, "rss-ratio")
 	}
 }
 
-type usage struct {
-	wall, cpu time.Duration
-	rssMB     float64
-}
-
-func measure(b *testing.B, bin string, args ...string) usage {
+func measure(b *testing.B, bin string, args ...string) testproc.Usage {
 	b.Helper()
-	cmd := exec.Command(bin, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		b.Fatalf("%s %v: %v\n%s", bin, args, err, stderr.Bytes())
-	}
-	wall := time.Since(start)
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return usage{wall: wall, cpu: cpu, rssMB: float64(ru.Maxrss) / 1024}
+	return testproc.Measure(b, nil, bin, args...)
 }
