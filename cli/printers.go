@@ -29,7 +29,10 @@ type linePrinter struct {
 	lastSettings string
 }
 
-const lineHeader = "TIME      HEAP LIVE / GOAL        GC CPU   GC/s  PAUSE p99  GOROUTINES  SCHED p99    CPU      RSS"
+// lineHeader names the columns; every CPU figure is in cores (CPU seconds
+// per second): the GC CPU paid, the idle-priority marking apart, and the
+// process's CPU as the OS measures it.
+const lineHeader = "TIME      HEAP LIVE / GOAL        GC CPU  IDLE GC   GC/s  PAUSE p99  GOROUTINES  SCHED p99    CPU      RSS"
 
 func (l *linePrinter) point(snap *session.Snapshot, p *session.Point) error {
 	if p.Source != l.lastVia {
@@ -84,21 +87,34 @@ func FormatLine(p *session.Point) string {
 	if ok && session.IsEstimate(origin) {
 		heap = "~" + heap
 	}
-	cpu := "-"
-	if c := d(session.ProcessCPUFrac); !math.IsNaN(c) {
-		cpu = measurement.Percent(c)
+	cores := func(v float64) string {
+		if math.IsNaN(v) {
+			return "-"
+		}
+		return strings.TrimSuffix(measurement.Cores(v), " cores")
 	}
+	idle := d(session.GCCPUIdle) * v(session.GOMAXPROCS)
 	gcs := "-"
 	if r := d(session.GCRate); !math.IsNaN(r) {
 		gcs = fmt.Sprintf("%.1f", r)
 	}
-	line := fmt.Sprintf("%-8s  %-22s  %6s  %5s  %9s  %10s  %9s  %6s  %9s",
+	gcv, ok := session.GCCPUCoresOf(p)
+	if !ok {
+		gcv = math.NaN()
+	}
+	gc := cores(gcv)
+	if d(session.GCCPUExceedsOS) == 1 {
+		// The runtime's estimate is above the CPU the OS gave the whole
+		// process (a busy host, a throttled cgroup): an upper bound.
+		gc = "≤" + gc
+	}
+	line := fmt.Sprintf("%-8s  %-22s  %6s  %7s  %5s  %9s  %10s  %9s  %5s  %9s",
 		p.Time.Local().Format("15:04:05"), heap,
-		measurement.Percent(d(session.GCCPU)), gcs,
+		gc, cores(idle), gcs,
 		measurement.Seconds(d(session.PauseP99)),
 		measurement.Count(v(session.Goroutines)),
 		measurement.Seconds(d(session.SchedLatP99)),
-		cpu, measurement.Bytes(v(session.ProcessRSS)))
+		cores(d(session.ProcessCPUFrac)), measurement.Bytes(v(session.ProcessRSS)))
 	return strings.TrimRight(line, " ")
 }
 

@@ -32,7 +32,7 @@ type Metric struct {
 var Metrics = []Metric{
 	{"heap live", session.HeapLive, false, "bytes"},
 	{"heap goal", session.HeapGoal, false, "bytes"},
-	{"GC CPU", session.GCCPU, true, "fraction"},
+	{"GC CPU", session.GCCPUCores, true, "cores"},
 	{"GC cycles/s", session.GCRate, true, "cycles/s"},
 	{"GC pause p99", session.PauseP99, true, "seconds"},
 	{"sched latency p99", session.SchedLatP99, true, "seconds"},
@@ -63,6 +63,9 @@ type MetricChange struct {
 	Rel    float64 `json:"relative"`     // delta / before mean (0 when before is 0)
 	Noise  float64 `json:"noise"`        // 2 standard errors of the difference of means
 	Beyond bool    `json:"beyond_noise"` // |delta| > noise
+	// Estimated: a side's figures are estimates (the live heap from the
+	// heap goal and GOGC, where the source reports none).
+	Estimated bool `json:"estimated,omitempty"`
 }
 
 // SettingChange is one effective setting or GO* variable that differs.
@@ -219,22 +222,29 @@ func sinceStartSides(p ProfileDiff) string {
 	return "after"
 }
 
-func values(m Metric, s *snapshot.Snapshot) []float64 {
-	var out []float64
+// values are the metric's figures over the window, and whether any is an
+// estimate (the live heap from the goal and GOGC where the source reports
+// none; never HeapAlloc).
+func values(m Metric, s *snapshot.Snapshot) (out []float64, estimated bool) {
 	for _, p := range s.Series.Points {
 		src := p.Values
 		if m.Derived {
 			src = p.Derived
 		}
 		v, ok := src[m.Key]
+		if !ok && m.Key == session.GCCPUCores {
+			v, ok = session.GCCPUCoresOf(&session.Point{Sample: session.Sample{Values: p.Values}, Derived: p.Derived})
+		}
 		if !ok && m.Key == session.HeapLive {
-			v, ok = p.Values[session.HeapObjects]
+			if v, ok = p.Values[session.HeapLiveEstimate]; ok {
+				estimated = true
+			}
 		}
 		if ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
 			out = append(out, v)
 		}
 	}
-	return out
+	return out, estimated
 }
 
 func stats(vs []float64) *Stats {
@@ -291,7 +301,12 @@ func finiteOr(v float64) float64 {
 // means exceeds two standard errors of that difference (Welch), i.e. when
 // the windows' own variation would rarely produce it by chance.
 func compareMetric(m Metric, before, after *snapshot.Snapshot) MetricChange {
-	mc := MetricChange{Name: m.Name, Key: m.Key, Unit: m.Unit, Before: stats(values(m, before)), After: stats(values(m, after))}
+	bv, be := values(m, before)
+	av, ae := values(m, after)
+	mc := MetricChange{Name: m.Name, Key: m.Key, Unit: m.Unit, Before: stats(bv), After: stats(av), Estimated: be || ae}
+	if mc.Estimated {
+		mc.Name += " (estimated)"
+	}
 	if mc.Before == nil || mc.After == nil {
 		return mc
 	}

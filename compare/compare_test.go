@@ -37,7 +37,7 @@ func snap(name string, gcCPU, heap []float64, settings, findings, groups string,
 	decode(groups, &s.Goroutines)
 	for i := range gcCPU {
 		s.Series.Points = append(s.Series.Points, snapshot.Point{Time: t0.Add(time.Duration(i) * time.Second),
-			Values: map[string]float64{session.HeapLive: heap[i]}, Derived: map[string]float64{session.GCCPU: gcCPU[i]}})
+			Values: map[string]float64{session.HeapLive: heap[i], session.GOMAXPROCS: 1}, Derived: map[string]float64{session.GCCPU: gcCPU[i]}})
 	}
 	return s
 }
@@ -109,13 +109,13 @@ func TestCompare(t *testing.T) {
 	if err := c.WriteText(&text); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"GC CPU", "20.4%", "5.0%", "changed", "GOGC         100 → 400", "resolved  warn  gc-cpu-high", "grew          5 → 50"} {
+	for _, want := range []string{"GC CPU", "0.20 cores", "0.05 cores", "changed", "GOGC         100 → 400", "resolved  warn  gc-cpu-high", "grew          5 → 50"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text lacks %q:\n%s", want, text.String())
 		}
 	}
 	c.WriteMarkdown(&md)
-	if !strings.Contains(md.String(), "| GC CPU | 20.4% | 5.0% |") {
+	if !strings.Contains(md.String(), "| GC CPU | 0.20 cores | 0.05 cores |") {
 		t.Errorf("markdown table:\n%s", md.String())
 	}
 	json.NewEncoder(&js).Encode(c)

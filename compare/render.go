@@ -23,7 +23,7 @@ func FormatValue(unit string, v float64) string {
 	case "seconds":
 		return measurement.Seconds(v)
 	case "cores":
-		return measurement.Percent(v)
+		return measurement.Cores(v)
 	case "cycles/s":
 		return fmt.Sprintf("%.2f/s", v)
 	case "seconds/s":

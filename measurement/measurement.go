@@ -90,6 +90,18 @@ func Percent(frac float64) string {
 	}
 }
 
+// Cores renders CPU seconds per wall second, the one unit of every CPU
+// figure gotune shows (process CPU, GC CPU): "0.48 cores".
+func Cores(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "-"
+	}
+	if v != 0 && math.Abs(v) < 0.01 {
+		return strconv.FormatFloat(v, 'f', 3, 64) + " cores"
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64) + " cores"
+}
+
 // Count renders a count with a k/M/G suffix above ten thousand.
 func Count(v float64) string {
 	a := math.Abs(v)

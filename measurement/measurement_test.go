@@ -39,3 +39,11 @@ func TestFormats(t *testing.T) {
 		}
 	}
 }
+
+func TestCores(t *testing.T) {
+	for v, want := range map[float64]string{0.48: "0.48 cores", 1.5: "1.50 cores", 0.004: "0.004 cores", 0: "0.00 cores"} {
+		if got := Cores(v); got != want {
+			t.Errorf("Cores(%v) = %q, want %q", v, got, want)
+		}
+	}
+}

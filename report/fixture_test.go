@@ -129,6 +129,7 @@ func buildFixture(t *testing.T, after bool) *snapshot.Snapshot {
 				session.HeapObjects: live * (1 + phase*gogc/100),
 				session.GOMEMLIMIT:  limit,
 				session.GOGC:        gogc,
+				session.GOMAXPROCS:  2,
 				session.GCCycles:    cycles,
 				session.Goroutines:  40 + float64(i/3),
 				session.ProcessRSS:  160<<20 + live*(gogc/100),

@@ -278,13 +278,8 @@ func curveStats(c Curve) curveSummary {
 	return s
 }
 
-// unitText formats a curve value; process CPU is in cores, not a share.
-func unitText(unit string, v float64) string {
-	if unit == "cores" {
-		return fmt.Sprintf("%.2f", v)
-	}
-	return compare.FormatValue(unit, v)
-}
+// unitText formats a curve value (CPU figures in cores, as everywhere).
+func unitText(unit string, v float64) string { return compare.FormatValue(unit, v) }
 
 // sparkline draws points as block characters, n wide at most.
 func sparkline(pts []CurvePoint, n int) string {

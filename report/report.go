@@ -347,7 +347,7 @@ type curveSpec struct {
 // Charts are the charts of the report, in display order, with their titles.
 var Charts = []struct{ ID, Title string }{
 	{"heap", "Heap: live, goal and limit"},
-	{"gc-cpu", "GC CPU (share of GOMAXPROCS × wall time)"},
+	{"gc-cpu", "GC CPU paid (cores; idle-priority marking apart)"},
 	{"gc-rate", "GC cycles per second"},
 	{"pause", "GC pause p99"},
 	{"goroutines", "Goroutines"},
@@ -360,7 +360,7 @@ var curveSpecs = []curveSpec{
 	{"heap", "heap live", session.HeapLive, false, "bytes", "mean"},
 	{"heap", "heap goal", session.HeapGoal, false, "bytes", "mean"},
 	{"heap", "memory limit", session.GOMEMLIMIT, false, "bytes", "mean"},
-	{"gc-cpu", "GC CPU", session.GCCPU, true, "fraction", "mean"},
+	{"gc-cpu", "GC CPU", session.GCCPUCores, true, "cores", "mean"},
 	{"gc-rate", "GC cycles/s", session.GCRate, true, "cycles/s", "mean"},
 	{"pause", "GC pause p99", session.PauseP99, true, "seconds", "max"},
 	{"goroutines", "goroutines", session.Goroutines, false, "count", "mean"},
@@ -381,12 +381,20 @@ func curves(s *snapshot.Snapshot) []Curve {
 	}
 	for _, cs := range curveSpecs {
 		var pts []CurvePoint
+		estimated := false
 		for _, p := range s.Series.Points {
 			src := p.Values
 			if cs.derived {
 				src = p.Derived
 			}
 			v, ok := src[cs.key]
+			switch {
+			case !ok && cs.key == session.GCCPUCores:
+				v, ok = session.GCCPUCoresOf(&session.Point{Sample: session.Sample{Values: p.Values}, Derived: p.Derived})
+			case !ok && cs.key == session.HeapLive:
+				v, ok = p.Values[session.HeapLiveEstimate]
+				estimated = estimated || ok
+			}
 			if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
 				continue
 			}
@@ -398,7 +406,11 @@ func curves(s *snapshot.Snapshot) []Curve {
 		if len(pts) == 0 {
 			continue
 		}
-		out = append(out, Curve{Chart: cs.chart, Name: cs.name, Key: cs.key, Unit: cs.unit, Aggregate: cs.agg,
+		name := cs.name
+		if estimated {
+			name += " (estimated from the heap goal and GOGC)"
+		}
+		out = append(out, Curve{Chart: cs.chart, Name: name, Key: cs.key, Unit: cs.unit, Aggregate: cs.agg,
 			Samples: len(pts), Points: downsample(pts, MaxCurvePoints, cs.agg == "max")})
 	}
 	return out

@@ -286,3 +286,15 @@ func GCCPUBetween(a, b *Sample) (float64, string, bool) {
 	v, ok := d[GCCPU]
 	return v, o[GCCPU], ok
 }
+
+// GCCPUCoresOf is a point's GC CPU paid in cores (every CPU figure's unit):
+// the derived figure, else, for points recorded before it existed, the
+// fraction of GOMAXPROCS × wall times GOMAXPROCS.
+func GCCPUCoresOf(p *Point) (float64, bool) {
+	if v, ok := p.Derived[GCCPUCores]; ok {
+		return v, true
+	}
+	f, ok1 := p.Derived[GCCPU]
+	procs, ok2 := p.Values[GOMAXPROCS]
+	return f * procs, ok1 && ok2
+}

@@ -27,7 +27,14 @@ type figure struct {
 	// floor is the smallest top of the scale, so a flat near-zero curve is
 	// not drawn as noise at full height.
 	floor float64
+	// unit, when set, is said once after the title and the lines' values
+	// go without it ("CPU cores process 0.23 GC 0.06").
+	unit string
 }
+
+// cores is a CPU figure without its unit, for a figure whose title names
+// it (every CPU figure is in cores).
+func cores(v float64) string { return strings.TrimSuffix(measurement.Cores(v), " cores") }
 
 func value(name string) func(p *session.Point) (float64, bool) {
 	return func(p *session.Point) (float64, bool) { v, ok := p.Values[name]; return v, ok }
@@ -46,7 +53,26 @@ func memLimit(p *session.Point) (float64, bool) {
 	return v, true
 }
 
-func heapLive(p *session.Point) (float64, bool) { return p.HeapLiveBytes() }
+// heapLive is the marked live heap, else its estimate from the goal and
+// GOGC (the title marks it "~"); never HeapAlloc.
+func heapLive(p *session.Point) (float64, bool) {
+	v, _, ok := p.HeapLiveOrEstimate()
+	return v, ok
+}
+
+// liveEstimated reports whether the latest live heap figure is an estimate.
+func liveEstimated(p *session.Point) bool {
+	_, origin, ok := p.HeapLiveOrEstimate()
+	return ok && session.IsEstimate(origin)
+}
+
+// idleGCCores is idle-priority marking in cores (apart from the GC CPU
+// paid): the GC's work on Ps that had nothing else to do.
+func idleGCCores(p *session.Point) (float64, bool) {
+	f, ok1 := p.Derived[session.GCCPUIdle]
+	procs, ok2 := p.Values[session.GOMAXPROCS]
+	return f * procs, ok1 && ok2
+}
 
 func rate(f func(float64) string) func(float64) string {
 	return func(v float64) string { return measurement.Rate(f, v) }
@@ -62,7 +88,10 @@ var overviewFigures = []figure{
 		{"limit", memLimit, measurement.Bytes},
 	}, floor: 1 << 20},
 	{title: "RSS", lines: []line{{"rss", value(session.ProcessRSS), measurement.Bytes}}, floor: 1 << 20},
-	{title: "GC CPU", lines: []line{{"gc", derived(session.GCCPU), measurement.Percent}}, floor: 0.05},
+	{title: "GC CPU", unit: "cores", lines: []line{
+		{"paid", session.GCCPUCoresOf, cores},
+		{"idle", idleGCCores, cores},
+	}, floor: 0.05},
 	{title: "GC cycles", lines: []line{{"rate", derived(session.GCRate), perSecond}}, floor: 1},
 	{title: "GC pause p99", lines: []line{{"p99", derived(session.PauseP99), measurement.Seconds}}, floor: 0.001},
 	{title: "Goroutines", lines: []line{
@@ -71,7 +100,10 @@ var overviewFigures = []figure{
 		{"waiting", value(session.GoroutinesWaiting), measurement.Count},
 	}, floor: 10},
 	{title: "Sched latency p99", lines: []line{{"p99", derived(session.SchedLatP99), measurement.Seconds}}, floor: 0.001},
-	{title: "CPU", lines: []line{{"cpu", derived(session.ProcessCPUFrac), measurement.Percent}}, floor: 0.1},
+	{title: "CPU", unit: "cores", lines: []line{
+		{"process", derived(session.ProcessCPUFrac), cores},
+		{"GC", session.GCCPUCoresOf, cores},
+	}, floor: 0.1},
 	{title: "Alloc rate", lines: []line{{"alloc", derived(session.AllocRate), rate(measurement.Bytes)}}, floor: 1 << 20},
 }
 
@@ -210,9 +242,21 @@ func (o *overviewScreen) panel(f figure, pts []session.Point, w, h int) []string
 	latest := o.s.snap.Latest()
 	var title strings.Builder
 	title.WriteString(t.Bold.S(f.title))
+	if f.unit != "" {
+		title.WriteString(t.Muted.S(" " + f.unit))
+	}
 	var ss []chartSeries
 	hi := f.floor
 	shown := 0
+	// The scale follows the first lines (the heap, not a limit far above
+	// it that would flatten the curves); a last line beyond 4× them is
+	// named in the title and marked off the scale.
+	type drawn struct {
+		s   chartSeries
+		hi  float64
+		lbl string
+	}
+	var ds []drawn
 	for i, ln := range f.lines {
 		xs, ys, lhi, any := o.series(ln, pts)
 		if !any {
@@ -223,14 +267,30 @@ func (o *overviewScreen) panel(f figure, pts []session.Point, w, h int) []string
 		if v, ok := ln.get(latest); ok {
 			cur = ln.format(v)
 		}
+		label := ln.label
+		if f.title == "Heap" && ln.label == "live" && liveEstimated(latest) {
+			label, cur = "~live", "~"+cur // an estimate from the goal and GOGC
+		}
 		if len(f.lines) > 1 {
-			title.WriteString(" " + paint.S(ln.label) + " " + cur)
+			title.WriteString(" " + paint.S(label) + " " + cur)
 		} else {
 			title.WriteString(" " + paint.S(cur))
 		}
-		hi = math.Max(hi, lhi)
-		ss = append(ss, chartSeries{xs: xs, ys: ys, paint: paint})
+		ds = append(ds, drawn{chartSeries{xs: xs, ys: ys, paint: paint}, lhi, ln.label})
 		shown++
+	}
+	for i, d := range ds {
+		if i > 0 && i == len(ds)-1 && f.title == "Heap" && d.hi > 4*hi && hi > f.floor {
+			title.WriteString(t.Muted.S(" (limit off the scale)"))
+			continue
+		}
+		hi = math.Max(hi, d.hi)
+		ss = append(ss, d.s)
+	}
+	if f.title == "GC CPU" && latest.Derived[session.GCCPUExceedsOS] == 1 {
+		// The runtime counts the time its GC workers hold a P, not CPU
+		// the OS gave them: above the process's own CPU on a busy host.
+		title.WriteString(t.Warn.S(" ≥ OS CPU: an upper bound"))
 	}
 	if f.title == "Heap" {
 		if _, ok := memLimit(latest); !ok {
