@@ -109,8 +109,8 @@ func TestReportOverwritesAtomically(t *testing.T) {
 	if !strings.Contains(string(b), "## Before → after") {
 		t.Errorf("report of two snapshots lacks the comparison:\n%.300s", b)
 	}
-	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o644 {
-		t.Errorf("mode %v, want 0644", fi.Mode().Perm())
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600 (owner only)", fi.Mode().Perm())
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/gotune/gotune/advisor"
 	"github.com/gotune/gotune/collectors/effective"
@@ -111,6 +112,47 @@ type ProfileSide struct {
 	// allocs profile, the sampled allocation rate to set beside the
 	// series' allocation rate.
 	PerSecond float64 `json:"per_second,omitempty"`
+	// SeriesPerSecond is the same quantity from the metric series over
+	// the same span (allocs: /gc/heap/allocs:bytes; mutex:
+	// /sync/mutex/wait/total:seconds, in the profile's nanoseconds), named
+	// by SeriesMetric: the exact counter beside the sampled profile.
+	SeriesPerSecond float64 `json:"series_per_second,omitempty"`
+	SeriesMetric    string  `json:"series_metric,omitempty"`
+}
+
+// seriesCounter is the runtime/metrics counter a windowed profile kind
+// samples, and the factor to the profile's default sample type's unit.
+var seriesCounter = map[profile.Kind]struct {
+	name  string
+	scale float64
+}{
+	profile.KindAllocs: {session.HeapAllocsBytes, 1},
+	profile.KindMutex:  {session.MutexWait, 1e9},
+}
+
+// seriesRate is a counter's rate over [from, to] from the points nearest
+// both ends (within 2 s of them).
+func seriesRate(s *snapshot.Snapshot, name string, from, to time.Time) (float64, bool) {
+	at := func(t time.Time) (snapshot.Point, bool) {
+		var best snapshot.Point
+		bestD := time.Duration(math.MaxInt64)
+		for _, p := range s.Series.Points {
+			if _, ok := p.Values[name]; !ok {
+				continue
+			}
+			if d := p.Time.Sub(t).Abs(); d < bestD {
+				best, bestD = p, d
+			}
+		}
+		return best, bestD <= 2*time.Second
+	}
+	a, ok1 := at(from)
+	b, ok2 := at(to)
+	secs := b.Time.Sub(a.Time).Seconds()
+	if !ok1 || !ok2 || secs <= 0 || b.Values[name] < a.Values[name] {
+		return 0, false
+	}
+	return (b.Values[name] - a.Values[name]) / secs, true
 }
 
 // FindingChange is a finding present on one side only, or on both.
@@ -367,7 +409,7 @@ func compareProfiles(before, after *snapshot.Snapshot) []ProfileDiff {
 		if a == nil {
 			continue
 		}
-		pd := ProfileDiff{Kind: k, Before: profileSide(b), After: profileSide(a)}
+		pd := ProfileDiff{Kind: k, Before: profileSide(before, b), After: profileSide(after, a)}
 		if b.Profile == nil || a.Profile == nil {
 			pd.Error = "a side's profile could not be read (see the report's problems)"
 			out = append(out, pd)
@@ -386,8 +428,13 @@ func compareProfiles(before, after *snapshot.Snapshot) []ProfileDiff {
 	return out
 }
 
-func profileSide(c *profile.Captured) ProfileSide {
+func profileSide(s *snapshot.Snapshot, c *profile.Captured) ProfileSide {
 	ps := ProfileSide{Scope: c.Scope, Seconds: c.Seconds()}
+	if sc, ok := seriesCounter[c.Kind]; ok && c.Scope == profile.ScopeWindow {
+		if r, ok := seriesRate(s, sc.name, c.From, c.To); ok {
+			ps.SeriesPerSecond, ps.SeriesMetric = r*sc.scale, sc.name
+		}
+	}
 	if c.Profile == nil {
 		return ps
 	}

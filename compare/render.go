@@ -277,6 +277,13 @@ func (ps ProfileSide) Text() string {
 			fmt.Fprintf(&b, ": %s/s", profile.FormatValue(int64(ps.PerSecond), ps.Unit, "auto"))
 		}
 	}
+	if ps.SeriesPerSecond > 0 {
+		if ps.Unit == "nanoseconds" {
+			fmt.Fprintf(&b, " (the series over the same span: %s/s)", measurement.Seconds(ps.SeriesPerSecond/1e9))
+		} else {
+			fmt.Fprintf(&b, " (the series over the same span: %s/s)", profile.FormatValue(int64(ps.SeriesPerSecond), ps.Unit, "auto"))
+		}
+	}
 	return b.String()
 }
 
