@@ -75,8 +75,10 @@ func TestAttachJSONAgainstRealTargets(t *testing.T) {
 					t.Errorf("heap live %.0f, want about the 32 MiB the target holds", live)
 				}
 			}
-			if fresh < 4 {
-				t.Fatalf("%d fresh records in 3 s at 500 ms, want ≥ 4:\n%s", fresh, out)
+			// Six intervals fit; a busy machine may delay some reads, and
+			// rates need two.
+			if fresh < 2 {
+				t.Fatalf("%d fresh records in 3 s at 500 ms, want ≥ 2:\n%s", fresh, out)
 			}
 			last := recs[len(recs)-1]
 			// The target allocates up to 20 MiB/s, less when the machine is busy.

@@ -71,7 +71,9 @@ func TestProbeTimeout(t *testing.T) {
 	defer close(block)
 	start := time.Now()
 	got := Probe(context.Background(), nil, srv.URL, 100*time.Millisecond)
-	if el := time.Since(start); got.Any() || el > time.Second {
+	// A generous bound: it catches a probe that waits for the server
+	// (which never answers), not a slow machine.
+	if el := time.Since(start); got.Any() || el > 20*time.Second {
 		t.Errorf("Probe of a silent server = %+v after %v; want nothing after ~100ms", got, el)
 	}
 }

@@ -53,10 +53,9 @@ func TestScanHundredProcesses(t *testing.T) {
 	if seen != len(pids) {
 		t.Errorf("listed %d of %d sleepers", seen, len(pids))
 	}
+	// The time is a figure, not a verdict (BenchmarkScan100 measures it):
+	// a busy machine stretches it.
 	t.Logf("Scan of %d Go processes (%d sleepers) took %v", len(procs), len(pids), elapsed)
-	if elapsed > time.Second {
-		t.Errorf("Scan took %v, want well under a second", elapsed)
-	}
 }
 
 // BenchmarkScan100 measures a full scan (with its 250 ms CPU window) over

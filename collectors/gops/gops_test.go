@@ -262,7 +262,9 @@ func TestDeadline(t *testing.T) {
 	c.Timeout = 200 * time.Millisecond
 	start := time.Now()
 	_, err := c.Stats(context.Background())
-	if el := time.Since(start); err == nil || !errors.Is(err, context.DeadlineExceeded) || el > 2*time.Second {
+	// The bound catches a call that waits for the wedged agent (forever),
+	// not a slow machine.
+	if el := time.Since(start); err == nil || !errors.Is(err, context.DeadlineExceeded) || el > 30*time.Second {
 		t.Fatalf("Stats on a wedged agent: %v after %v; want a deadline error after ~200ms", err, el)
 	}
 	if !strings.Contains(err.Error(), "one request at a time") {
