@@ -28,6 +28,7 @@ import (
 	"github.com/gotune/gotune/collectors/cgroup"
 	"github.com/gotune/gotune/profile"
 	"github.com/gotune/gotune/session"
+	"github.com/gotune/gotune/snapshot"
 )
 
 // Fetcher fetches one profile from a target. *collectors.PprofClient
@@ -85,6 +86,9 @@ type Session struct {
 
 	dump   *Dump // the last goroutine dump
 	replay bool  // a recorded session (Replay): nothing to fetch
+
+	changes []snapshot.Change // live setting changes, oldest first (apply.go)
+	trials  []*Trial          // this session's own, to revert on exit
 }
 
 // mark is what a window compares its end with.

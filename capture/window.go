@@ -78,6 +78,9 @@ type Window struct {
 	Groups []profile.GoroutineGroup
 	// Notes say what could not be captured and why.
 	Notes []string
+	// Changes are the live setting changes gotune applied during the
+	// window, with their predictions and outcomes (apply.go).
+	Changes []snapshot.Change
 }
 
 // ErrNoSample says the window holds no sample of the target.
@@ -151,6 +154,7 @@ func (s *Session) Window(ctx context.Context, o WindowOptions) (*Window, error) 
 	if len(w.Session.Points) == 0 {
 		return nil, s.noSample()
 	}
+	w.Changes = s.changesIn(w.From, w.To)
 	return w, nil
 }
 
@@ -351,6 +355,7 @@ func (w *Window) Snapshot(o SnapshotOptions) *snapshot.Snapshot {
 	r := w.Advise(o.Advisor)
 	s.Advice = &r
 	s.Manifest.Notes = slices.Clone(w.Notes)
+	s.Manifest.Changes = slices.Clone(w.Changes)
 	return s
 }
 
