@@ -76,6 +76,8 @@ type Report struct {
 	Summary     Summary         `json:"summary"`
 	Environment Environment     `json:"environment"`
 	Settings    []Setting       `json:"settings"`
+	// Changes are the live changes gotune applied during the window(s).
+	Changes  []AppliedChange `json:"changes,omitempty"`
 	Findings    []Finding       `json:"findings"`
 	WhatIf      *advisor.WhatIf `json:"what_if"`
 	// Skipped says which advisor checks could not run and why.
@@ -252,6 +254,7 @@ func Build(before, after *snapshot.Snapshot) (*Report, error) {
 		r.problem("%s", p)
 	}
 	r.Settings = settings(m.Settings)
+	r.Changes = appliedChanges(before, after)
 	advised := r.advice(subject.Advice)
 	r.Summary = summarize(r.Findings, advised)
 	r.Curves = curves(subject)
