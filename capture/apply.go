@@ -345,7 +345,7 @@ func whatIfWhy(r *advisor.Report) string {
 	}
 	for _, s := range r.Skips {
 		if s.Rule == advisor.WhatIfID && !s.Partial {
-			return s.String()
+			return s.Reason // its Enable names advise's flags
 		}
 	}
 	return "the GC model could not be fitted on the window before the change"
@@ -376,7 +376,11 @@ func measure(w *Window, r advisor.Report) measured {
 			m.why[mGCCPU] = "the target serves no GC CPU figure"
 		}
 		m.values[mGCCycles], m.sources[mGCCycles] = o.CycleRate.Value, session.GCCycles+" over the window"
-		m.values[mPeakHeap], m.sources[mPeakHeap] = o.PeakHeap, "max of "+session.HeapObjects+" samples"
+		if o.PeakHeap > 0 {
+			m.values[mPeakHeap], m.sources[mPeakHeap] = o.PeakHeap, "max of "+session.HeapObjects+" samples"
+		} else {
+			m.why[mPeakHeap] = "no " + session.HeapObjects + " samples from the target's metrics source"
+		}
 	} else {
 		why := whatIfWhy(&r)
 		m.why[mGCCPU] = why
@@ -711,6 +715,16 @@ func WriteTargetOf(t collectors.Target, tokenFile string) collectors.WriteTarget
 	return wt
 }
 
+// WriteAccess finds how the session's target can be written
+// (collectors.FindWriteAccess); a recorded or hand-made session is
+// read-only.
+func (s *Session) WriteAccess(ctx context.Context) collectors.WriteAccess {
+	if s.writes == nil {
+		return collectors.WriteAccess{ReadOnly: "a recorded session: there is no process to change"}
+	}
+	return collectors.FindWriteAccess(ctx, *s.writes)
+}
+
 // ErrReadOnly says the target offers no write path.
 var ErrReadOnly = errors.New("the target is read-only")
 
@@ -859,7 +873,13 @@ func (t *Trial) Verify(ctx context.Context) (snapshot.Change, error) {
 	// The last cgroup reading may be up to a host interval old: wait for
 	// one at or after the window's end, briefly.
 	t.cgroupAtOrAfter(ctx, to)
-	w := &Window{From: from, To: t.s.now(), Target: t.s.name, Session: t.s.store.Snapshot(), CgroupStart: cgStart}
+	// The window ends when it was asked to, or later if the wait ran
+	// over (a recorded session's clock stands still).
+	end := t.s.now()
+	if end.Before(to) {
+		end = to
+	}
+	w := &Window{From: from, To: end, Target: t.s.name, Session: t.s.store.Snapshot(), CgroupStart: cgStart}
 	r := w.Advise(t.opts.Advisor)
 	m := measure(w, r)
 	var notes []string
