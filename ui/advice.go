@@ -3,8 +3,8 @@ package ui
 import (
 	"cmp"
 	"context"
-	"slices"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
