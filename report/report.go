@@ -71,15 +71,15 @@ type Report struct {
 	// Subject is the snapshot the report describes: the after snapshot
 	// when two were given (the state now), else the only one. Before is
 	// set only when two were given.
-	Subject     Side            `json:"subject"`
-	Before      *Side           `json:"before,omitempty"`
-	Summary     Summary         `json:"summary"`
-	Environment Environment     `json:"environment"`
-	Settings    []Setting       `json:"settings"`
+	Subject     Side        `json:"subject"`
+	Before      *Side       `json:"before,omitempty"`
+	Summary     Summary     `json:"summary"`
+	Environment Environment `json:"environment"`
+	Settings    []Setting   `json:"settings"`
 	// Changes are the live changes gotune applied during the window(s).
 	Changes  []AppliedChange `json:"changes,omitempty"`
-	Findings    []Finding       `json:"findings"`
-	WhatIf      *advisor.WhatIf `json:"what_if"`
+	Findings []Finding       `json:"findings"`
+	WhatIf   *advisor.WhatIf `json:"what_if"`
 	// Skipped says which advisor checks could not run and why.
 	Skipped    []string            `json:"skipped,omitempty"`
 	Curves     []Curve             `json:"curves"`
