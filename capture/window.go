@@ -94,8 +94,9 @@ func (s *Session) Window(ctx context.Context, o WindowOptions) (*Window, error) 
 	}
 	s.mu.Lock()
 	start := s.start
+	cgStart := start.cgroup // watchCgroup sets it under s.mu
 	s.mu.Unlock()
-	w := &Window{From: start.at, Target: s.name, CgroupStart: start.cgroup, GoroutinesStart: start.groups,
+	w := &Window{From: start.at, Target: s.name, CgroupStart: cgStart, GoroutinesStart: start.groups,
 		Profiles: map[profile.Kind]*profile.Captured{}}
 	w.Notes = append(w.Notes, start.notes...)
 	// The window holds every point of the session: a store filled before

@@ -71,15 +71,13 @@ type Report struct {
 	// Subject is the snapshot the report describes: the after snapshot
 	// when two were given (the state now), else the only one. Before is
 	// set only when two were given.
-	Subject     Side        `json:"subject"`
-	Before      *Side       `json:"before,omitempty"`
-	Summary     Summary     `json:"summary"`
-	Environment Environment `json:"environment"`
-	Settings    []Setting   `json:"settings"`
-	// Changes are the live changes gotune applied during the window(s).
-	Changes  []AppliedChange `json:"changes,omitempty"`
-	Findings []Finding       `json:"findings"`
-	WhatIf   *advisor.WhatIf `json:"what_if"`
+	Subject     Side            `json:"subject"`
+	Before      *Side           `json:"before,omitempty"`
+	Summary     Summary         `json:"summary"`
+	Environment Environment     `json:"environment"`
+	Settings    []Setting       `json:"settings"`
+	Findings    []Finding       `json:"findings"`
+	WhatIf      *advisor.WhatIf `json:"what_if"`
 	// Skipped says which advisor checks could not run and why.
 	Skipped    []string            `json:"skipped,omitempty"`
 	Curves     []Curve             `json:"curves"`
@@ -90,6 +88,10 @@ type Report struct {
 	// corrupt profile, findings of another format); the rest of the report
 	// stands.
 	Problems []string `json:"problems,omitempty"`
+
+	// Changes are the live changes gotune applied during the window(s)
+	// (changes.go).
+	Changes []AppliedChange `json:"changes,omitempty"`
 
 	// Flame is the call tree of the flame graph (HTML only).
 	Flame *Flame `json:"-"`
