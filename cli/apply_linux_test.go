@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -224,5 +225,37 @@ func TestApplyKilledMidLease(t *testing.T) {
 	last := j.Entries[len(j.Entries)-1]
 	if last.From != 300 || last.To != 100 {
 		t.Errorf("expire entry %+v: want 300 → 100", last)
+	}
+}
+
+// Through a gops agent gotune changes GOGC only, without a lease: it says
+// so, reverts at the end itself, refuses --lease and other settings.
+func TestApplyThroughGops(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("GOPS_CONFIG_DIR", dir)
+	bin := testproc.BuildInto(t, testproc.GopsAgent, "")
+	p := testproc.StartWith(t, bin, testproc.Options{Env: []string{"GOPS_CONFIG_DIR=" + dir, "GOGC=100"}, WaitReady: true})
+	pid := strconv.Itoa(p.PID)
+	o, err := applyJSON(t, pid, "GOGC=200", "--json", "--baseline", "2s", "--settle", "1s", "--verify", "2s", "--interval", "500ms")
+	c := o.Change
+	if c == nil {
+		t.Fatalf("no change through gops: %v %+v", err, o)
+	}
+	if o.Via != "gops agent" || c.Via != "gops agent" || c.Previous != "100" || c.Outcome != snapshot.OutcomeReverted || c.LeaseSeconds != 0 {
+		t.Fatalf("change %+v (via %s)", c, o.Via)
+	}
+	if !strings.Contains(strings.Join(c.Warnings, " "), "without authentication, lease or journal") {
+		t.Errorf("warnings %q: want gops' limits said", c.Warnings)
+	}
+	// The revert went through: a second write finds 100 again.
+	o, _ = applyJSON(t, pid, "GOGC=150", "--json", "--baseline", "1s", "--settle", "1s", "--verify", "2s", "--interval", "500ms")
+	if o.Change == nil || o.Change.Previous != "100" {
+		t.Fatalf("second change %+v: want it to find GOGC=100 restored", o.Change)
+	}
+	if _, err := applyJSON(t, pid, "GOGC=200", "--json", "--lease", "1m"); exitCode(err) != 1 {
+		t.Errorf("--lease through gops: exit %d, want 1", exitCode(err))
+	}
+	if o, err := applyJSON(t, pid, "GOMAXPROCS=1", "--json", "--baseline", "1s", "--interval", "500ms"); exitCode(err) != applyRefused || !strings.Contains(o.Refused, "GOGC") {
+		t.Errorf("GOMAXPROCS through gops: exit %d, %+v", exitCode(err), o)
 	}
 }
