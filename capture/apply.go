@@ -979,6 +979,15 @@ func (t *Trial) Revert(ctx context.Context) (snapshot.Change, error) {
 	}
 	t.stopHold()
 	got, err := t.tuner.Revert(ctx, t.ch)
+	if collectors.AgentErrorCode(err) == agent.CodeNoSuchChange {
+		// The change had ended already: its lease ran out while the
+		// renewals were cut off (a lost connection), and the agent
+		// reverted it on its own.
+		return t.edit(func(c *snapshot.Change) {
+			c.Outcome, c.EndedAt = snapshot.OutcomeExpired, t.s.now()
+			c.Notes = appendNew(c.Notes, "the agent had already reverted it: the lease ran out before gotune could renew it")
+		}), nil
+	}
 	if err != nil {
 		outcome, note := snapshot.OutcomeActive, ""
 		if t.agent != nil {

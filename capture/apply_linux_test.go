@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -196,3 +197,29 @@ func TestApplyKeepRefuseRevertActive(t *testing.T) {
 }
 
 func advisorConfig() advisor.Config { return advisor.DefaultConfig() }
+
+// When the renewals stop (the watching context ends: a lost connection),
+// the agent reverts on its own when the lease runs out; a later revert
+// finds it ended and records it as expired.
+func TestApplyLeaseExpires(t *testing.T) {
+	sess, acc, base := startWritable(t)
+	w, err := sess.Window(t.Context(), WindowOptions{Length: 2 * time.Second, NoProfiles: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := Propose("GOGC=250", w, nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	tr, err := sess.Apply(ctx, acc, p, BoundsOf(w, acc.Settings), ApplyOptions{HoldLease: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel() // the renewals stop
+	testproc.Eventually(t, 10*time.Second, func() bool { return liveGOGC(t, base) == 100 }, "the agent did not revert when the lease ran out")
+	c, err := tr.Revert(t.Context())
+	if err != nil || c.Outcome != snapshot.OutcomeExpired {
+		t.Fatalf("revert after expiry: %+v, %v; want outcome expired", c, err)
+	}
+	if got := strings.Join(journalEvents(t, acc), " "); got != "enable: set:GOGC expire:GOGC" {
+		t.Errorf("journal %s", got)
+	}
+}
