@@ -673,7 +673,8 @@ type ApplyOptions struct {
 	// DefaultHoldLease.
 	HoldLease time.Duration
 	// Settle and Verify: the verification window starts Settle after the
-	// write and lasts Verify; defaults DefaultSettle, DefaultVerify.
+	// write and lasts Verify; zero is DefaultSettle, DefaultVerify (a
+	// negative Settle is none).
 	Settle, Verify time.Duration
 	// Advisor configures the rules that read the verification window.
 	Advisor advisor.Config

@@ -216,8 +216,12 @@ func runApply(e *env, t collectors.Target, setting string, f applyFlags) error {
 	}
 	writeProposal(w, p, acc, f)
 
+	settle := f.settle
+	if settle == 0 {
+		settle = -1 // --settle 0: none (ApplyOptions' zero is the default)
+	}
 	tr, err := sess.Apply(ctx, acc, p, capture.BoundsOf(before, acc.Settings),
-		capture.ApplyOptions{HoldLease: f.holdLease, Settle: f.settle, Verify: f.verify, Advisor: advisor.Config{GCCPUTarget: f.target}})
+		capture.ApplyOptions{HoldLease: f.holdLease, Settle: settle, Verify: f.verify, Advisor: advisor.Config{GCCPUTarget: f.target}})
 	var refused *capture.RefusedError
 	switch {
 	case errors.As(err, &refused):

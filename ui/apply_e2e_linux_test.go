@@ -33,13 +33,14 @@ func writableDemo(t *testing.T, bin string) (*testproc.Proc, func() float64) {
 var applyHead = regexp.MustCompile(`Apply GOGC=(\d+) live\?\s+\(finding (gc-[a-z-]+)\)`)
 
 // openFinding attaches to the demo, waits for the gc-cpu-high finding on
-// the Advice screen and opens its confirmation; it returns the GOGC the
+// the Advice screen (or gc-assist-high: both have a GOGC action) and opens
+// its confirmation; it returns the GOGC the
 // finding proposes.
 func openFinding(t *testing.T, tm *tmuxTerm) int {
 	t.Helper()
 	tm.waitText(20*time.Second, "metrics via agent", "ok")
 	tm.send("5")
-	tm.waitText(90*time.Second, "gc-cpu-high", "a: apply a finding's setting live")
+	tm.waitText(90*time.Second, "a: apply a finding's setting live") // gc-cpu-high or gc-assist-high
 	tm.send("a")
 	s := tm.waitText(20*time.Second, "via      gotune agent", "enter apply")
 	m := applyHead.FindStringSubmatch(s)
