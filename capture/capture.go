@@ -28,6 +28,7 @@ import (
 	"github.com/gotune/gotune/collectors/cgroup"
 	"github.com/gotune/gotune/profile"
 	"github.com/gotune/gotune/session"
+	"github.com/gotune/gotune/snapshot"
 )
 
 // Fetcher fetches one profile from a target. *collectors.PprofClient and
@@ -54,6 +55,9 @@ type Options struct {
 	StartBudget time.Duration
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// TokenFile is the agent's token file (--token-file), for live
+	// changes (apply.go); "" finds it by PID.
+	TokenFile string
 }
 
 // DefaultStartBudget bounds the fetches that take a window's start: what
@@ -87,6 +91,10 @@ type Session struct {
 
 	dump   *Dump // the last goroutine dump
 	replay bool  // a recorded session (Replay): nothing to fetch
+
+	writes  *collectors.WriteTarget // where live changes go (Start); nil: none
+	changes []snapshot.Change       // live setting changes, oldest first (apply.go)
+	trials  []*Trial                // this session's own, to revert on exit
 }
 
 // mark is what a window compares its end with.
@@ -122,6 +130,8 @@ func Start(ctx context.Context, t collectors.Target, o Options) *Session {
 	if s.fetcher == nil && s.hint == "" {
 		s.hint = "the target serves no net/http/pprof endpoint: add import _ \"net/http/pprof\" to see profiles"
 	}
+	wt := WriteTargetOf(t, o.TokenFile)
+	s.writes = &wt
 	s.watchCgroup(ctx)
 	t.Watch(ctx, store, o.Interval)
 	if o.Baselines {

@@ -65,6 +65,7 @@ func Replay(s *snapshot.Snapshot) *Session {
 			sess.dump = &Dump{Raw: s.GoroutineDump, Groups: GroupDump(gs), Total: len(gs), At: end}
 		}
 	}
+	sess.changes = append(sess.changes, m.Changes...)
 	sess.finishStart()
 	return sess
 }

@@ -78,6 +78,9 @@ type Window struct {
 	Groups []profile.GoroutineGroup
 	// Notes say what could not be captured and why.
 	Notes []string
+	// Changes are the live setting changes gotune applied during the
+	// window, with their predictions and outcomes (apply.go).
+	Changes []snapshot.Change
 }
 
 // ErrNoSample says the window holds no sample of the target.
@@ -91,8 +94,9 @@ func (s *Session) Window(ctx context.Context, o WindowOptions) (*Window, error) 
 	}
 	s.mu.Lock()
 	start := s.start
+	cgStart := start.cgroup // watchCgroup sets it under s.mu
 	s.mu.Unlock()
-	w := &Window{From: start.at, Target: s.name, CgroupStart: start.cgroup, GoroutinesStart: start.groups,
+	w := &Window{From: start.at, Target: s.name, CgroupStart: cgStart, GoroutinesStart: start.groups,
 		Profiles: map[profile.Kind]*profile.Captured{}}
 	w.Notes = append(w.Notes, start.notes...)
 	// The window holds every point of the session: a store filled before
@@ -151,6 +155,7 @@ func (s *Session) Window(ctx context.Context, o WindowOptions) (*Window, error) 
 	if len(w.Session.Points) == 0 {
 		return nil, s.noSample()
 	}
+	w.Changes = s.changesIn(w.From, w.To)
 	return w, nil
 }
 
@@ -351,6 +356,7 @@ func (w *Window) Snapshot(o SnapshotOptions) *snapshot.Snapshot {
 	r := w.Advise(o.Advisor)
 	s.Advice = &r
 	s.Manifest.Notes = slices.Clone(w.Notes)
+	s.Manifest.Changes = slices.Clone(w.Changes)
 	return s
 }
 

@@ -63,6 +63,12 @@ type Config struct {
 	// request worker paced at no more than HealthyAllocRate. The process is
 	// idle and healthy, and no advisor rule should fire on it.
 	Quiet bool
+	// Writes turns on the gotune agent's live changes (agent.EnableWrites:
+	// GOGC, GOMEMLIMIT, GOMAXPROCS and the profile rates, behind a token
+	// file only this user can read, each change under a lease), so gotune
+	// apply and the dashboard's Advice screen can try a setting on the
+	// running demo. Off by default, as in any program.
+	Writes bool
 }
 
 // Defaults of DefaultConfig, also the flag defaults.

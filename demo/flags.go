@@ -21,6 +21,7 @@ import (
 //	--mutex-profile-fraction 5
 //	--block-profile-rate 0
 //	--healthy                 every problem off: an idle, healthy process
+//	--writes                  live changes through the gotune agent (agent.EnableWrites)
 //
 // Sizes take a number with an optional unit: B, KiB, MiB, GiB, TiB (powers of
 // 1024, as GOMEMLIMIT) or KB, MB, GB, TB (powers of 1000); a trailing "/s" is
@@ -35,6 +36,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.MutexProfileFraction, "mutex-profile-fraction", c.MutexProfileFraction, "runtime.SetMutexProfileFraction (0 = leave as is)")
 	fs.IntVar(&c.BlockProfileRate, "block-profile-rate", c.BlockProfileRate, "runtime.SetBlockProfileRate in ns (0 = off)")
 	fs.BoolVar(&c.Quiet, "healthy", c.Quiet, "turn every problem off: an idle, healthy process")
+	fs.BoolVar(&c.Writes, "writes", c.Writes, "let gotune change GOGC, GOMEMLIMIT and GOMAXPROCS live (agent.EnableWrites: token file, leases, journal)")
 }
 
 // Args renders c as the flags AddFlags parses, every field explicit, so a
@@ -51,6 +53,7 @@ func (c Config) Args() []string {
 		"--mutex-profile-fraction=" + strconv.Itoa(c.MutexProfileFraction),
 		"--block-profile-rate=" + strconv.Itoa(c.BlockProfileRate),
 		"--healthy=" + strconv.FormatBool(c.Quiet),
+		"--writes=" + strconv.FormatBool(c.Writes),
 	}
 }
 

@@ -76,6 +76,7 @@ func TestAddFlags(t *testing.T) {
 			c.LeakEvery, c.CPUBurn, c.MutexProfileFraction, c.BlockProfileRate = 250*time.Millisecond, 1.5, 1, 1000
 		}},
 		{[]string{"--healthy"}, func(c *Config) { c.Quiet = true }},
+		{[]string{"--writes"}, func(c *Config) { c.Writes = true }},
 	}
 	for _, tt := range tests {
 		got := DefaultConfig()
@@ -151,7 +152,7 @@ func TestArgsRoundTrip(t *testing.T) {
 	configs := []Config{
 		DefaultConfig(),
 		{},
-		{AllocRate: -1, Workers: 3, CacheBytes: 1000, LeakEvery: 1500 * time.Millisecond, MutexWorkers: 1, CPUBurn: 0.25, MutexProfileFraction: 1, BlockProfileRate: 10000, Quiet: true},
+		{AllocRate: -1, Workers: 3, CacheBytes: 1000, LeakEvery: 1500 * time.Millisecond, MutexWorkers: 1, CPUBurn: 0.25, MutexProfileFraction: 1, BlockProfileRate: 10000, Quiet: true, Writes: true},
 	}
 	for _, want := range configs {
 		got := Config{Workers: 99, CacheBytes: 99} // not the defaults: every flag must be explicit

@@ -18,7 +18,8 @@ import (
 const shutdownGrace = 3 * time.Second
 
 // Handler returns the mux Serve uses: net/http/pprof under /debug/pprof/ and
-// the gotune agent at agent.Path. It is its own mux: the demo does not rely
+// the gotune agent at agent.Path (with its settings and journal, refused
+// unless Config.Writes). It is its own mux: the demo does not rely
 // on what other packages registered on http.DefaultServeMux.
 func Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -28,6 +29,9 @@ func Handler() http.Handler {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.Handle(agent.Path, agent.Handler())
+	// Refused (403 writes_disabled) unless Config.Writes enabled them.
+	mux.Handle(agent.SettingsPath, agent.SettingsHandler())
+	mux.Handle(agent.JournalPath, agent.JournalHandler())
 	return mux
 }
 
@@ -42,6 +46,13 @@ func Serve(ctx context.Context, addr string, cfg Config, ready func(baseURL stri
 	w, err := newWorkload(cfg)
 	if err != nil {
 		return err
+	}
+	if cfg.Writes {
+		if _, err := agent.EnableWrites(agent.WriteOptions{}); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		// Reverts what is still leased and removes the token file.
+		defer agent.DisableWrites()
 	}
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err != nil {

@@ -43,6 +43,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 
 	r.mdEnvironment(m)
 	r.mdSettings(m)
+	r.mdChanges(m)
 	r.mdFindings(m)
 	r.mdWhatIf(m)
 	r.mdCurves(m)

@@ -89,6 +89,10 @@ type Report struct {
 	// stands.
 	Problems []string `json:"problems,omitempty"`
 
+	// Changes are the live changes gotune applied during the window(s)
+	// (changes.go).
+	Changes []AppliedChange `json:"changes,omitempty"`
+
 	// Flame is the call tree of the flame graph (HTML only).
 	Flame *Flame `json:"-"`
 }
@@ -252,6 +256,7 @@ func Build(before, after *snapshot.Snapshot) (*Report, error) {
 		r.problem("%s", p)
 	}
 	r.Settings = settings(m.Settings)
+	r.Changes = appliedChanges(before, after)
 	advised := r.advice(subject.Advice)
 	r.Summary = summarize(r.Findings, advised)
 	r.Curves = curves(subject)

@@ -69,6 +69,9 @@ type Manifest struct {
 	// Notes say what could not be captured and why (for example a profile
 	// the target does not serve).
 	Notes []string `json:"notes,omitempty"`
+	// Changes are the live setting changes gotune applied during the
+	// window, with their predictions and measured outcomes (change.go).
+	Changes []Change `json:"changes,omitempty"`
 	// Files lists every other entry of the archive.
 	Files []File `json:"files"`
 }

@@ -1,8 +1,10 @@
 package ui
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/gotune/gotune/capture"
 	"github.com/gotune/gotune/measurement"
 	"github.com/gotune/gotune/safetext"
+	"github.com/gotune/gotune/snapshot"
 )
 
 // adviceRefresh is how often the rules run again while the screen shows.
@@ -60,15 +63,23 @@ type adviceScreen struct {
 	at      time.Time
 	running bool
 	offset  int
+	window  *capture.Window // the report's window (the apply flow's "before")
+	flow    *applyFlow      // live changes (apply.go)
 }
 
-func newAdviceScreen(s *shared) *adviceScreen { return &adviceScreen{s: s} }
+func newAdviceScreen(s *shared, o capture.ApplyOptions) *adviceScreen {
+	o.HoldLease = cmp.Or(o.HoldLease, capture.DefaultHoldLease)
+	o.Settle = cmp.Or(o.Settle, capture.DefaultSettle)
+	o.Verify = cmp.Or(o.Verify, capture.DefaultVerify)
+	return &adviceScreen{s: s, flow: &applyFlow{s: s, opts: o}}
+}
 
 func (a *adviceScreen) title() string { return "Advice" }
-func (a *adviceScreen) typing() bool  { return false }
+func (a *adviceScreen) typing() bool  { return a.flow.state == flowTyping }
 func (a *adviceScreen) helpKeys() []key.Binding {
 	k := a.s.keys
-	return []key.Binding{k.Nav.Up, k.Nav.Down, k.Nav.PageUp, k.Nav.PageDown, k.Goroutines.Refresh}
+	return []key.Binding{k.Nav.Up, k.Nav.Down, k.Nav.PageUp, k.Nav.PageDown, k.Goroutines.Refresh,
+		k.Apply.Open, k.Apply.Next, k.Apply.Keep, k.Apply.Revert}
 }
 func (a *adviceScreen) setSize(w, h int) { a.w, a.h = w, h }
 
@@ -82,6 +93,11 @@ func (a *adviceScreen) run() tea.Cmd {
 
 func (a *adviceScreen) update(msg tea.Msg) tea.Cmd {
 	k := a.s.keys
+	if _, key := msg.(tea.KeyPressMsg); !key || a.flow.active() {
+		if cmd, used := a.flow.update(msg); used {
+			return cmd
+		}
+	}
 	switch msg := msg.(type) {
 	case activatedMsg:
 		return a.run()
@@ -95,6 +111,7 @@ func (a *adviceScreen) update(msg tea.Msg) tea.Cmd {
 		if msg.err == nil {
 			a.report = &msg.report
 			a.notes = msg.window.Notes
+			a.window = msg.window
 		}
 	case tea.MouseWheelMsg:
 		if msg.Mouse().Button == tea.MouseWheelUp {
@@ -114,6 +131,8 @@ func (a *adviceScreen) update(msg tea.Msg) tea.Cmd {
 			a.offset += a.h / 2
 		case key.Matches(msg, k.Goroutines.Refresh):
 			return a.run()
+		case key.Matches(msg, k.Apply.Open):
+			return a.flow.open(a.report, a.window)
 		}
 	}
 	a.offset = max(0, a.offset)
@@ -128,6 +147,9 @@ func (a *adviceScreen) view() string {
 		}
 		return t.Muted.S("fetching the profiles the rules read, then running the advisor over the samples so far…")
 	}
+	if a.flow.active() {
+		return a.flow.view(a.w, a.h)
+	}
 	r := a.report
 	var lines []string
 	add := func(s string) { lines = append(lines, s) }
@@ -139,6 +161,20 @@ func (a *adviceScreen) view() string {
 		r.Samples, shortDuration(r.Window.Duration()), a.at.Local().Format("15:04:05"), shortDuration(adviceMaxAge))))
 	if len(r.Findings) == 0 {
 		add(t.OK.S("no finding: nothing to tune in this window"))
+	}
+	if a.window != nil && len(a.window.Changes) > 0 || a.flow.last != "" {
+		add(t.Bold.S("applied changes") + t.Muted.S(" (a to try another)"))
+		seen := false
+		for _, c := range a.windowChanges() {
+			s := c.Sentence(time.Local)
+			seen = seen || s == a.flow.last
+			add("  " + safetext.Line(s))
+		}
+		if !seen && a.flow.last != "" {
+			add("  " + safetext.Line(a.flow.last))
+		}
+	} else if slices.ContainsFunc(r.Findings, capture.Applicable) {
+		add(t.Muted.S("a: apply a finding's setting live and verify it"))
 	}
 	wrap := func(prefix, s string) {
 		w := max(20, a.w-ansi.StringWidthWc(prefix))
@@ -231,4 +267,12 @@ func wrapText(s string, w int) []string {
 		s = strings.TrimLeft(s[len(cut):], " ")
 	}
 	return append(out, s)
+}
+
+// windowChanges are the live changes of the report's window.
+func (a *adviceScreen) windowChanges() []snapshot.Change {
+	if a.window == nil {
+		return nil
+	}
+	return a.window.Changes
 }

@@ -45,6 +45,9 @@ type keyMap struct {
 	Compare struct {
 		Normalize, Kind key.Binding
 	}
+	Apply struct {
+		Open, Confirm, Cancel, Next, Keep, Revert key.Binding
+	}
 }
 
 func newKeyMap() *keyMap {
@@ -114,6 +117,14 @@ func newKeyMap() *keyMap {
 	sv.Confirm = b(k("enter"), h("enter", "save"))
 	sv.Cancel = b(k("esc"), h("esc", "cancel"))
 	sv.NextField = b(k("tab", "shift+tab", "up", "down"), h("tab", "name / path"))
+
+	ap := &m.Apply
+	ap.Open = b(k("a"), h("a", "apply a finding's setting live (or type one), then verify it"))
+	ap.Confirm = b(k("enter"), h("enter", "apply"))
+	ap.Cancel = b(k("esc"), h("esc", "cancel"))
+	ap.Next = b(k("n"), h("n", "next finding"))
+	ap.Keep = b(k("k"), h("k", "keep the change"))
+	ap.Revert = b(k("r"), h("r", "revert the change"))
 
 	c := &m.Compare
 	c.Normalize = b(k("n"), h("n", "absolute / normalized"))

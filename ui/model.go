@@ -137,7 +137,7 @@ func New(ctx context.Context, opts Options) *Model {
 	}
 	m.flame = newFlameScreen(s)
 	m.goroutines = newGoroutinesScreen(s)
-	m.screens = []screen{newOverviewScreen(s), m.flame, newTopScreen(s), m.goroutines, newAdviceScreen(s)}
+	m.screens = []screen{newOverviewScreen(s), m.flame, newTopScreen(s), m.goroutines, newAdviceScreen(s, opts.Apply)}
 	if opts.Session != nil {
 		m.s.sess = opts.Session
 		m.s.attachedAt = m.s.now

@@ -13,6 +13,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -41,6 +42,9 @@ type Options struct {
 
 	// Now is the clock (tests fix it); nil is time.Now.
 	Now func() time.Time
+	// Apply configures the Advice screen's live changes (lease, settle,
+	// verification window); zero fields are capture's defaults.
+	Apply capture.ApplyOptions
 }
 
 // Run shows the dashboard, or the compare view with opts.Compare, in the
@@ -49,6 +53,15 @@ func Run(ctx context.Context, opts Options, in io.Reader, out io.Writer) error {
 	m := New(ctx, opts)
 	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out))
 	_, err := p.Run()
+	// Quitting reverts every live change the user did not keep; on a
+	// context of its own, since ctx may be what ended the program.
+	if m.s.sess != nil {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		if rerr := m.s.sess.RevertActive(rctx); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("revert the live changes on exit: %w (the agent reverts them on its own when their leases end)", rerr))
+		}
+		cancel()
+	}
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil // SIGINT/SIGTERM: a normal stop
 	}
