@@ -52,6 +52,9 @@ type Options struct {
 	StartBudget time.Duration
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// Traces fetches execution traces (Session.Trace); Start takes the
+	// target's trace client when nil.
+	Traces TraceFetcher
 }
 
 // DefaultStartBudget bounds the fetches that take a window's start: what
@@ -85,6 +88,8 @@ type Session struct {
 
 	dump   *Dump // the last goroutine dump
 	replay bool  // a recorded session (Replay): nothing to fetch
+
+	tr traceState // execution traces (trace.go)
 }
 
 // mark is what a window compares its end with.
@@ -114,6 +119,9 @@ func Start(ctx context.Context, t collectors.Target, o Options) *Session {
 		f = pc
 	}
 	s := New(store, f, o)
+	if s.tr.fetcher == nil {
+		s.tr.fetcher = traceFetcherFor(t)
+	}
 	if pt, ok := t.(*collectors.PIDTarget); ok {
 		s.hint = pt.Process.Reach.Hint
 	}
@@ -152,6 +160,7 @@ func New(store *session.Store, fetcher Fetcher, o Options) *Session {
 	}
 	s := &Session{name: o.Name, store: store, fetcher: fetcher, now: o.Now,
 		latest: map[profile.Kind]*profile.Captured{}, startReady: make(chan struct{})}
+	s.tr.fetcher = o.Traces
 	s.started = s.now()
 	s.start = &mark{at: s.started, base: map[profile.Kind]*profile.Captured{}}
 	return s

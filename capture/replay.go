@@ -65,6 +65,7 @@ func Replay(s *snapshot.Snapshot) *Session {
 			sess.dump = &Dump{Raw: s.GoroutineDump, Groups: GroupDump(gs), Total: len(gs), At: end}
 		}
 	}
+	sess.tr.held = s.Trace
 	sess.finishStart()
 	return sess
 }
