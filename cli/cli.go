@@ -39,6 +39,7 @@ func commands(e *env) []*cobra.Command {
 		psCmd(e),
 		adviseCmd(e),
 		reportCmd(e),
+		traceCmd(e),
 	}
 }
 
