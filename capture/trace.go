@@ -140,6 +140,9 @@ func (s *Session) Trace(ctx context.Context, o TraceOptions) (*trace.Captured, e
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%s: %w", what, ctx.Err())
 		}
+		if o.FlightRecorder {
+			return nil, ferr // the agent client's errors name the flight recorder
+		}
 		return nil, fmt.Errorf("%s: %w", what, ferr)
 	}
 	if res.err != nil && !errors.Is(res.err, trace.ErrTruncated) {
