@@ -98,12 +98,15 @@ func (s *Session) Window(ctx context.Context, o WindowOptions) (*Window, error) 
 	if err := s.waitStart(ctx); err != nil {
 		return nil, err
 	}
+	// The start's cgroup reading and notes can still arrive (watchCgroup,
+	// the start budget's note): read them under the lock.
 	s.mu.Lock()
 	start := s.start
+	cgStart, notes := start.cgroup, slices.Clone(start.notes)
 	s.mu.Unlock()
-	w := &Window{From: start.at, Target: s.name, CgroupStart: start.cgroup, GoroutinesStart: start.groups,
+	w := &Window{From: start.at, Target: s.name, CgroupStart: cgStart, GoroutinesStart: start.groups,
 		Profiles: map[profile.Kind]*profile.Captured{}}
-	w.Notes = append(w.Notes, start.notes...)
+	w.Notes = append(w.Notes, notes...)
 	// The window holds every point of the session: a store filled before
 	// the session began (a recorded one) counts from its first point.
 	if pts := s.store.Snapshot().Points; len(pts) > 0 && pts[0].Time.Before(w.From) {
