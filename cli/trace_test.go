@@ -17,6 +17,7 @@ import (
 
 	"github.com/charmbracelet/x/exp/golden"
 
+	"github.com/gotune/gotune/collectors"
 	"github.com/gotune/gotune/internal/testproc"
 	"github.com/gotune/gotune/measurement"
 	"github.com/gotune/gotune/trace"
@@ -216,5 +217,22 @@ func TestSnapshotTraceFromDemo(t *testing.T) {
 	runCLI(t, "report", snap, "-o", md)
 	if b, _ := os.ReadFile(md); !bytes.Contains(b, []byte("## Execution trace")) || !bytes.Contains(b, []byte("From /debug/pprof/trace?seconds=1")) {
 		t.Errorf("the report has no trace section")
+	}
+}
+
+// The progress line a terminal sees while a capture runs.
+func TestTraceProgressLine(t *testing.T) {
+	for _, c := range []struct {
+		p    collectors.TraceProgress
+		want string
+	}{
+		{collectors.TraceProgress{Bytes: 3 << 20, Elapsed: 2500 * time.Millisecond, Seconds: 5}, "tracing 2/5s… 3.0 MiB (Ctrl-C cancels)"},
+		{collectors.TraceProgress{Bytes: 3 << 20, Elapsed: 7 * time.Second, Seconds: 5}, "tracing 5/5s… 3.0 MiB (Ctrl-C cancels)"},
+		{collectors.TraceProgress{Bytes: 1 << 20}, "reading the flight recorder… 1.0 MiB"},
+		{collectors.TraceProgress{Bytes: 5 << 20, Elapsed: 5230 * time.Millisecond, Seconds: 5, Done: true}, "trace captured: 5.0 MiB in 5.2s"},
+	} {
+		if got := traceProgressLine(c.p); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.p, got, c.want)
+		}
 	}
 }
