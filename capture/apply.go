@@ -706,8 +706,12 @@ func WriteTargetOf(t collectors.Target, tokenFile string) collectors.WriteTarget
 		wt.AgentBase = t.Base
 	case *collectors.PIDTarget:
 		wt.PID = t.PID
-		if t.URL != nil {
-			wt.AgentBase = t.URL.Base
+		// The agent's own port (discovery may have found pprof and the
+		// agent on different ones).
+		if u := t.Process.Reach.AgentURL; u != "" {
+			wt.AgentBase = strings.TrimSuffix(u, agent.Path)
+		} else if t.Base != "" {
+			wt.AgentBase = t.Base
 		}
 		if t.Gops != nil {
 			wt.GopsAddr = t.Gops.Addr

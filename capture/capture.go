@@ -58,6 +58,9 @@ type Options struct {
 	// TokenFile is the agent's token file (--token-file), for live
 	// changes (apply.go); "" finds it by PID.
 	TokenFile string
+	// Traces fetches execution traces (Session.Trace); Start takes the
+	// target's trace client when nil.
+	Traces TraceFetcher
 }
 
 // DefaultStartBudget bounds the fetches that take a window's start: what
@@ -95,6 +98,7 @@ type Session struct {
 	writes  *collectors.WriteTarget // where live changes go (Start); nil: none
 	changes []snapshot.Change       // live setting changes, oldest first (apply.go)
 	trials  []*Trial                // this session's own, to revert on exit
+	tr traceState // execution traces (trace.go)
 }
 
 // mark is what a window compares its end with.
@@ -124,6 +128,9 @@ func Start(ctx context.Context, t collectors.Target, o Options) *Session {
 		f = pf
 	}
 	s := New(store, f, o)
+	if s.tr.fetcher == nil {
+		s.tr.fetcher = traceFetcherFor(t)
+	}
 	if pt, ok := t.(*collectors.PIDTarget); ok {
 		s.hint = pt.Process.Reach.Hint
 	}
@@ -164,6 +171,7 @@ func New(store *session.Store, fetcher Fetcher, o Options) *Session {
 	}
 	s := &Session{name: o.Name, store: store, fetcher: fetcher, now: o.Now,
 		latest: map[profile.Kind]*profile.Captured{}, startReady: make(chan struct{})}
+	s.tr.fetcher = o.Traces
 	s.started = s.now()
 	s.start = &mark{at: s.started, base: map[profile.Kind]*profile.Captured{}}
 	return s

@@ -66,6 +66,7 @@ func Replay(s *snapshot.Snapshot) *Session {
 		}
 	}
 	sess.changes = append(sess.changes, m.Changes...)
+	sess.tr.held = s.Trace
 	sess.finishStart()
 	return sess
 }

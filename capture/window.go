@@ -14,6 +14,7 @@ import (
 	"github.com/gotune/gotune/redact"
 	"github.com/gotune/gotune/session"
 	"github.com/gotune/gotune/snapshot"
+	"github.com/gotune/gotune/trace"
 )
 
 // DefaultDeadline bounds the profile fetches that end a window: a slow
@@ -50,6 +51,11 @@ type WindowOptions struct {
 	MaxAge time.Duration
 	// Deadline bounds the closing fetches; default DefaultDeadline.
 	Deadline time.Duration
+	// Trace takes an execution trace (/debug/pprof/trace) this long
+	// inside the window, ending before the closing fetches, unless one
+	// taken since the window's start is held. 0 takes none (a held one
+	// is still used).
+	Trace time.Duration
 }
 
 // Window is what a session holds for one span of time: its samples, the
@@ -76,6 +82,9 @@ type Window struct {
 	// Groups are the goroutine groups to show: from the dump when taken
 	// (with states and wait times), else GoroutinesEnd.
 	Groups []profile.GoroutineGroup
+	// Trace is the execution trace taken inside the window, when one
+	// was (Session.Trace).
+	Trace *trace.Captured
 	// Notes say what could not be captured and why.
 	Notes []string
 	// Changes are the live setting changes gotune applied during the
@@ -92,13 +101,15 @@ func (s *Session) Window(ctx context.Context, o WindowOptions) (*Window, error) 
 	if err := s.waitStart(ctx); err != nil {
 		return nil, err
 	}
+	// The start's cgroup reading and notes can still arrive (watchCgroup,
+	// the start budget's note): read them under the lock.
 	s.mu.Lock()
 	start := s.start
-	cgStart := start.cgroup // watchCgroup sets it under s.mu
+	cgStart, notes := start.cgroup, slices.Clone(start.notes)
 	s.mu.Unlock()
 	w := &Window{From: start.at, Target: s.name, CgroupStart: cgStart, GoroutinesStart: start.groups,
 		Profiles: map[profile.Kind]*profile.Captured{}}
-	w.Notes = append(w.Notes, start.notes...)
+	w.Notes = append(w.Notes, notes...)
 	// The window holds every point of the session: a store filled before
 	// the session began (a recorded one) counts from its first point.
 	if pts := s.store.Snapshot().Points; len(pts) > 0 && pts[0].Time.Before(w.From) {
@@ -113,6 +124,7 @@ func (s *Session) Window(ctx context.Context, o WindowOptions) (*Window, error) 
 	if o.Length > 0 {
 		end = s.started.Add(o.Length)
 		tail := min(o.Length/4, maxTail)
+		waitTrace := s.traceInWindow(ctx, o, start.at, end.Add(-tail))
 		if fetch && o.CPU > 0 && s.heldSince(profile.KindCPU, start.at) == nil {
 			secs := s.cpuSeconds(max(1, int(o.CPU/time.Second)))
 			if err := sleepUntil(ctx, end.Add(-tail-time.Duration(secs)*time.Second)); err != nil {
@@ -125,6 +137,7 @@ func (s *Session) Window(ctx context.Context, o WindowOptions) (*Window, error) 
 		if err := sleepUntil(ctx, end.Add(-tail)); err != nil {
 			return nil, err
 		}
+		w.Notes = append(w.Notes, waitTrace()...)
 	}
 	// A target that gave no sample at all gets no closing fetches: say so
 	// now rather than after their deadlines.
@@ -134,6 +147,7 @@ func (s *Session) Window(ctx context.Context, o WindowOptions) (*Window, error) 
 	if !o.NoProfiles {
 		s.closeProfiles(ctx, w, start, o, fetch)
 	}
+	w.Trace = s.windowTrace(o, w.From)
 	if o.Length > 0 {
 		if err := sleepUntil(ctx, end); err != nil {
 			return nil, err
@@ -307,6 +321,9 @@ func (w *Window) AdvisorInput() advisor.Input {
 	for _, c := range w.Profiles {
 		in.Profiles.Set(c)
 	}
+	if w.Trace != nil {
+		in.Trace = w.Trace.Summary
+	}
 	return in
 }
 
@@ -349,6 +366,7 @@ func (w *Window) Snapshot(o SnapshotOptions) *snapshot.Snapshot {
 			s.Profiles[k] = c
 		}
 	}
+	s.Trace = w.Trace
 	s.GoroutineDump = w.Dump
 	s.Goroutines = w.Groups
 	s.GoroutinesStart = w.GoroutinesStart

@@ -192,7 +192,25 @@ func writeAdvice(w io.Writer, out *adviceOutput) error {
 	if len(r.Findings) == 0 {
 		fmt.Fprintln(w, "No findings: nothing to tune in this window.")
 	}
-	for _, f := range r.Findings {
+	writeFindings(w, r.Findings)
+	if wi := r.WhatIf; wi != nil {
+		writeWhatIf(w, wi)
+	}
+	for _, s := range r.Skipped {
+		fmt.Fprintf(w, "# not checked: %s\n", s)
+	}
+	for _, s := range out.Errors {
+		fmt.Fprintf(w, "# %s\n", s)
+	}
+	return nil
+}
+
+// writeFindings prints findings for people: severity, ID and title, the
+// evidence with where each figure came from, the action and its
+// alternatives, the predicted effect, the confidence and the source.
+// gotune advise and gotune trace print their findings through it.
+func writeFindings(w io.Writer, fs []advisor.Finding) {
+	for _, f := range fs {
 		fmt.Fprintf(w, "%-5s %s — %s\n", strings.ToUpper(f.Severity.String()), f.ID, f.Title)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for i, ev := range f.Evidence {
@@ -220,21 +238,16 @@ func writeAdvice(w io.Writer, out *adviceOutput) error {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w)
 	}
-	if wi := r.WhatIf; wi != nil {
-		writeWhatIf(w, wi)
-	}
-	for _, s := range r.Skipped {
-		fmt.Fprintf(w, "# not checked: %s\n", s)
-	}
-	for _, s := range out.Errors {
-		fmt.Fprintf(w, "# %s\n", s)
-	}
-	return nil
 }
 
 func windowText(s advisor.Span) string {
 	if s.IsZero() {
 		return ""
+	}
+	// Trace evidence covers less than a second: rounded to seconds it
+	// would read "0s".
+	if d := s.Duration(); d < time.Second {
+		return ", " + d.Round(time.Millisecond).String()
 	}
 	return ", " + s.Duration().Round(time.Second).String()
 }

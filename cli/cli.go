@@ -40,6 +40,7 @@ func commands(e *env) []*cobra.Command {
 		adviseCmd(e),
 		reportCmd(e),
 		applyCmd(e),
+		traceCmd(e),
 	}
 }
 

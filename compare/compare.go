@@ -173,6 +173,8 @@ type Comparison struct {
 	Profiles []ProfileDiff   `json:"profiles"`
 	Groups   []GroupChange   `json:"goroutine_groups"`
 	Findings []FindingChange `json:"findings"`
+	// Trace compares the execution traces when both snapshots hold one.
+	Trace *TraceComparison `json:"trace,omitempty"`
 	// MinSamples and MinChange are the profile diffs' noise floor.
 	MinSamples int64   `json:"noise_min_samples"`
 	MinChange  float64 `json:"noise_min_change"`
@@ -206,6 +208,7 @@ func Compare(before, after *snapshot.Snapshot) *Comparison {
 	c.Profiles = compareProfiles(before, after)
 	c.Groups = compareGroups(before, after)
 	c.Findings = compareFindings(before, after)
+	c.Trace = compareTrace(before, after)
 	c.Notes = notes(c)
 	return c
 }

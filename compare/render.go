@@ -133,6 +133,7 @@ func (c *Comparison) WriteText(w io.Writer) error {
 		}
 		bw.printf("  %-9s %5d → %-5d %-16s %s\n", g.Change, g.Before, g.After, g.State, g.Top)
 	}
+	c.writeTraceText(bw)
 	for _, p := range c.Profiles {
 		bw.printf("\nPROFILE %s", p.Kind)
 		if p.Error != "" {
@@ -209,6 +210,7 @@ func (c *Comparison) WriteMarkdown(w io.Writer) error {
 		}
 		bw.printf("- %s: %d → %d %s %s\n", g.Change, g.Before, g.After, code(g.State), mdEscape(g.Top))
 	}
+	c.writeTraceMarkdown(bw)
 	for _, p := range c.Profiles {
 		bw.printf("\n### Profile: %s\n\n", p.Kind)
 		if p.Error != "" {

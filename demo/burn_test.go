@@ -4,19 +4,14 @@ import (
 	"context"
 	"runtime"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gotune/gotune/internal/testproc"
 )
 
 // processCPU is this process's user+system CPU seconds.
-func processCPU() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
-}
+func processCPU() float64 { return testproc.CPUNow().Seconds() }
 
 func TestBurnCPU(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())

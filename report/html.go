@@ -46,6 +46,7 @@ type htmlView struct {
 	Compare   *compareView
 	HostFacts []hostFact
 	HostLines []string
+	TraceView *traceView
 }
 
 // WriteHTML writes the report as one self-contained HTML page: inline CSS
@@ -53,7 +54,7 @@ type htmlView struct {
 // nothing from the network. All text from the snapshots is escaped by
 // html/template.
 func (r *Report) WriteHTML(w io.Writer) error {
-	v := htmlView{Report: r, Charts: r.chartViews(), FlameView: r.flameView(), HostFacts: r.hostFacts(), HostLines: r.hostLines()}
+	v := htmlView{Report: r, Charts: r.chartViews(), FlameView: r.flameView(), HostFacts: r.hostFacts(), HostLines: r.hostLines(), TraceView: newTraceView(r.Trace)}
 	if r.Comparison != nil {
 		v.Compare = newCompareView(r.Comparison)
 	}

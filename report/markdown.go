@@ -49,6 +49,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	r.mdCurves(m)
 	r.mdProfiles(m)
 	r.mdGoroutines(m)
+	r.mdTrace(m)
 	if r.Comparison != nil {
 		if err := m.flushTo(func(w io.Writer) error { return r.Comparison.WriteMarkdown(w) }); err != nil {
 			return err

@@ -35,6 +35,7 @@ import (
 	"github.com/gotune/gotune/profile"
 	"github.com/gotune/gotune/session"
 	"github.com/gotune/gotune/snapshot"
+	"github.com/gotune/gotune/trace"
 )
 
 // Format names the JSON document type.
@@ -79,10 +80,14 @@ type Report struct {
 	Findings    []Finding       `json:"findings"`
 	WhatIf      *advisor.WhatIf `json:"what_if"`
 	// Skipped says which advisor checks could not run and why.
-	Skipped    []string            `json:"skipped,omitempty"`
-	Curves     []Curve             `json:"curves"`
-	Profiles   []ProfileTop        `json:"profiles"`
-	Goroutines Goroutines          `json:"goroutines"`
+	Skipped    []string     `json:"skipped,omitempty"`
+	Curves     []Curve      `json:"curves"`
+	Profiles   []ProfileTop `json:"profiles"`
+	Goroutines Goroutines   `json:"goroutines"`
+	// Trace is the subject's execution trace (the snapshot's
+	// trace/summary.json: source, span, analysis); omitted when it has
+	// none.
+	Trace      *trace.Captured     `json:"trace,omitempty"`
 	Comparison *compare.Comparison `json:"comparison"`
 	// Problems are parts of the snapshots that could not be read (a
 	// corrupt profile, findings of another format); the rest of the report
@@ -262,6 +267,7 @@ func Build(before, after *snapshot.Snapshot) (*Report, error) {
 	r.Curves = curves(subject)
 	r.Profiles = r.tops(subject)
 	r.Goroutines = r.goroutines(subject)
+	r.Trace = subject.Trace
 	r.Flame = r.flame(subject)
 	return r, nil
 }

@@ -35,6 +35,9 @@ const (
 	// MaxRatio is the largest inflated/compressed ratio of a deflated
 	// entry: JSON compresses 5–20×, far below it; a zip bomb far above.
 	MaxRatio = 200
+	// MaxTraceEntry is an execution trace's budget: what gotune fetches
+	// at most (collectors.DefaultMaxTrace).
+	MaxTraceEntry = 256 << 20
 )
 
 // budgetError says which budget a file exceeds.
@@ -87,6 +90,14 @@ func (s *Snapshot) entries() ([]entry, error) {
 			return nil, fmt.Errorf("encode goroutine groups: %w", err)
 		}
 		add(File{Name: StartGroups, Kind: "goroutines-start"}, b)
+	}
+	if t := s.Trace; t != nil && len(t.Raw) > 0 {
+		b, err := json.Marshal(t)
+		if err != nil {
+			return nil, fmt.Errorf("encode the trace summary: %w", err)
+		}
+		add(File{Name: TraceEntry, Kind: "trace", From: wallUTC(t.From), To: wallUTC(t.To)}, t.Raw)
+		add(File{Name: TraceSummaryEntry, Kind: "trace-summary"}, b)
 	}
 	if s.Advice != nil {
 		b, err := json.Marshal(s.Advice)
@@ -255,7 +266,11 @@ func Decode(r io.ReaderAt, size int64) (*Snapshot, error) {
 			return nil, &FormatError{Reason: fmt.Sprintf("corrupt manifest: %s has size %d", file.Name, file.Size)}
 		}
 		limit := int64(MaxEntrySize)
-		if file.Kind != "profile" && file.Kind != "goroutine-dump" {
+		switch file.Kind {
+		case "profile", "goroutine-dump":
+		case "trace":
+			limit = MaxTraceEntry
+		default:
 			limit = MaxJSONEntry
 		}
 		if file.Size > limit {
@@ -295,6 +310,8 @@ func Decode(r io.ReaderAt, size int64) (*Snapshot, error) {
 				s.GoroutinesStart = nil
 				s.Problems = append(s.Problems, "goroutine groups at the start: "+err.Error())
 			}
+		case "trace", "trace-summary":
+			s.addTrace(file, data)
 		case "findings":
 			var r advisor.Report
 			if err := json.Unmarshal(data, &r); err != nil {
@@ -352,8 +369,9 @@ func readMember(f *zip.File, limit int64) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// Extract writes the snapshot's profiles to dir as <name>.pb.gz files (and
-// the goroutine dump as goroutine-debug2.txt) and returns their paths.
+// Extract writes the snapshot's profiles to dir as <name>.pb.gz files (the
+// execution trace as trace.out, the goroutine dump as
+// goroutine-debug2.txt) and returns their paths.
 func Extract(s *Snapshot, dir string) ([]string, error) {
 	if err := atomicfile.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("extract: %w", err)
@@ -365,6 +383,13 @@ func Extract(s *Snapshot, dir string) ([]string, error) {
 		}
 		p := filepath.Join(dir, string(k)+".pb.gz")
 		if err := atomicfile.WriteFile(p, s.Profiles[k].Raw); err != nil {
+			return out, fmt.Errorf("extract: %w", err)
+		}
+		out = append(out, p)
+	}
+	if s.Trace != nil && len(s.Trace.Raw) > 0 {
+		p := filepath.Join(dir, filepath.Base(TraceEntry))
+		if err := atomicfile.WriteFile(p, s.Trace.Raw); err != nil {
 			return out, fmt.Errorf("extract: %w", err)
 		}
 		out = append(out, p)

@@ -20,6 +20,7 @@ import (
 	"github.com/gotune/gotune/collectors/effective"
 	"github.com/gotune/gotune/collectors/numa"
 	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/trace"
 )
 
 // Format names the file type inside the manifest.
@@ -40,6 +41,11 @@ const (
 	FindingsEntry  = "findings.json"
 	ProfilesDir    = "profiles/"
 	GoroutineDump  = "profiles/goroutine-debug2.txt"
+	// TraceEntry is the execution trace as the target wrote it (a file
+	// go tool trace opens); TraceSummaryEntry its trace.Captured JSON
+	// (where it came from, its span, gotune's analysis).
+	TraceEntry        = "trace/trace.out"
+	TraceSummaryEntry = "trace/summary.json"
 )
 
 // Manifest describes a snapshot. Everything in it has been redacted
@@ -110,7 +116,7 @@ func (t Target) Uptime(at time.Time) time.Duration {
 // File is one archive entry.
 type File struct {
 	Name    string       `json:"name"`
-	Kind    string       `json:"kind"`              // "series", "profile", "goroutine-dump", "goroutines", "findings"
+	Kind    string       `json:"kind"`              // "series", "profile", "goroutine-dump", "goroutines", "findings", "trace", "trace-summary"
 	Profile profile.Kind `json:"profile,omitempty"` // heap, allocs, goroutine, cpu, mutex, block, threadcreate
 	// Scope and From/To say what span a profile's values cover (format
 	// 2; a format 1 profile is "since-start" with no span).
@@ -162,6 +168,9 @@ type Snapshot struct {
 	// GoroutinesStart are the groups of the goroutine profile at the
 	// window's start (no states), for the leak rule.
 	GoroutinesStart []profile.GoroutineGroup
+	// Trace is the execution trace taken inside the window, with its
+	// analysis; nil when none was.
+	Trace *trace.Captured
 	// Advice is the advisor's report over the window; nil when the
 	// snapshot was saved without one.
 	Advice *advisor.Report

@@ -206,7 +206,13 @@ func goToolTraceSTW(t testing.TB, file string) []parsedSTW {
 // defaults), and a stop function.
 func goToolTraceMMU(t testing.TB, file string) (func(time.Duration) float64, func()) {
 	t.Helper()
-	cmd := exec.Command("go", "tool", "trace", "-http=127.0.0.1:0", file)
+	// Run the tool's binary itself: killing `go tool trace` would leave
+	// the server it starts running.
+	tool, err := exec.Command("go", "tool", "-n", "trace").Output()
+	if err != nil {
+		t.Fatalf("go tool -n trace: %v", err)
+	}
+	cmd := exec.Command(strings.TrimSpace(string(tool)), "-http=127.0.0.1:0", file)
 	cmd.Env = append(os.Environ(), "BROWSER=true") // "open" the page with true(1)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -21,6 +21,7 @@ type keyMap struct {
 	Global struct {
 		Screens, Next, Prev, Help, Quit, Window, Save key.Binding
 		Overview, Flame, Top, Goroutines, Advice      key.Binding
+		Trace                                         key.Binding
 	}
 	Nav struct {
 		Up, Down, Left, Right, PageUp, PageDown, Home, End key.Binding
@@ -35,6 +36,9 @@ type keyMap struct {
 	}
 	Goroutines struct {
 		Expand, Refresh, Dump key.Binding
+	}
+	Trace struct {
+		Capture, Flight, Longer, Shorter, Drill, Back key.Binding
 	}
 	Picker struct {
 		Filter, Attach, Refresh key.Binding
@@ -55,12 +59,13 @@ func newKeyMap() *keyMap {
 	k, h := key.WithKeys, key.WithHelp
 	m := &keyMap{}
 	g := &m.Global
-	g.Screens = b(k("1", "2", "3", "4", "5"), h("1-5", "switch screen"))
+	g.Screens = b(k("1", "2", "3", "4", "5", "6"), h("1-6", "switch screen"))
 	g.Overview = b(k("1"), h("1", "overview"))
 	g.Flame = b(k("2"), h("2", "flame"))
 	g.Top = b(k("3"), h("3", "top"))
 	g.Goroutines = b(k("4"), h("4", "goroutines"))
 	g.Advice = b(k("5"), h("5", "advice"))
+	g.Trace = b(k("6"), h("6", "trace"))
 	g.Next = b(k("tab"), h("tab", "next screen"))
 	g.Prev = b(k("shift+tab"), h("shift+tab", "previous screen"))
 	g.Help = b(k("?"), h("?", "help"))
@@ -107,6 +112,14 @@ func newKeyMap() *keyMap {
 	gr.Expand = b(k("enter", "space"), h("enter", "expand stack"))
 	gr.Refresh = b(k("r"), h("r", "fetch again"))
 	gr.Dump = b(k("d"), h("d", "full dump with states (stops the target briefly)"))
+
+	tr := &m.Trace
+	tr.Capture = b(k("c"), h("c", "capture an execution trace (esc cancels)"))
+	tr.Flight = b(k("f"), h("f", "snapshot the agent's flight recorder"))
+	tr.Longer = b(k("+", "="), h("+/-", "trace length"))
+	tr.Shorter = b(k("-"), h("-", "shorter trace"))
+	tr.Drill = b(k("enter"), h("enter", "stacks of the pause or reason"))
+	tr.Back = b(k("esc", "backspace"), h("esc", "back"))
 
 	p := &m.Picker
 	p.Filter = b(k("/"), h("/", "filter"))

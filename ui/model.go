@@ -74,6 +74,7 @@ const (
 	scrTop
 	scrGoroutines
 	scrAdvice
+	scrTrace
 )
 
 // tabHinter is a screen with a hint for the right end of the tab line
@@ -101,6 +102,7 @@ type Model struct {
 
 	flame      *flameScreen      // nil in compare mode
 	goroutines *goroutinesScreen // nil in compare mode
+	trace      *traceScreen      // nil in compare mode
 	save       *savePrompt
 }
 
@@ -137,7 +139,8 @@ func New(ctx context.Context, opts Options) *Model {
 	}
 	m.flame = newFlameScreen(s)
 	m.goroutines = newGoroutinesScreen(s)
-	m.screens = []screen{newOverviewScreen(s), m.flame, newTopScreen(s), m.goroutines, newAdviceScreen(s, opts.Apply)}
+	m.trace = newTraceScreen(s)
+	m.screens = []screen{newOverviewScreen(s), m.flame, newTopScreen(s), m.goroutines, newAdviceScreen(s, opts.Apply), m.trace}
 	if opts.Session != nil {
 		m.s.sess = opts.Session
 		m.s.attachedAt = m.s.now
@@ -557,6 +560,8 @@ func (m *Model) tabLine(w int) string {
 	case m.flame != nil && m.flame.capturing():
 		// A capture shows on every screen: it is the one thing running.
 		right = t.Warn.S(m.flame.progressText())
+	case m.trace != nil && m.trace.capturing():
+		right = t.Warn.S(m.trace.progressText())
 	default:
 		if th, ok := m.current().(tabHinter); ok {
 			right = th.tabHint()

@@ -121,7 +121,8 @@ func newTestModel(t testing.TB, w, h int, theme string) *Model {
 func testSession(t testing.TB, st *session.Store, f capture.Fetcher) *capture.Session {
 	t.Helper()
 	clock := t0.Add(-time.Minute)
-	sess := capture.New(st, f, capture.Options{Name: "demo (pid 4242) http://127.0.0.1:6060", Now: func() time.Time { return clock }})
+	sess := capture.New(st, f, capture.Options{Name: "demo (pid 4242) http://127.0.0.1:6060", Now: func() time.Time { return clock },
+		Traces: &fixtureTracer{t: t}})
 	if f != nil {
 		sess.MarkStart(t.Context())
 	}
@@ -257,6 +258,21 @@ func TestGoldenScreens(t *testing.T) {
 				m.Update(msg)
 			}
 		}},
+		{"trace", func(t *testing.T, m *Model) {
+			press(m, "6")
+			loadTrace(t, m)
+		}},
+		{"trace-drill", func(t *testing.T, m *Model) {
+			press(m, "6")
+			loadTrace(t, m)
+			press(m, "enter")
+		}},
+		{"trace-blocking", func(t *testing.T, m *Model) {
+			press(m, "6")
+			loadTrace(t, m)
+			press(m, strings.Split(strings.Repeat("j", 7), "")...) // past the 7 pauses: the first reason
+			press(m, "enter")
+		}},
 		{"help", func(t *testing.T, m *Model) { press(m, "2", "?") }},
 		{"save-prompt", func(t *testing.T, m *Model) {
 			t.Setenv("XDG_DATA_HOME", "/data")
@@ -382,7 +398,7 @@ func TestResizeAnyTime(t *testing.T) {
 	press(m, "2")
 	loadProfile(t, m, profile.KindCPU)
 	press(m, "j", "enter")
-	for _, scr := range []string{"1", "2", "3", "4", "5", "?"} {
+	for _, scr := range []string{"1", "2", "3", "4", "5", "6", "?"} {
 		press(m, scr)
 		for _, sz := range [][2]int{{1, 1}, {10, 3}, {19, 5}, {20, 6}, {33, 9}, {80, 24}, {61, 17}, {250, 80}, {120, 40}} {
 			m.Update(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
