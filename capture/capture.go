@@ -98,7 +98,7 @@ type Session struct {
 	writes  *collectors.WriteTarget // where live changes go (Start); nil: none
 	changes []snapshot.Change       // live setting changes, oldest first (apply.go)
 	trials  []*Trial                // this session's own, to revert on exit
-	tr traceState // execution traces (trace.go)
+	tr      traceState              // execution traces (trace.go)
 }
 
 // mark is what a window compares its end with.
