@@ -80,6 +80,16 @@ func TestBadTargets(t *testing.T) {
 	mux.HandleFunc("/text/debug/pprof/heap", func(w http.ResponseWriter, r *http.Request) {
 		w.Write(gzipped([]byte("")))
 	})
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("followed a redirect to another port: %s", r.URL)
+	}))
+	defer other.Close()
+	mux.HandleFunc("/elsewhere/debug/pprof/heap", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/debug/pprof/heap", http.StatusFound)
+	})
+	mux.HandleFunc("/loop/debug/pprof/heap", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, r.URL.Path, http.StatusFound)
+	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
@@ -96,8 +106,10 @@ func TestBadTargets(t *testing.T) {
 		{"html", srv.URL + "/html", 0, 0, []string{"HTML page, not a profile"}, false},
 		{"truncated", srv.URL + "/trunc", 0, 0, []string{"truncated"}, false},
 		{"corrupt", srv.URL + "/corrupt", 0, 0, []string{"corrupt"}, false},
-		{"over cap", srv.URL + "/big", 0, 1024, []string{"larger than the 1.0 KiB cap"}, false},
-		{"over cap chunked", srv.URL + "/bigchunked", 0, 1024, []string{"larger than the 1.0 KiB cap"}, false},
+		{"over cap", srv.URL + "/big", 0, 1024, []string{"larger than the 1.0 KiB gotune reads"}, false},
+		{"over cap chunked", srv.URL + "/bigchunked", 0, 1024, []string{"larger than the 1.0 KiB gotune reads"}, false},
+		{"redirect to another port", srv.URL + "/elsewhere", 0, 0, []string{"redirected to another host or port", "follows redirects only on " + strings.TrimPrefix(srv.URL, "http://")}, false},
+		{"redirect loop", srv.URL + "/loop", 0, 0, []string{"redirected more than 3 times"}, false},
 		{"empty gzip", srv.URL + "/text", 0, 0, []string{"empty"}, false},
 	}
 	for _, c := range cases {

@@ -91,8 +91,13 @@ func NewHTTPClient() *http.Client {
 	return &http.Client{
 		Transport: tr,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			// A redirect to another host or port takes gotune's requests
+			// (and what they ask for) somewhere the user did not name.
+			if from := via[0].URL; req.URL.Host != from.Host || req.URL.Scheme != from.Scheme {
+				return &redirectError{to: Redact(req.URL.String()), reason: fmt.Sprintf("redirected to another host or port (%s); gotune follows redirects only on %s", Redact(req.URL.Scheme+"://"+req.URL.Host), from.Host)}
+			}
 			if len(via) >= 3 {
-				return errors.New("too many redirects")
+				return &redirectError{to: Redact(req.URL.String()), reason: "redirected more than 3 times (a redirect loop?)"}
 			}
 			return nil
 		},
@@ -134,9 +139,14 @@ func get(ctx context.Context, c *http.Client, rawURL string, timeout time.Durati
 	return body, resp.Header, nil
 }
 
+// redirectError is a redirect gotune refused to follow.
+type redirectError struct{ to, reason string }
+
+func (e *redirectError) Error() string { return e.reason }
+
 func tooLarge(rawURL string, maxBody int64) error {
-	return &FetchError{URL: rawURL, Reason: fmt.Sprintf("response is larger than the %s cap; not read", measurement.Bytes(float64(maxBody))),
-		Hint: "the target may be serving something else, or raise --max-body if you trust it"}
+	return &FetchError{URL: rawURL, Reason: fmt.Sprintf("response is larger than the %s gotune reads from this endpoint; not read", measurement.Bytes(float64(maxBody))),
+		Hint: "the target may be serving something else here (a proxy or a file), or a very large profile"}
 }
 
 func statusError(rawURL string, status int, body string) error {
@@ -167,6 +177,10 @@ func classifyTransportError(ctx context.Context, rawURL string, timeout time.Dur
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
 		e.Reason = fmt.Sprintf("no answer within %s", timeout)
 		e.Hint = "the target may be overloaded, stopped (SIGSTOP) or not an HTTP server"
+	case errors.As(err, new(*redirectError)):
+		var re *redirectError
+		errors.As(err, &re)
+		e.Reason = re.reason
 	case errors.Is(err, context.Canceled):
 		e.Reason = "cancelled"
 	case errors.Is(err, syscall.ECONNREFUSED):

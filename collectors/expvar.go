@@ -186,8 +186,30 @@ type NoMetricsError struct {
 }
 
 func (e *NoMetricsError) Error() string {
+	// What a probe said beyond "not here" (404, connection closed) is what
+	// the person needs: a newer agent, a server error, a login page, a
+	// redirect, a page over the cap.
+	var said []string
+	newer := false
+	for _, err := range e.Tried {
+		if err == nil || IsNotFound(err) {
+			continue
+		}
+		if strings.Contains(err.Error(), "upgrade gotune") {
+			newer = true
+		}
+		said = append(said, err.Error())
+	}
 	msg := fmt.Sprintf("%s serves no runtime metrics gotune can read (tried the gotune agent, Prometheus /metrics, expvar /debug/vars, net/http/pprof)", Redact(e.Base))
-	msg += `; add import _ "net/http/pprof" (and import _ "github.com/gotune/gotune/agent" for every runtime metric)`
+	if len(said) > 0 {
+		msg += ": " + strings.Join(said, "; ")
+	}
+	switch {
+	case newer:
+		msg += "; the target's gotune agent is newer than this gotune: upgrade gotune"
+	case len(said) == 0:
+		msg += `; add import _ "net/http/pprof" (and import _ "github.com/gotune/gotune/agent" for every runtime metric)`
+	}
 	return msg
 }
 

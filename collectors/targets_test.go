@@ -156,6 +156,43 @@ func TestDetectFailsClearlyWithoutMetrics(t *testing.T) {
 	}
 }
 
+// What a probe heard beyond "not here" reaches the person: a server error's
+// text, or an agent newer than this gotune (with the fix: upgrade).
+func TestDetectSaysWhatTheProbesHeard(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/err/metrics", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "registry lock timeout", http.StatusInternalServerError)
+	})
+	mux.HandleFunc("/newer/debug/gotune/metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"format": 99}`))
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	cases := []struct {
+		base       string
+		want, lack []string
+	}{
+		{srv.URL + "/err", []string{"status 500", "registry lock timeout"}, []string{"upgrade gotune"}},
+		{srv.URL + "/newer", []string{"format 99 is newer", "upgrade gotune"}, []string{`import _ "net/http/pprof"`}},
+	}
+	for _, c := range cases {
+		_, _, err := DetectMetrics(t.Context(), c.base, HTTPSourceOptions{})
+		if err == nil {
+			t.Fatalf("%s: detected metrics", c.base)
+		}
+		for _, w := range c.want {
+			if !contains(err.Error(), w) {
+				t.Errorf("%s: error %q lacks %q", c.base, err, w)
+			}
+		}
+		for _, w := range c.lack {
+			if contains(err.Error(), w) {
+				t.Errorf("%s: error %q has %q", c.base, err, w)
+			}
+		}
+	}
+}
+
 // Every profile kind gotune fetches comes back as a complete profile.
 func TestFetchEveryProfileKind(t *testing.T) {
 	base := startMetricsServer(t, "agent")
