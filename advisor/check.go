@@ -511,3 +511,18 @@ func pctRange(lo, hi float64) string { return pct(lo) + "–" + pct(hi) }
 
 // mib rounds n down to whole MiB, for GOMEMLIMIT values people can read.
 func mib(n float64) int64 { return int64(n) >> 20 }
+
+// arg is the target as a gotune command takes it, quoted for a POSIX shell
+// when it needs to be; TARGET when unknown (a recording).
+func (c *check) arg() string {
+	t := c.in.Target
+	if t == "" {
+		return "TARGET"
+	}
+	if strings.IndexFunc(t, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_./:@%+=,-[]", r))
+	}) < 0 {
+		return t
+	}
+	return "'" + strings.ReplaceAll(t, "'", `'\''`) + "'"
+}

@@ -229,12 +229,12 @@ func checkAssists(c *check) *Finding {
 		o := c.whatIf().Observed
 		scale := rec.CycleRate.Value / o.CycleRate.Value
 		f.Action = envAction(rec, o.MemoryLimit)
-		f.Alternatives = []Action{{Kind: ActionCode, Text: "cut the allocation rate in the functions the allocs profile ranks first (gotune top URL --kind allocs --sample-index alloc_space)"}}
+		f.Alternatives = []Action{{Kind: ActionCode, Text: "cut the allocation rate in the functions the allocs profile ranks first (gotune top " + c.arg() + " --kind allocs --sample-index alloc_space)"}}
 		f.Predicted = &Prediction{Text: fmt.Sprintf("assists fall with GC frequency, to about %s of CPU", pctRange(frac*scale*(1-tolGCCPU), frac*scale*(1+tolGCCPU))),
 			Metric: "gc-assist-cpu", Unit: "fraction", Low: frac * scale * (1 - tolGCCPU), High: frac * scale * (1 + tolGCCPU)}
 		f.Confidence = Medium
 	} else {
-		f.Action = Action{Kind: ActionCode, Text: "cut the allocation rate in the functions the allocs profile ranks first (gotune top URL --kind allocs --sample-index alloc_space)",
+		f.Action = Action{Kind: ActionCode, Text: "cut the allocation rate in the functions the allocs profile ranks first (gotune top " + c.arg() + " --kind allocs --sample-index alloc_space)",
 			Note: "a larger GOGC also helps where memory allows"}
 		f.Predicted = &Prediction{Text: "assists shrink in proportion to the allocation rate"}
 		f.Confidence = Low
@@ -401,7 +401,7 @@ func checkAllocHeavy(c *check) *Finding {
 	}
 	f.Action = Action{Kind: ActionCode, Text: "reduce allocations in " + where,
 		Note: "reuse buffers (sync.Pool, append into a kept slice), preallocate, avoid []byte↔string copies and pointers that escape; `go build -gcflags=-m=3` shows what escapes"}
-	f.Alternatives = []Action{{Kind: ActionCommand, Text: "gotune top URL --kind allocs --sample-index alloc_space --nodecount 20"}}
+	f.Alternatives = []Action{{Kind: ActionCommand, Text: "gotune top " + c.arg() + " --kind allocs --sample-index alloc_space --nodecount 20"}}
 	// GC work is proportional to bytes allocated (GC guide, Understanding
 	// costs): halving the top allocator's bytes cuts GC cycles by half its
 	// share.

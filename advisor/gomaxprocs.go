@@ -426,7 +426,7 @@ func checkCPUSaturated(c *check) *Finding {
 		f.Action = Action{Kind: ActionEnv, Text: fmt.Sprintf("GOMAXPROCS=%d", avail), Note: "the process may use more CPUs than it has Ps"}
 		f.Predicted = &Prediction{Text: fmt.Sprintf("up to %d× the CPU for runnable goroutines; scheduling latency falls if the extra CPUs are idle", avail/p)}
 	} else {
-		f.Action = Action{Kind: ActionCommand, Text: "give the process more CPUs (raise the quota or scale out), or cut CPU per request: gotune top URL --kind profile --cum"}
+		f.Action = Action{Kind: ActionCommand, Text: "give the process more CPUs (raise the quota or scale out), or cut CPU per request: gotune top " + c.arg() + " --kind profile --cum"}
 		f.Predicted = &Prediction{Text: "scheduling latency falls once CPU demand is below GOMAXPROCS"}
 	}
 	f.Confidence = Medium

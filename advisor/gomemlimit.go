@@ -196,7 +196,7 @@ func checkLiveHeapNearLimit(c *check) *Finding {
 	}
 	f.Action = Action{Kind: ActionCommand, Text: fmt.Sprintf("give the process more memory (container limit and GOMEMLIMIT above %s)", bytes((live+other)/0.5)),
 		Note: "so the live heap is at most half of it"}
-	f.Alternatives = []Action{{Kind: ActionCode, Text: "shrink the live heap: gotune top URL --kind heap --sample-index inuse_space shows what holds it"}}
+	f.Alternatives = []Action{{Kind: ActionCode, Text: "shrink the live heap: gotune top " + c.arg() + " --kind heap --sample-index inuse_space shows what holds it"}}
 	if wi := c.whatIf(); wi != nil && !wi.NoGCCPU {
 		o := wi.Observed
 		now := o.Predict(o.GOGC, limit)

@@ -174,7 +174,7 @@ func checkMutexWait(c *check) *Finding {
 	mp := c.in.Profiles.Mutex
 	if mp == nil || mp.NumSamples() == 0 {
 		f.Action = Action{Kind: ActionCode, Text: "runtime.SetMutexProfileFraction(5)",
-			Note: "at start-up: samples 1 in 5 contention events (the mutex profile is off by default), then gotune top URL --kind mutex names the lock holders"}
+			Note: "at start-up: samples 1 in 5 contention events (the mutex profile is off by default), then gotune top " + c.arg() + " --kind mutex names the lock holders"}
 		f.Predicted = &Prediction{Text: "the mutex profile names the functions holding the contended locks; overhead stays negligible at 1 in 5"}
 		f.Confidence = Medium
 		return f
@@ -191,7 +191,7 @@ func checkMutexWait(c *check) *Finding {
 		f.Confidence = Medium
 		return f
 	}
-	f.Action = Action{Kind: ActionCommand, Text: "gotune top URL --kind mutex", Note: "the mutex profile names where contended locks are released"}
+	f.Action = Action{Kind: ActionCommand, Text: "gotune top " + c.arg() + " --kind mutex", Note: "the mutex profile names where contended locks are released"}
 	f.Predicted = &Prediction{Text: "finding the lock holders is the first step; wait falls with the critical section"}
 	f.Confidence = Low
 	return f

@@ -22,6 +22,9 @@ type Input struct {
 	// Trace is an execution trace taken during the window, for the
 	// trace-* rules (advisor/trace.go); nil when none was captured.
 	Trace *trace.Summary
+	// Target is the target as a gotune command takes it (a PID or a
+	// URL), for the commands in actions; "" writes TARGET.
+	Target string
 }
 
 // Facts are what the PID collectors know about the process and its host

@@ -132,7 +132,7 @@ func checkTracePause(c *check) *Finding {
 	if s == nil {
 		// One note for the three trace rules, not a check that failed: a
 		// trace is taken only on request.
-		c.partly("trace rules: no execution trace", "capture one with gotune trace URL")
+		c.partly("trace rules: no execution trace", "capture one with gotune trace "+c.arg()+"")
 		return nil
 	}
 	// The tracer's own pauses come from capturing this very trace.

@@ -884,7 +884,7 @@ func (t *Trial) Verify(ctx context.Context) (snapshot.Change, error) {
 	if end.Before(to) {
 		end = to
 	}
-	w := &Window{From: from, To: end, Target: t.s.name, Session: t.s.store.Snapshot(), CgroupStart: cgStart}
+	w := &Window{From: from, To: end, Target: t.s.name, Arg: t.s.arg, Session: t.s.store.Snapshot(), CgroupStart: cgStart}
 	r := w.Advise(t.opts.Advisor)
 	m := measure(w, r)
 	var notes []string

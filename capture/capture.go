@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -75,6 +76,7 @@ const historyLimit = 16
 // concurrent use.
 type Session struct {
 	name    string
+	arg     string // the target as a gotune command takes it (a PID or a URL), for actions
 	hint    string
 	store   *session.Store
 	fetcher Fetcher
@@ -131,8 +133,12 @@ func Start(ctx context.Context, t collectors.Target, o Options) *Session {
 	if s.tr.fetcher == nil {
 		s.tr.fetcher = traceFetcherFor(t)
 	}
-	if pt, ok := t.(*collectors.PIDTarget); ok {
-		s.hint = pt.Process.Reach.Hint
+	switch t := t.(type) {
+	case *collectors.PIDTarget:
+		s.hint = t.Process.Reach.Hint
+		s.arg = strconv.Itoa(t.PID)
+	case *collectors.URLTarget:
+		s.arg = collectors.Redact(t.Base)
 	}
 	if s.fetcher == nil && s.hint == "" {
 		s.hint = "the target serves no net/http/pprof endpoint: add import _ \"net/http/pprof\" to see profiles"

@@ -67,6 +67,9 @@ type Window struct {
 	From, To time.Time
 	// Target names what was watched.
 	Target string
+	// Arg is the target as a gotune command takes it (a PID or a URL),
+	// for the commands in the advisor's actions; "" for a recording.
+	Arg string
 	// Session is the store's snapshot at the window's end.
 	Session *session.Snapshot
 	// CgroupStart is the first cgroup reading of the window (nil for URL
@@ -107,7 +110,7 @@ func (s *Session) Window(ctx context.Context, o WindowOptions) (*Window, error) 
 	start := s.start
 	cgStart, notes := start.cgroup, slices.Clone(start.notes)
 	s.mu.Unlock()
-	w := &Window{From: start.at, Target: s.name, CgroupStart: cgStart, GoroutinesStart: start.groups,
+	w := &Window{From: start.at, Target: s.name, Arg: s.arg, CgroupStart: cgStart, GoroutinesStart: start.groups,
 		Profiles: map[profile.Kind]*profile.Captured{}}
 	w.Notes = append(w.Notes, notes...)
 	// The window holds every point of the session: a store filled before
@@ -308,7 +311,7 @@ func (s *Session) delta(base, cur *profile.Captured) (*profile.Captured, error) 
 // AdvisorInput is the advisor's input for the window: its points, the
 // facts, the cgroup reading at its start and its profiles.
 func (w *Window) AdvisorInput() advisor.Input {
-	in := advisor.Input{Facts: w.Session.Facts}
+	in := advisor.Input{Facts: w.Session.Facts, Target: w.Arg}
 	for _, p := range w.Session.Points {
 		if !p.Time.Before(w.From.Add(-time.Second)) && !p.Time.After(w.To) {
 			in.Points = append(in.Points, p)
