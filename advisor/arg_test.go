@@ -19,3 +19,16 @@ func TestActionTargetArg(t *testing.T) {
 		}
 	}
 }
+
+// A noisy window (a process at rest: one GC in a while) widens a range
+// past its value; the range starts at 0, never below (seen on caddy at
+// rest: "GC/s -0.54–2.65").
+func TestAroundNeverNegative(t *testing.T) {
+	e := around(1.05, 1.5)
+	if e.Low != 0 || e.High != 1.05*2.5 || e.Value != 1.05 {
+		t.Errorf("around(1.05, 1.5) = %+v, want Low 0, High 2.625", e)
+	}
+	if e := around(2, 0.25); e.Low != 1.5 || e.High != 2.5 {
+		t.Errorf("around(2, 0.25) = %+v", e)
+	}
+}

@@ -110,8 +110,15 @@ type Estimate struct {
 // Contains reports whether x lies in [Low, High].
 func (e Estimate) Contains(x float64) bool { return x >= e.Low && x <= e.High }
 
+// around is v ± rel·v. The model's figures (rates, fractions, bytes) are
+// never negative: a window noisy enough that rel exceeds 1 (a process at
+// rest, a GC a minute) gives a range from 0, not below.
 func around(v, rel float64) Estimate {
-	return Estimate{Value: v, Low: v * (1 - rel), High: v * (1 + rel)}
+	e := Estimate{Value: v, Low: v * (1 - rel), High: v * (1 + rel)}
+	if v >= 0 {
+		e.Low = max(0, e.Low)
+	}
+	return e
 }
 
 // Model tolerances: how far the steady-state model can be off beyond the
