@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +40,35 @@ type Endpoints struct {
 	Pprof      bool   `json:"pprof,omitempty"`
 	Prometheus bool   `json:"prometheus,omitempty"`
 	Expvar     bool   `json:"expvar,omitempty"`
+	// NotHTTP: the server spoke first (a NATS, SSH or SMTP port): it was
+	// not sent any request.
+	NotHTTP bool `json:"not_http,omitempty"`
+}
+
+// speakFirstWait is how long a probe listens on a fresh connection before
+// sending anything: a server that greets first (NATS's INFO, an SSH
+// banner) does so within microseconds on loopback. A busy one that greets
+// later is probed as before.
+const speakFirstWait = 50 * time.Millisecond
+
+// speaksFirst reports whether the server at base ("http://host:port")
+// sends bytes before the client says anything: not an HTTP server.
+func speaksFirst(ctx context.Context, base string, wait time.Duration) bool {
+	u, err := url.Parse(base)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait*4)
+	defer cancel()
+	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", u.Host)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(wait))
+	var b [1]byte
+	n, _ := c.Read(b[:])
+	return n > 0
 }
 
 // Any reports whether anything gotune can use answered.
@@ -73,6 +103,13 @@ func Probe(ctx context.Context, client *http.Client, base string, timeout time.D
 	}
 	base = strings.TrimRight(base, "/")
 	e := Endpoints{Base: base}
+	if speaksFirst(ctx, base, min(timeout/6, speakFirstWait)) {
+		// NATS, SSH, SMTP, MySQL, FTP, Redis sentinels... greet first; an
+		// HTTP server never does. Four GETs there would only put parser
+		// errors in its log.
+		e.NotHTTP = true
+		return e
+	}
 	checks := []struct {
 		path string
 		ok   func(body []byte) bool

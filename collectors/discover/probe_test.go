@@ -3,9 +3,12 @@ package discover
 import (
 	"context"
 	"expvar"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/pprof"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -75,5 +78,45 @@ func TestProbeTimeout(t *testing.T) {
 	// (which never answers), not a slow machine.
 	if el := time.Since(start); got.Any() || el > 20*time.Second {
 		t.Errorf("Probe of a silent server = %+v after %v; want nothing after ~100ms", got, el)
+	}
+}
+
+// A server that greets first (NATS sends INFO on accept) is not HTTP: the
+// probe sends it nothing, so its log gets no parser errors.
+func TestProbeSkipsServersThatSpeakFirst(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var got atomic.Int64
+	var conns atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			go func() {
+				defer c.Close()
+				io.WriteString(c, "INFO {\"server_id\":\"x\",\"version\":\"2.15.2\"}\r\n")
+				n, _ := io.Copy(io.Discard, c)
+				got.Add(n)
+			}()
+		}
+	}()
+	base := "http://" + ln.Addr().String()
+	e := Probe(t.Context(), nil, base, time.Second)
+	if e.Any() || !e.NotHTTP {
+		t.Errorf("Probe = %+v, want nothing and NotHTTP", e)
+	}
+	ln.Close()
+	time.Sleep(50 * time.Millisecond) // let the handler count what it read
+	if n := got.Load(); n != 0 {
+		t.Errorf("the probe sent %d bytes to a server that is not HTTP", n)
+	}
+	if c := conns.Load(); c != 1 {
+		t.Errorf("%d connections, want the one that listened", c)
 	}
 }
