@@ -47,9 +47,11 @@ type Endpoints struct {
 
 // speakFirstWait is how long a probe listens on a fresh connection before
 // sending anything: a server that greets first (NATS's INFO, an SSH
-// banner) does so within microseconds on loopback. A busy one that greets
-// later is probed as before.
-const speakFirstWait = 50 * time.Millisecond
+// banner) does so within microseconds on loopback at rest; nats-server
+// with two cores saturated by JetStream load took over 50 ms. A server
+// slower than this is probed as before. Ports are probed concurrently, so
+// this adds one wait to a scan, not one per port.
+const speakFirstWait = 100 * time.Millisecond
 
 // speaksFirst reports whether the server at base ("http://host:port")
 // sends bytes before the client says anything: not an HTTP server.
@@ -103,7 +105,7 @@ func Probe(ctx context.Context, client *http.Client, base string, timeout time.D
 	}
 	base = strings.TrimRight(base, "/")
 	e := Endpoints{Base: base}
-	if speaksFirst(ctx, base, min(timeout/6, speakFirstWait)) {
+	if speaksFirst(ctx, base, min(timeout/3, speakFirstWait)) {
 		// NATS, SSH, SMTP, MySQL, FTP, Redis sentinels... greet first; an
 		// HTTP server never does. Four GETs there would only put parser
 		// errors in its log.
