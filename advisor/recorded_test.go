@@ -142,9 +142,16 @@ func checkGOGC(t *testing.T, base *snapshot.Snapshot, runs map[int]*snapshot.Sna
 			t.Fatalf("no prediction for GOGC=%d", g)
 		}
 		pred := wi.Rows[i]
-		got := adviseRecording(t, runs[g]).WhatIf
+		rep := adviseRecording(t, runs[g])
+		got := rep.WhatIf
 		if got == nil {
-			t.Fatalf("GOGC=%d: no GC figures measured", g)
+			why := "no reason given"
+			for _, s := range rep.Skips {
+				if s.Rule == advisor.WhatIfID {
+					why = s.Reason
+				}
+			}
+			t.Fatalf("GOGC=%d: no GC model fitted on its window: %s", g, why)
 		}
 		m := got.Observed
 		if m.GOGC != g {
