@@ -56,7 +56,7 @@ func (m profileMsg) Error() string {
 // fetchProfile fetches one profile through the session (which keeps it)
 // and aggregates it, off the UI goroutine. The CPU profile runs for
 // seconds; ctx cancels it.
-func fetchProfile(ctx context.Context, sess *capture.Session, gen int, kind profile.Kind, seconds int, sampleIndex string) tea.Cmd {
+func fetchProfile(ctx context.Context, sess *capture.Session, gen int, kind profile.Kind, seconds int, o viewOptions) tea.Cmd {
 	return func() tea.Msg {
 		c, err := sess.Profile(ctx, kind, capture.ProfileOptions{Seconds: seconds})
 		if err != nil {
@@ -65,7 +65,7 @@ func fetchProfile(ctx context.Context, sess *capture.Session, gen int, kind prof
 			}
 			return profileMsg{gen: gen, kind: kind, err: err}
 		}
-		d, err := buildFlameData(c, sampleIndex)
+		d, err := buildFlameData(c, o)
 		if err != nil {
 			return profileMsg{gen: gen, kind: kind, err: err}
 		}
@@ -75,15 +75,16 @@ func fetchProfile(ctx context.Context, sess *capture.Session, gen int, kind prof
 
 var errCaptureCancelled = errors.New("capture cancelled")
 
-// rebuildProfile aggregates an already fetched profile by another sample
-// type.
-func rebuildProfile(old *flameData, gen int, sampleIndex string) tea.Cmd {
+// rebuildProfile aggregates an already fetched profile with other view
+// options (sample type, refinements, granularity, orientation), or one
+// from the session's history.
+func rebuildProfile(c *profile.Captured, gen int, o viewOptions) tea.Cmd {
 	return func() tea.Msg {
-		d, err := buildFlameData(old.capture, sampleIndex)
+		d, err := buildFlameData(c, o)
 		if err != nil {
-			return profileMsg{gen: gen, kind: old.kind, err: err}
+			return profileMsg{gen: gen, kind: c.Kind, err: err}
 		}
-		return profileMsg{gen: gen, kind: old.kind, data: d}
+		return profileMsg{gen: gen, kind: c.Kind, data: d}
 	}
 }
 

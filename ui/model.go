@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +15,8 @@ import (
 	"github.com/gotune/gotune/capture"
 	"github.com/gotune/gotune/collectors/effective"
 	"github.com/gotune/gotune/measurement"
+	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/profile/sources"
 	"github.com/gotune/gotune/safetext"
 	"github.com/gotune/gotune/session"
 	"github.com/gotune/gotune/themes"
@@ -54,6 +57,20 @@ type shared struct {
 	interval   time.Duration
 	active     int // the visible screen
 	clock      func() time.Time
+	sources    profile.Sources // where source listings read files
+	// note is a screen's word for the status line (an export's path),
+	// shown for noteFor.
+	note    string
+	noteErr bool
+	noteAt  time.Time
+}
+
+// noteFor is how long a screen's note stays in the status line.
+const noteFor = 20 * time.Second
+
+// setNote puts text in the status line for a while.
+func (s *shared) setNote(text string, failed bool) {
+	s.note, s.noteErr, s.noteAt = text, failed, s.clock()
 }
 
 // attached reports whether a target is being watched.
@@ -122,7 +139,7 @@ func New(ctx context.Context, opts Options) *Model {
 		opts.Interval = time.Second
 	}
 	s := &shared{ctx: ctx, keys: newKeyMap(), window: windows[0], cpuSeconds: opts.CPUSeconds,
-		interval: opts.Interval, now: opts.Now(), clock: opts.Now}
+		interval: opts.Interval, now: opts.Now(), clock: opts.Now, sources: sources.Default(opts.SourcePath...)}
 	// Dark until the terminal says otherwise: most terminals are dark, and
 	// the answer (if any) arrives within milliseconds.
 	s.theme = themes.Choose(opts.Theme, opts.NoColor, true)
@@ -582,6 +599,14 @@ func (m *Model) statusLine(w int) string {
 	if len(parts) == 0 {
 		parts = append(parts, t.Muted.S("connecting…"))
 	}
+	if st := m.s.note; st != "" && m.s.now.Sub(m.s.noteAt) < noteFor {
+		paint := t.OK
+		if m.s.noteErr {
+			paint = t.Crit
+		}
+		parts = append([]string{paint.S(safetext.Line(st))}, parts...)
+		hint = ""
+	}
 	if st := m.save.statusText(); st != "" {
 		// The path matters more than the hint while it shows.
 		parts = append([]string{st}, parts...)
@@ -643,7 +668,32 @@ func (m *Model) helpView(w, h int) string {
 	sc := m.current()
 	section(sc.title(), sc.helpKeys())
 	b.WriteString(t.Muted.S(mouse))
-	return b.String()
+	return helpColumns(b.String(), w, h)
+}
+
+// helpColumns flows help text that is taller than h into two columns
+// (the title stays on top) when the terminal is wide enough.
+func helpColumns(text string, w, h int) string {
+	lines := strings.Split(text, "\n")
+	if len(lines) <= h || w < 60 {
+		return text
+	}
+	head, body := lines[:2], lines[2:]
+	if (len(body)+1)/2 > h-len(head) {
+		// Still too tall: drop the blank lines between sections.
+		body = slices.DeleteFunc(slices.Clone(body), func(l string) bool { return l == "" })
+	}
+	n := (len(body) + 1) / 2
+	cw := w / 2
+	out := append([]string(nil), head...)
+	for i := range n {
+		l := ansi.TruncateWc(body[i], cw-1, "…")
+		if i+n < len(body) {
+			l = pad(l, cw) + body[i+n]
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n")
 }
 
 // joinRight puts right at the right edge of a w-wide line after left,

@@ -36,6 +36,10 @@ type Options struct {
 	NoColor    bool   // NO_COLOR is set: monochrome, whatever Theme says
 	Interval   time.Duration
 	CPUSeconds int // default CPU capture length
+	// SourcePath are directories where the source view looks for the
+	// files a profile names (pprof's -source_path), besides the recorded
+	// paths, the module cache and GOROOT.
+	SourcePath []string
 	// Version is gotune's version, recorded in the snapshots it saves.
 	Version string
 

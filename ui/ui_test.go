@@ -438,23 +438,22 @@ func TestFlameNavigation(t *testing.T) {
 	press(m, "2")
 	loadProfile(t, m, profile.KindCPU)
 	f := m.flame
-	root := f.data.root
 	press(m, "j", "enter")
-	if f.focus == root || f.focus.depth != 2 {
-		t.Fatalf("enter zoomed to depth %d, want 2", f.focus.depth)
+	if f.focus == profile.Root || f.tree.Depth(f.focus) != 2 {
+		t.Fatalf("enter zoomed to depth %d, want 2", f.tree.Depth(f.focus))
 	}
 	press(m, "esc")
-	if f.focus.depth != 1 {
-		t.Fatalf("esc zoomed out to depth %d, want 1", f.focus.depth)
+	if f.tree.Depth(f.focus) != 1 {
+		t.Fatalf("esc zoomed out to depth %d, want 1", f.tree.Depth(f.focus))
 	}
 	press(m, "backspace")
-	if f.focus != root {
+	if f.focus != profile.Root {
 		t.Fatal("backspace did not zoom out to the root")
 	}
 	press(m, "/", "f", "i", "b", "enter")
-	_, v := f.data.searchTree("fib")
-	if v <= 0 || v > f.data.total || len(f.matches) == 0 {
-		t.Fatalf("search share %d of %d, %d matches", v, f.data.total, len(f.matches))
+	v, _ := f.tree.Search(searchRegexp("fib"))
+	if v <= 0 || v > f.data.total || len(f.matches) == 0 || v != f.matchValue {
+		t.Fatalf("search share %d (shown %d) of %d, %d matches", v, f.matchValue, f.data.total, len(f.matches))
 	}
 	if !strings.Contains(plain(m), f.data.share(v)+" of total") {
 		t.Errorf("the share %s is not shown", f.data.share(v))
@@ -464,7 +463,7 @@ func TestFlameNavigation(t *testing.T) {
 	for _, msg := range msgs {
 		m.Update(msg)
 	}
-	if m.active != scrFlame || f.sel == nil || f.sel.name != m.screens[scrTop].(*topScreen).rows[0].Name {
+	if m.active != scrFlame || f.sel == profile.Root || f.tree.Name(f.sel) != m.screens[scrTop].(*topScreen).rows[0].Name {
 		t.Errorf("enter in top did not jump to its frame in the flame view")
 	}
 }
