@@ -32,7 +32,7 @@ type keyMap struct {
 		// Exploration: refine (pprof's filters), granularity,
 		// orientation, peek, source, history, export.
 		PrevMatch, ResetZoom, Refine, ClearRefine, Granularity, Invert key.Binding
-		Peek, List, History, Export                                   key.Binding
+		Peek, List, History, Export                                    key.Binding
 	}
 	Top struct {
 		Sort, Filter, Jump key.Binding

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	tea "charm.land/bubbletea/v2"
 	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/gotune/gotune/profile"
@@ -17,8 +17,8 @@ import (
 // flat and cum, each edge's value and its share of the function's cum.
 // Enter moves to the caller or callee under the cursor.
 type peekView struct {
-	name   string // the function peeked at
-	cursor int    // index into peekRows
+	name   string   // the function peeked at
+	cursor int      // index into peekRows
 	back   []string // the functions peeked at before, for esc
 }
 
