@@ -262,21 +262,21 @@ func (ps *cmpProfilesScreen) view() string {
 	lines := []string{joinRight(kindLine, t.Muted.S(df.sampleType.String()+" · "+mode), bw)}
 	lines = append(lines, ps.spanLines(p)...)
 	lines = append(lines, ps.legend(df, bw), ps.breadcrumb(p, bw))
-	icicle := p.ic.paint(func(n *diffNode) themes.Paint {
+	icicle := p.ic.paint(func(n *diffNode) (themes.Paint, bool) {
 		if n == p.ic.sel {
-			return t.FlameSelected
+			return t.FlameSelected, true
 		}
 		switch df.class(n) {
 		case profile.ChangeGrew:
-			return t.DiffGrew
+			return t.DiffGrew, true
 		case profile.ChangeShrank:
-			return t.DiffShrank
+			return t.DiffShrank, true
 		case profile.ChangeNew:
-			return t.DiffNew
+			return t.DiffNew, true
 		case profile.ChangeGone:
-			return t.DiffGone
+			return t.DiffGone, true
 		}
-		return t.DiffSame
+		return t.DiffSame, true
 	}, t.Faint)
 	var panel []string
 	if ps.panelW > 0 {

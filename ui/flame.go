@@ -187,17 +187,24 @@ func (f *flameScreen) handle(msg tea.Msg) tea.Cmd {
 			} else {
 				f.err = msg.err
 			}
+			if f.data != nil {
+				f.opts = f.data.opts // what is shown
+			}
 			return nil
 		}
 		f.setData(msg.data)
-		return f.wantExpand()
+		var share tea.Cmd
+		if f.query != "" && !f.matchKnown && !f.searching {
+			share = f.searchShare()
+		}
+		return tea.Batch(f.wantExpand(), share)
 	case captureTickMsg:
 		if msg.gen == f.gen && f.capturing() {
 			f.s.now = f.s.clock()
 			return captureTick(f.gen)
 		}
 	case expandedMsg:
-		return f.expanded_(msg)
+		return f.onExpanded(msg)
 	case peekMsg:
 		f.peekBusy = false
 		if msg.data == f.data {
@@ -522,9 +529,6 @@ func (f *flameScreen) setData(d *flameData) {
 		}
 	}
 	f.setQuery(f.query)
-	if f.query != "" && !f.searching && !f.matchKnown {
-		f.searchBusy = "" // a new tree: the share is asked again
-	}
 	if f.mode == modeList && f.ls.name != "" {
 		f.ls.stale = true
 	}
@@ -609,7 +613,7 @@ func (f *flameScreen) hasUnbuilt(n profile.NodeID) bool {
 	return false
 }
 
-func (f *flameScreen) expanded_(msg expandedMsg) tea.Cmd {
+func (f *flameScreen) onExpanded(msg expandedMsg) tea.Cmd {
 	f.expanding = false
 	if msg.data != f.data {
 		return nil
@@ -728,7 +732,7 @@ func (f *flameScreen) view() string {
 			l = icicle[i]
 		}
 		if f.panelW > 0 {
-			pad := f.iw - ansi.StringWidthWc(l)
+			pad := f.iw - cellWidth(l)
 			if pad > 0 {
 				l += strings.Repeat(" ", pad)
 			}
@@ -870,14 +874,14 @@ func (f *flameScreen) renderIcicle() []string {
 		return f.cells
 	}
 	t := f.s.theme
-	out := f.paint(func(n profile.NodeID) themes.Paint {
+	out := f.paint(func(n profile.NodeID) (themes.Paint, bool) {
 		switch {
 		case n == f.sel:
-			return t.FlameSelected
+			return t.FlameSelected, true
 		case f.matches[n]:
-			return t.FlameMatch
+			return t.FlameMatch, true
 		}
-		return t.Flame[nameHash(f.tree.Name(n))%uint32(len(t.Flame))]
+		return t.Flame[nameHash(f.tree.Name(n))%uint32(len(t.Flame))], false
 	}, t.Faint)
 	f.cells, f.cellsSel, f.palette, f.cellsScroll, f.cellsG = out, f.sel, t, f.scroll, f.cellGen
 	return out

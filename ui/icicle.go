@@ -230,9 +230,12 @@ func (ic *icicle[N]) order(keep func(N) bool) []N {
 	return out
 }
 
-// paint draws the rows shown, each frame with the paint chosen for it
-// and the blocks of frames not built with other.
-func (ic *icicle[N]) paint(pick func(n N) themes.Paint, other themes.Paint) []string {
+// paint draws the rows shown, each frame with the paint pick chooses for
+// it, the blocks of frames not built with other. A one-cell frame that
+// pick does not mark (the selection, a match, a change) is drawn with
+// other too: a zoomed icicle can have rows of hundreds of them, one
+// styled run each in its own colour otherwise.
+func (ic *icicle[N]) paint(pick func(n N) (p themes.Paint, marked bool), other themes.Paint) []string {
 	end := min(len(ic.rows), ic.scroll+ic.h)
 	if ic.scroll >= end {
 		return nil
@@ -242,22 +245,43 @@ func (ic *icicle[N]) paint(pick func(n N) themes.Paint, other themes.Paint) []st
 	for _, rs := range ic.rows[ic.scroll:end] {
 		b.Reset()
 		x := 0
+		// Adjacent one-cell frames of one paint share one styled run:
+		// a zoomed icicle has rows of hundreds of them.
+		var run themes.Paint
+		open := false
+		closeRun := func() {
+			if open {
+				b.WriteString(run.Close())
+				open = false
+			}
+		}
 		for _, r := range rs {
 			if r.x > x {
+				closeRun()
 				b.WriteString(strings.Repeat(" ", r.x-x))
 			}
 			p := other
 			if !r.other {
-				p = pick(r.n)
+				pp, marked := pick(r.n)
+				if marked || r.w > 1 {
+					p = pp
+				}
 			}
 			if r.w == 1 {
-				b.WriteString(p.S("▏"))
+				if !open || p != run {
+					closeRun()
+					b.WriteString(p.Open())
+					run, open = p, p.Open() != ""
+				}
+				b.WriteString("▏")
 			} else {
+				closeRun()
 				b.WriteString(p.S(r.nameCell))
 				b.WriteByte(' ')
 			}
 			x = r.x + r.w
 		}
+		closeRun()
 		out = append(out, b.String())
 	}
 	return out

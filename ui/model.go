@@ -452,7 +452,7 @@ func fitLines(s string, w, h int) []string {
 		l := src[i]
 		// Every cell takes at least one byte: a short line cannot be too
 		// wide, and measuring is the costliest part of a frame.
-		if len(l) > w && ansi.StringWidthWc(l) > w {
+		if len(l) > w && cellWidth(l) > w {
 			l = ansi.TruncateWc(l, w, "")
 		}
 		out[i] = trimRight(l)
