@@ -22,14 +22,14 @@ const (
 // ParseGranularity accepts "functions", "files", "lines" and "addresses"
 // (and the singular forms).
 func ParseGranularity(s string) (Granularity, error) {
-	switch strings.TrimSuffix(strings.TrimSuffix(strings.ToLower(s), "es"), "s") {
-	case "", "function":
+	switch strings.ToLower(s) {
+	case "", "function", "functions":
 		return Functions, nil
-	case "file":
+	case "file", "files":
 		return Files, nil
-	case "line":
+	case "line", "lines":
 		return Lines, nil
-	case "address", "addr":
+	case "address", "addresses", "addr":
 		return Addresses, nil
 	}
 	return 0, fmt.Errorf("granularity %q: want functions, files, lines or addresses", s)

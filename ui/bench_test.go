@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gotune/gotune/internal/testproc"
 	"github.com/gotune/gotune/profile"
 )
 
@@ -169,19 +170,23 @@ func BenchmarkFlameScreenLoad(b *testing.B) {
 			raw := bigHeap(b, n)
 			var peak uint64
 			b.ReportAllocs()
+			var cpu time.Duration
 			for b.Loop() {
 				b.StopTimer()
 				m := newTestModel(b, 200, 60, "dark")
 				press(m, "2")
 				runtime.GC()
 				stop := heapPeak()
+				c0 := testproc.CPUNow()
 				b.StartTimer()
 				loadBig(b, m, raw)
 				_ = m.View()
 				b.StopTimer()
+				cpu += testproc.CPUNow() - c0
 				peak = max(peak, stop())
 				b.StartTimer()
 			}
+			b.ReportMetric(float64(cpu)/1e6/float64(b.N), "cpu-ms/op")
 			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
 		})
 	}

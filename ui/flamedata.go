@@ -42,23 +42,35 @@ type flameData struct {
 
 func buildFlameData(c *profile.Captured, o viewOptions) (*flameData, error) {
 	p, kind := c.Profile, c.Kind
+	// The top table is built beside the tree and the first peek: the
+	// first frame needs only those, and a big profile's table takes a
+	// third of the time.
+	var top *profile.Top
+	var topErr error
+	topDone := make(chan struct{})
+	go func() {
+		defer close(topDone)
+		top, topErr = profile.NewTop(p, profile.TopOptions{Options: o.Options})
+	}()
 	tree, err := profile.NewTree(p, profile.TreeOptions{Options: o.Options, Inverted: o.Inverted, MinFraction: profile.DefaultTreeFraction})
 	if err != nil {
+		<-topDone
 		return nil, fmt.Errorf("build the flame tree: %w", err)
-	}
-	top, err := profile.NewTop(p, profile.TopOptions{Options: o.Options})
-	if err != nil {
-		return nil, fmt.Errorf("build the top table: %w", err)
 	}
 	o.SampleIndex = tree.SampleType.Type
 	d := &flameData{kind: kind, opts: o, sampleType: tree.SampleType.Type, unit: tree.SampleType.Unit,
-		sampleTypes: p.SampleTypeNames(), total: tree.Total, tree: tree, top: top, prof: p, capture: c,
+		sampleTypes: p.SampleTypeNames(), total: tree.Total, tree: tree, prof: p, capture: c,
 		fetchedAt: c.FetchedAt, seconds: int(c.Seconds() + 0.5), first: profile.Root}
 	if kids := tree.Children(profile.Root); len(kids) > 0 {
 		d.first = kids[0]
 	}
 	pk := tree.Peek(d.first)
 	d.peek = &pk
+	<-topDone
+	if topErr != nil {
+		return nil, fmt.Errorf("build the top table: %w", topErr)
+	}
+	d.top = top
 	return d, nil
 }
 
