@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/safetext"
 )
 
 // diffNode is a frame of a diff flame's merged call tree: its width is
@@ -204,9 +205,9 @@ func marker(c profile.Change) string {
 
 func (df *diffFlame) label(n *diffNode) string {
 	if m := marker(df.class(n)); m != "" {
-		return m + shortName(n.name)
+		return m + safetext.Line(shortName(n.name))
 	}
-	return shortName(n.name)
+	return safetext.Line(shortName(n.name))
 }
 
 func (df *diffFlame) format(v int64) string {

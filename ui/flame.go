@@ -219,7 +219,7 @@ func (f *flameScreen) handle(msg tea.Msg) tea.Cmd {
 			return f.searchShare()
 		}
 	case listedMsg:
-		f.ls.done(msg, f.data)
+		f.ls.done(msg, f.data, f.listH())
 	case refineMsg:
 		if msg.opts.Options == f.opts.Options && msg.opts.Inverted == f.opts.Inverted {
 			return nil
@@ -579,7 +579,7 @@ func (f *flameScreen) relayout() {
 		return
 	}
 	t := f.tree
-	f.layout(f.iw, f.ih, func(n profile.NodeID) string { return shortName(t.Name(n)) })
+	f.layout(f.iw, f.ih, func(n profile.NodeID) string { return safetext.Line(shortName(t.Name(n))) })
 }
 
 // wantExpand builds the zoomed subtree deeper when it has frames not

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/safetext"
 )
 
 // viewOptions is how the Flame and Top screens aggregate a profile:
@@ -75,18 +76,21 @@ func buildFlameData(c *profile.Captured, o viewOptions) (*flameData, error) {
 }
 
 // format renders a value in the profile's unit.
-func (d *flameData) format(v int64) string { return profile.FormatValue(v, d.unit, "auto") }
+func (d *flameData) format(v int64) string {
+	return safetext.Line(profile.FormatValue(v, d.unit, "auto"))
+}
 
 // share is v as a percentage of the profile's total.
 func (d *flameData) share(v int64) string { return strings.TrimSpace(profile.Percent(v, d.total)) }
 
 // label names the profile for people: "CPU 10s", "heap inuse_space".
 func (d *flameData) label() string {
+	st := safetext.Line(d.sampleType) // the profile names it
 	switch d.kind {
 	case profile.KindCPU:
-		return fmt.Sprintf("CPU %ds · %s", d.seconds, d.sampleType)
+		return fmt.Sprintf("CPU %ds · %s", d.seconds, st)
 	}
-	return string(d.kind) + " · " + d.sampleType
+	return string(d.kind) + " · " + st
 }
 
 // large reports whether aggregations over every sample of d (a peek, a
@@ -97,7 +101,7 @@ func (d *flameData) large() bool { return d.tree.Samples(profile.Root) > syncSam
 
 // syncSamples is the sample count up to which peeks and search shares are
 // computed in Update: a full pass over 20,000 samples takes about 2 ms.
-const syncSamples = 20000
+var syncSamples = 20000 // a variable: tests lower it to take the command paths
 
 // nodesNamed lists the built nodes of t named name, largest first.
 func nodesNamed(t *profile.Tree, name string) []profile.NodeID {

@@ -3,12 +3,14 @@ package ui
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/gotune/gotune/capture"
 	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/safetext"
 )
 
 // historyView lists the profiles fetched in this session (the capture
@@ -114,7 +116,7 @@ func (f *flameScreen) historyView(h int) []string {
 		n, types := 0, ""
 		if c.Profile != nil {
 			n = c.Profile.NumSamples()
-			types = fmt.Sprint(c.Profile.SampleTypeNames())
+			types = safetext.Line(strings.Join(c.Profile.SampleTypeNames(), " "))
 		}
 		row := fmt.Sprintf("%s %-8s  %-28s %9d  %s", mark, c.FetchedAt.Local().Format("15:04:05"), historyLabel(c), n, types)
 		if i == hv.cursor {

@@ -52,7 +52,7 @@ func (f *flameScreen) openList(name string) tea.Cmd {
 	return listFunction(f.data, fn, f.s.sources)
 }
 
-func (l *listView) done(msg listedMsg, cur *flameData) {
+func (l *listView) done(msg listedMsg, cur *flameData, h int) {
 	if msg.data != l.data || msg.name != l.name || msg.data != cur {
 		return
 	}
@@ -87,8 +87,11 @@ func (l *listView) done(msg listedMsg, cur *flameData) {
 			l.lines = append(l.lines, listLine{text: fmt.Sprintf("%10s %10s %6d:", f(ln.Flat), f(ln.Cum), ln.Line), ln: ln, hasLn: true})
 		}
 	}
-	// Open at the hottest line, a few lines of context above it.
-	l.offset = max(0, hot-5)
+	// Open at the top, or at the hottest line with a few lines of
+	// context above it when it would not show.
+	if hot >= h-2 {
+		l.offset = max(0, hot-5)
+	}
 }
 
 func (l *listView) scroll(d, h int) {
