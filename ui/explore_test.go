@@ -582,4 +582,3 @@ func TestHelpListsExplorationKeys(t *testing.T) {
 		}
 	}
 }
-
