@@ -22,16 +22,35 @@ type tickMsg time.Time
 // waitForSnapshot returns the next snapshot once the store changes. It
 // watches ctx too: Bubble Tea never cancels a command, so one blocked on a
 // channel must end with the program.
+//
+// A collector's read publishes in a burst (the settings, the sample, its
+// status: three changes within microseconds); waiting snapshotSettle after
+// the first takes the burst as one snapshot, so the dashboard draws one
+// frame per reading, not three.
 func waitForSnapshot(ctx context.Context, sess *capture.Session) tea.Cmd {
 	return func() tea.Msg {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-sess.Changed():
-			return snapshotMsg{snap: sess.Snapshot()}
 		}
+		t := time.NewTimer(snapshotSettle)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		select {
+		case <-sess.Changed(): // part of the same burst: the snapshot below has it
+		default:
+		}
+		return snapshotMsg{snap: sess.Snapshot()}
 	}
 }
+
+// snapshotSettle is how long a burst of store changes is waited out.
+const snapshotSettle = 25 * time.Millisecond
 
 func tick(d time.Duration) tea.Cmd {
 	return tea.Tick(d, func(t time.Time) tea.Msg { return tickMsg(t) })

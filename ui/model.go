@@ -119,6 +119,12 @@ type Model struct {
 	flame      *flameScreen      // nil in compare mode
 	goroutines *goroutinesScreen // nil in compare mode
 	save       *savePrompt
+
+	// frame is the last rendered screen, valid while frameOK: rebuilt
+	// only after a message that may have changed it.
+	frame   string
+	frameOK bool
+	snapAt  time.Time // when the last snapshot arrived
 }
 
 // Chrome lines around the body: header, settings, tabs above; status
@@ -214,6 +220,10 @@ func (m *Model) bodySize() (int, int) {
 
 // Update routes a message.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if t, ok := msg.(tickMsg); ok {
+		return m, m.tick(t)
+	}
+	m.frameOK = false // any other message may change what is shown
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
@@ -228,10 +238,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case snapshotMsg:
 		m.s.snap = msg.snap
 		m.s.now = m.clock()
+		m.snapAt = m.s.now
 		return m, tea.Batch(m.broadcast(msg), waitForSnapshot(m.s.ctx, m.s.sess))
-	case tickMsg:
-		m.s.now = m.clock()
-		return m, tea.Batch(m.broadcast(msg), tick(time.Second))
 	case scanMsg, attachedMsg:
 		if am, ok := msg.(attachedMsg); ok && am.err == nil && am.sess != nil {
 			m.s.sess = am.sess
@@ -392,9 +400,33 @@ func (m *Model) click(msg tea.MouseClickMsg) tea.Cmd {
 	return m.current().update(tea.MouseClickMsg(mo))
 }
 
-// View renders the whole screen.
+// tick advances the clock and lets the screens start their periodic
+// refreshes. While snapshots arrive every interval they advance the clock
+// themselves: the tick then leaves it, so the screen changes once per
+// interval instead of twice (the ages it shows are those of the last
+// snapshot) and, when no screen started anything, the frame is not built
+// again nor redrawn.
+func (m *Model) tick(msg tickMsg) tea.Cmd {
+	now := m.clock()
+	fresh := m.s.attached() && !m.snapAt.IsZero() && now.Sub(m.snapAt) < m.s.interval+m.s.interval/2
+	if !fresh {
+		m.s.now = now
+		m.frameOK = false
+	}
+	cmd := m.broadcast(msg)
+	if cmd != nil {
+		m.frameOK = false
+	}
+	return tea.Batch(cmd, tick(time.Second))
+}
+
+// View renders the whole screen: the frame built after the last change
+// (Bubble Tea asks for a frame after every message).
 func (m *Model) View() tea.View {
-	v := tea.NewView(m.render())
+	if !m.frameOK {
+		m.frame, m.frameOK = m.render(), true
+	}
+	v := tea.NewView(m.frame)
 	v.AltScreen = true
 	v.MouseMode = tea.MouseModeCellMotion
 	v.WindowTitle = "gotune"
