@@ -30,10 +30,11 @@ type listView struct {
 // listLine is one line of the listing as drawn: text, or a source line
 // with its values (hot: cum above zero).
 type listLine struct {
-	header bool
-	text   string
-	ln     profile.SourceLine
-	hasLn  bool
+	header  bool
+	text    string
+	ln      profile.SourceLine
+	hasLn   bool
+	routine int // index of the routine's first header line
 }
 
 func (f *flameScreen) listH() int { return max(1, f.h-f.top-1) }
@@ -75,22 +76,23 @@ func (l *listView) done(msg listedMsg, cur *flameData, h int) {
 			l.lines = append(l.lines, listLine{header: true, text: "No source information for " + rt.Function})
 			continue
 		}
-		l.lines = append(l.lines, listLine{header: true, text: fmt.Sprintf("ROUTINE ======================== %s in %s", rt.Function, rt.File)},
-			listLine{header: true, text: fmt.Sprintf("%10s %10s (flat, cum) %s of Total", d.format(rt.Flat), d.format(rt.Cum), strings.TrimSpace(profile.Percent(rt.Cum, d.total)))})
+		start := len(l.lines)
+		l.lines = append(l.lines, listLine{header: true, routine: start, text: fmt.Sprintf("ROUTINE ======================== %s in %s", rt.Function, rt.File)},
+			listLine{header: true, routine: start, text: fmt.Sprintf("%10s %10s (flat, cum) %s of Total", d.format(rt.Flat), d.format(rt.Cum), strings.TrimSpace(profile.Percent(rt.Cum, d.total)))})
 		if rt.Err != nil {
-			l.lines = append(l.lines, listLine{header: true, text: " source not shown: " + rt.Err.Error()})
+			l.lines = append(l.lines, listLine{header: true, routine: start, text: " source not shown: " + rt.Err.Error()})
 		}
 		for _, ln := range rt.Lines {
 			if abs64(ln.Cum) > hotCum {
 				hot, hotCum = len(l.lines), abs64(ln.Cum)
 			}
-			l.lines = append(l.lines, listLine{text: fmt.Sprintf("%10s %10s %6d:", f(ln.Flat), f(ln.Cum), ln.Line), ln: ln, hasLn: true})
+			l.lines = append(l.lines, listLine{routine: start, text: fmt.Sprintf("%10s %10s %6d:", f(ln.Flat), f(ln.Cum), ln.Line), ln: ln, hasLn: true})
 		}
 	}
 	// Open at the top, or at the hottest line with a few lines of
 	// context above it when it would not show.
 	if hot >= h-2 {
-		l.offset = max(0, hot-5)
+		l.offset = max(0, min(hot-5, len(l.lines)-h))
 	}
 }
 
@@ -146,8 +148,16 @@ func (f *flameScreen) listView(h int) []string {
 			t.Muted.S("  · ")+t.Key.S("esc")+t.Muted.S(" back · ")+t.Key.S("p")+t.Muted.S(" peek"))
 	}
 	avail := max(1, h-len(lines))
+	// Scrolled into a routine: its two header lines stay on top.
+	var shown []listLine
+	if off := min(l.offset, len(l.lines)-1); off >= 0 && l.lines[off].routine < off && avail > 4 {
+		r := l.lines[off].routine
+		shown = append(shown, l.lines[r], l.lines[r+1])
+		avail -= 2
+	}
 	end := min(len(l.lines), l.offset+avail)
-	for _, ll := range l.lines[min(l.offset, end):end] {
+	shown = append(shown, l.lines[min(l.offset, end):end]...)
+	for _, ll := range shown {
 		switch {
 		case ll.header:
 			lines = append(lines, t.Accent.S(truncateText(safetext.Line(ll.text), f.w)))

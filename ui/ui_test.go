@@ -467,3 +467,36 @@ func TestFlameNavigation(t *testing.T) {
 		t.Errorf("enter in top did not jump to its frame in the flame view")
 	}
 }
+
+// TestFrameOnlyOnChange: the frame is built again after a message that
+// can change it, not after a tick while snapshots arrive (they move the
+// clock); once they stop, ticks age what the status line says.
+func TestFrameOnlyOnChange(t *testing.T) {
+	now := t0
+	sess := testSession(t, fillStore(60), &fakeFetcher{t: t})
+	m := New(t.Context(), Options{Session: sess, Theme: "mono", Now: func() time.Time { return now }})
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	m.Update(snapshotMsg{snap: sess.Snapshot()})
+	first := m.View().Content
+	if !m.frameOK {
+		t.Fatal("View did not keep its frame")
+	}
+	now = t0.Add(900 * time.Millisecond)
+	m.Update(tickMsg(now))
+	if !m.frameOK || m.View().Content != first || !m.s.now.Equal(t0) {
+		t.Errorf("a tick between snapshots rebuilt the frame or moved the clock to %v", m.s.now)
+	}
+	m.Update(keyMsg("w"))
+	if m.frameOK {
+		t.Error("a key press left the old frame")
+	}
+	if out := stripView(m.View().Content); !strings.Contains(out, "window 5m") {
+		t.Errorf("the key's change is not drawn:\n%s", out)
+	}
+	// The target stops answering: two seconds on, a tick ages the status.
+	now = t0.Add(2500 * time.Millisecond)
+	m.Update(tickMsg(now))
+	if m.frameOK || !m.s.now.Equal(now) || !strings.Contains(stripView(m.View().Content), "ok 2.90s ago") {
+		t.Errorf("a tick after the snapshots stopped did not age the status:\n%s", stripView(m.View().Content))
+	}
+}
