@@ -299,7 +299,9 @@ func exploreProfile(t *testing.T, tm *tmuxTerm, data string) {
 	tm.send("v")
 	tm.waitText(d, " addresses ")
 	tm.send("v")
-	tm.waitFor(d, "function granularity", func(s string) bool { return !strings.Contains(s, " addresses ") && strings.Contains(s, "CPU 3s · cpu") })
+	tm.waitFor(d, "function granularity", func(s string) bool {
+		return !strings.Contains(s, " addresses ") && strings.Contains(s, "CPU 3s · cpu")
+	})
 
 	// p peeks at the selected function; Enter moves to a caller or
 	// callee; esc steps back, then out.
