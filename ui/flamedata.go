@@ -49,9 +49,10 @@ func buildFlameData(c *profile.Captured, o viewOptions) (*flameData, error) {
 	var top *profile.Top
 	var topErr error
 	topDone := make(chan struct{})
+	topOpts := profile.TopOptions{Options: o.Options} // o changes below
 	go func() {
 		defer close(topDone)
-		top, topErr = profile.NewTop(p, profile.TopOptions{Options: o.Options})
+		top, topErr = profile.NewTop(p, topOpts)
 	}()
 	tree, err := profile.NewTree(p, profile.TreeOptions{Options: o.Options, Inverted: o.Inverted, MinFraction: profile.DefaultTreeFraction})
 	if err != nil {
