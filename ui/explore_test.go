@@ -341,6 +341,12 @@ func TestSourceView(t *testing.T) {
 	if strings.Contains(out, "\t") || strings.Contains(out, "\uFFFD") {
 		t.Errorf("tabs are not expanded:\n%s", out)
 	}
+	// r fetches again: the view lists the same function in the new profile.
+	before := f.data
+	keys(t, m, "r")
+	if f.data == before || f.mode != modeList || f.ls.data != f.data || f.ls.listing == nil || f.ls.name != "main.fib" {
+		t.Errorf("after r: new data %v, mode %d, listed the new profile %v, listing %v", f.data != before, f.mode, f.ls.data == f.data, f.ls.listing != nil)
+	}
 	keys(t, m, "esc")
 	if f.mode != modeFlame {
 		t.Error("esc did not leave the source view")

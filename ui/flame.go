@@ -193,11 +193,14 @@ func (f *flameScreen) handle(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		f.setData(msg.data)
-		var share tea.Cmd
+		var share, list tea.Cmd
 		if f.query != "" && !f.matchKnown && !f.searching {
 			share = f.searchShare()
 		}
-		return tea.Batch(f.wantExpand(), share)
+		if f.mode == modeList && f.ls.name != "" {
+			list = f.openList(f.ls.name) // the same function in the new profile
+		}
+		return tea.Batch(f.wantExpand(), share, list)
 	case captureTickMsg:
 		if msg.gen == f.gen && f.capturing() {
 			f.s.now = f.s.clock()
@@ -505,6 +508,9 @@ func (f *flameScreen) setData(d *flameData) {
 	if samePaths {
 		focusPath, selPath = treePath(f.tree, f.focus), treePath(f.tree, f.sel)
 	}
+	if !samePaths && f.mode == modePeek {
+		f.mode = modeFlame // its names are another profile's or granularity's
+	}
 	f.data, f.tree = d, d.tree
 	f.opts = d.opts
 	f.s.profile = d
@@ -529,9 +535,6 @@ func (f *flameScreen) setData(d *flameData) {
 		}
 	}
 	f.setQuery(f.query)
-	if f.mode == modeList && f.ls.name != "" {
-		f.ls.stale = true
-	}
 	f.relayout()
 }
 

@@ -22,8 +22,7 @@ type listView struct {
 	listing *profile.Listing
 	err     error
 	loading bool
-	stale   bool // the profile changed: list again when shown
-	offset  int  // first body line shown
+	offset  int // first body line shown
 	lines   []listLine
 }
 
@@ -120,8 +119,6 @@ func (f *flameScreen) listKey(msg tea.KeyPressMsg) tea.Cmd {
 		f.ls.offset = 0
 	case key.Matches(msg, k.Nav.End):
 		f.ls.scroll(len(f.ls.lines), h)
-	case key.Matches(msg, k.Flame.Refresh):
-		return f.openList(f.ls.name)
 	}
 	return nil
 }
@@ -133,8 +130,6 @@ func (f *flameScreen) listView(h int) []string {
 	title := t.Title.S("Source ") + t.Bold.S(safetext.Line(l.name)) + t.Muted.S(" · per-line flat and cum (go tool pprof -list)")
 	lines := []string{truncateText(title, f.w)}
 	switch {
-	case l.stale && l.listing != nil:
-		lines = append(lines, t.Warn.S("the profile changed: r lists again"))
 	case l.loading:
 		return append(lines, t.Muted.S("reading the source…"))
 	case l.err != nil:
@@ -143,10 +138,8 @@ func (f *flameScreen) listView(h int) []string {
 	if l.listing == nil {
 		return lines
 	}
-	if !l.stale {
-		lines = append(lines, t.Muted.S(fmt.Sprintf("%10s %10s %6s  %s", "flat", "cum", "line", "source"))+
-			t.Muted.S("  · ")+t.Key.S("esc")+t.Muted.S(" back · ")+t.Key.S("p")+t.Muted.S(" peek"))
-	}
+	lines = append(lines, t.Muted.S(fmt.Sprintf("%10s %10s %6s  %s", "flat", "cum", "line", "source"))+
+		t.Muted.S("  · ")+t.Key.S("esc")+t.Muted.S(" back · ")+t.Key.S("p")+t.Muted.S(" peek"))
 	avail := max(1, h-len(lines))
 	// Scrolled into a routine: its two header lines stay on top.
 	var shown []listLine
