@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,6 +23,9 @@ type watchFlags struct {
 	duration time.Duration
 	interval time.Duration
 	theme    string
+	// sourcePath is where the dashboard's source view looks for files
+	// (go tool pprof -source_path).
+	sourcePath string
 }
 
 func (w *watchFlags) add(cmd *cobra.Command) {
@@ -31,6 +35,7 @@ func (w *watchFlags) add(cmd *cobra.Command) {
 	f.DurationVar(&w.duration, "duration", 0, "stop after this long (0: until interrupted)")
 	f.DurationVar(&w.interval, "interval", time.Second, "sampling interval")
 	f.StringVar(&w.theme, "theme", "auto", "dashboard colours: auto (from the terminal background), dark, light, high-contrast, mono; NO_COLOR forces mono")
+	f.StringVar(&w.sourcePath, "source-path", "", "directories where the dashboard's source view (L on the Flame screen) finds files, separated by "+string(filepath.ListSeparator)+" (go tool pprof -source_path); the recorded paths, the module cache and GOROOT are searched too")
 }
 
 func (w *watchFlags) validate() error {

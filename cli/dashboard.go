@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -51,7 +52,7 @@ func dashboard(e *env, w watchFlags, t collectors.Target, name string) error {
 	}
 	sess := attach(ctx, t, w.interval, name)
 	return ui.Run(ctx, ui.Options{Session: sess, Theme: w.theme, NoColor: noColor(),
-		Interval: w.interval, Version: Version}, os.Stdin, e.stdout)
+		Interval: w.interval, Version: Version, SourcePath: filepath.SplitList(w.sourcePath)}, os.Stdin, e.stdout)
 }
 
 // attach starts the capture session the dashboard shows, for as long as

@@ -50,6 +50,8 @@ func TestTopGolden(t *testing.T) {
 		{"heap_diff_normalize_json", []string{"top", "--json", "--diff-base", profiles + "heap_base.pb.gz", "--normalize", profiles + "heap.pb.gz"}},
 		{"goroutine", []string{"top", profiles + "goroutine.pb.gz"}},
 		{"mutex_json", []string{"top", "--json", profiles + "mutex.pb.gz"}},
+		{"goroutine_tagfocus_show_from", []string{"top", "--tagfocus", "worker=labelled", "--show-from", "chanrecv$", profiles + "goroutine.pb.gz"}},
+		{"cpu_peek", []string{"top", "--peek", `main\.burnCPU$`, profiles + "cpu.pb.gz"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -62,6 +64,15 @@ func TestFoldedGolden(t *testing.T) {
 	for _, name := range []string{"cpu", "heap", "goroutine"} {
 		t.Run(name, func(t *testing.T) {
 			golden.RequireEqual(t, runCLI(t, "folded", profiles+name+".pb.gz"))
+		})
+	}
+	for name, args := range map[string][]string{
+		"cpu_show_from_lines": {"--show-from", `main\.burnCPU`, "--granularity", "lines"},
+		"goroutine_tagignore": {"--tagignore", "worker=.", "--hide", `runtime\.`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			file := profiles + strings.Split(name, "_")[0] + ".pb.gz"
+			golden.RequireEqual(t, runCLI(t, append(append([]string{"folded"}, args...), file)...))
 		})
 	}
 }
@@ -83,6 +94,11 @@ func TestTopErrors(t *testing.T) {
 		{[]string{"top", "--sample-index", "nope", profiles + "cpu.pb.gz"}, `sample index "nope" must be one of: samples, cpu`},
 		{[]string{"top", "--focus", "(", profiles + "cpu.pb.gz"}, "parse focus regexp"},
 		{[]string{"folded", profiles + "README.md"}, "not a pprof profile"},
+		{[]string{"folded", "--show-from", "(", profiles + "cpu.pb.gz"}, "parse show_from regexp"},
+		{[]string{"top", "--tagfocus", "bytes=1kb:", profiles + "heap.pb.gz"}, "numeric tag filters are not supported"},
+		{[]string{"top", "--granularity", "stacks", profiles + "cpu.pb.gz"}, "want functions, files, lines or addresses"},
+		{[]string{"top", "--peek", "x", "--list", "y", profiles + "cpu.pb.gz"}, "--peek and --list exclude each other"},
+		{[]string{"top", "--peek", "nothing-matches-this", profiles + "cpu.pb.gz"}, "no matches found for regexp"},
 	} {
 		if got := runCLIError(t, c.args...); !strings.Contains(got, c.want) {
 			t.Errorf("gotune %s: error %q, want it to contain %q", strings.Join(c.args, " "), got, c.want)

@@ -9,6 +9,7 @@ import (
 	"runtime/metrics"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -80,8 +81,10 @@ var classicProm = map[string]string{
 
 // promToRuntime maps client_golang's names for runtime/metrics back to the
 // runtime/metrics names, built from the descriptions this Go version knows
-// with client_golang's own naming rule (internal.RuntimeMetricsToProm).
-var promToRuntime = func() map[string]string {
+// with client_golang's own naming rule (internal.RuntimeMetricsToProm). It
+// is built on first use, not at init: every gotune command links this
+// package, and building it costs about 1 ms of each one's start.
+var promToRuntime = sync.OnceValue(func() map[string]string {
 	m := map[string]string{}
 	for _, d := range metrics.All() {
 		if name, ok := runtimeMetricToProm(d); ok {
@@ -91,7 +94,7 @@ var promToRuntime = func() map[string]string {
 	// Names of older Go versions that this runtime no longer lists.
 	m["go_gc_pauses_seconds"] = session.PausesGCOld
 	return m
-}()
+})
 
 // runtimeMetricToProm follows client_golang v1.25
 // prometheus/internal/go_runtime_metrics.go RuntimeMetricsToProm.
@@ -163,7 +166,7 @@ func SampleFromPrometheus(body []byte, now time.Time) (session.Sample, error) {
 		}
 	}
 	for _, name := range names {
-		rt, ok := promToRuntime[name]
+		rt, ok := promToRuntime()[name]
 		if !ok {
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gotune/gotune/advisor"
@@ -19,23 +20,27 @@ import (
 //go:embed report.html.tmpl
 var htmlSource string
 
-var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"unit":      unitText,
-	"pct":       func(f float64) string { return fmt.Sprintf("%.2f%%", f*100) },
-	"dur":       durationText,
-	"when":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 MST") },
-	"bytesEst":  bytesRange,
-	"pctEst":    pctRange,
-	"rateEst":   rateRange,
-	"mark":      func(wi *advisor.WhatIf, i int) string { return strings.ReplaceAll(whatIfMark(wi, i), "**", "") },
-	"bytes":     measurement.Bytes,
-	"seconds":   measurement.Seconds,
-	"percent":   measurement.Percent,
-	"rate":      func(v float64) string { return measurement.Rate(measurement.Bytes, v) },
-	"fmtf":      func(format string, v float64) string { return fmt.Sprintf(format, v) },
-	"sortedEnv": sortedKeys,
-	"add":       func(a, b int) int { return a + b },
-}).Parse(htmlSource))
+// htmlTemplate is parsed on first use, not at init: every gotune command
+// links this package, and parsing costs about 1 ms of each one's start.
+var htmlTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Funcs(template.FuncMap{
+		"unit":      unitText,
+		"pct":       func(f float64) string { return fmt.Sprintf("%.2f%%", f*100) },
+		"dur":       durationText,
+		"when":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 MST") },
+		"bytesEst":  bytesRange,
+		"pctEst":    pctRange,
+		"rateEst":   rateRange,
+		"mark":      func(wi *advisor.WhatIf, i int) string { return strings.ReplaceAll(whatIfMark(wi, i), "**", "") },
+		"bytes":     measurement.Bytes,
+		"seconds":   measurement.Seconds,
+		"percent":   measurement.Percent,
+		"rate":      func(v float64) string { return measurement.Rate(measurement.Bytes, v) },
+		"fmtf":      func(format string, v float64) string { return fmt.Sprintf(format, v) },
+		"sortedEnv": sortedKeys,
+		"add":       func(a, b int) int { return a + b },
+	}).Parse(htmlSource))
+})
 
 // htmlView is what the template renders: the report plus the laid-out
 // charts, flame graph and comparison.
@@ -58,7 +63,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	if r.Comparison != nil {
 		v.Compare = newCompareView(r.Comparison)
 	}
-	return htmlTemplate.Execute(w, v)
+	return htmlTemplate().Execute(w, v)
 }
 
 // Chart geometry, in SVG user units (the SVG scales to the page width).

@@ -23,7 +23,7 @@ type diffPair struct {
 	sides     [2]compare.ProfileSide // before, after
 	abs, norm *diffFlame
 	err       string
-	ic        icicle
+	ic        icicle[*diffNode]
 }
 
 func (p *diffPair) flame(normalized bool) *diffFlame {
@@ -79,7 +79,7 @@ func newCmpProfilesScreen(s *shared, c *compare.Comparison, before, after *snaps
 		if pd.Normalized != nil {
 			p.norm, _ = buildDiffFlame(pd.Kind, base, cur, pd.Normalized, c.MinChange)
 		}
-		p.ic.focus = p.abs.root
+		p.ic.tree, p.ic.focus = p.abs, p.abs.root
 		if len(p.abs.root.children) > 0 {
 			p.ic.sel = p.abs.root.children[0]
 		}
@@ -140,6 +140,7 @@ func (ps *cmpProfilesScreen) relayout() {
 	if p == nil || p.abs == nil {
 		return
 	}
+	p.ic.tree = p.flame(ps.normalized)
 	p.ic.layout(ps.iw, ps.ih, p.flame(ps.normalized).label)
 }
 
@@ -261,22 +262,22 @@ func (ps *cmpProfilesScreen) view() string {
 	lines := []string{joinRight(kindLine, t.Muted.S(df.sampleType.String()+" · "+mode), bw)}
 	lines = append(lines, ps.spanLines(p)...)
 	lines = append(lines, ps.legend(df, bw), ps.breadcrumb(p, bw))
-	icicle := p.ic.paint(func(n *flameNode) themes.Paint {
+	icicle := p.ic.paint(func(n *diffNode) (themes.Paint, bool) {
 		if n == p.ic.sel {
-			return t.FlameSelected
+			return t.FlameSelected, true
 		}
 		switch df.class(n) {
 		case profile.ChangeGrew:
-			return t.DiffGrew
+			return t.DiffGrew, true
 		case profile.ChangeShrank:
-			return t.DiffShrank
+			return t.DiffShrank, true
 		case profile.ChangeNew:
-			return t.DiffNew
+			return t.DiffNew, true
 		case profile.ChangeGone:
-			return t.DiffGone
+			return t.DiffGone, true
 		}
-		return t.DiffSame
-	})
+		return t.DiffSame, true
+	}, t.Faint)
 	var panel []string
 	if ps.panelW > 0 {
 		panel = ps.framePanel(p, df, ps.panelW)

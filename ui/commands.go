@@ -22,16 +22,35 @@ type tickMsg time.Time
 // waitForSnapshot returns the next snapshot once the store changes. It
 // watches ctx too: Bubble Tea never cancels a command, so one blocked on a
 // channel must end with the program.
+//
+// A collector's read publishes in a burst (the settings, the sample, its
+// status: three changes within microseconds); waiting snapshotSettle after
+// the first takes the burst as one snapshot, so the dashboard draws one
+// frame per reading, not three.
 func waitForSnapshot(ctx context.Context, sess *capture.Session) tea.Cmd {
 	return func() tea.Msg {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-sess.Changed():
-			return snapshotMsg{snap: sess.Snapshot()}
 		}
+		t := time.NewTimer(snapshotSettle)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		select {
+		case <-sess.Changed(): // part of the same burst: the snapshot below has it
+		default:
+		}
+		return snapshotMsg{snap: sess.Snapshot()}
 	}
 }
+
+// snapshotSettle is how long a burst of store changes is waited out.
+const snapshotSettle = 25 * time.Millisecond
 
 func tick(d time.Duration) tea.Cmd {
 	return tea.Tick(d, func(t time.Time) tea.Msg { return tickMsg(t) })
@@ -56,7 +75,7 @@ func (m profileMsg) Error() string {
 // fetchProfile fetches one profile through the session (which keeps it)
 // and aggregates it, off the UI goroutine. The CPU profile runs for
 // seconds; ctx cancels it.
-func fetchProfile(ctx context.Context, sess *capture.Session, gen int, kind profile.Kind, seconds int, sampleIndex string) tea.Cmd {
+func fetchProfile(ctx context.Context, sess *capture.Session, gen int, kind profile.Kind, seconds int, o viewOptions) tea.Cmd {
 	return func() tea.Msg {
 		c, err := sess.Profile(ctx, kind, capture.ProfileOptions{Seconds: seconds})
 		if err != nil {
@@ -65,7 +84,7 @@ func fetchProfile(ctx context.Context, sess *capture.Session, gen int, kind prof
 			}
 			return profileMsg{gen: gen, kind: kind, err: err}
 		}
-		d, err := buildFlameData(c, sampleIndex)
+		d, err := buildFlameData(c, o)
 		if err != nil {
 			return profileMsg{gen: gen, kind: kind, err: err}
 		}
@@ -75,15 +94,16 @@ func fetchProfile(ctx context.Context, sess *capture.Session, gen int, kind prof
 
 var errCaptureCancelled = errors.New("capture cancelled")
 
-// rebuildProfile aggregates an already fetched profile by another sample
-// type.
-func rebuildProfile(old *flameData, gen int, sampleIndex string) tea.Cmd {
+// rebuildProfile aggregates an already fetched profile with other view
+// options (sample type, refinements, granularity, orientation), or one
+// from the session's history.
+func rebuildProfile(c *profile.Captured, gen int, o viewOptions) tea.Cmd {
 	return func() tea.Msg {
-		d, err := buildFlameData(old.capture, sampleIndex)
+		d, err := buildFlameData(c, o)
 		if err != nil {
-			return profileMsg{gen: gen, kind: old.kind, err: err}
+			return profileMsg{gen: gen, kind: c.Kind, err: err}
 		}
-		return profileMsg{gen: gen, kind: old.kind, data: d}
+		return profileMsg{gen: gen, kind: c.Kind, data: d}
 	}
 }
 

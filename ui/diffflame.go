@@ -8,7 +8,63 @@ import (
 	"strings"
 
 	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/safetext"
 )
+
+// diffNode is a frame of a diff flame's merged call tree: its width is
+// its before and after values together.
+type diffNode struct {
+	name        string
+	self, total int64
+	parent      *diffNode
+	children    []*diffNode
+	depth       int
+}
+
+// The icicle places a diff flame's nodes (icicleTree).
+func (df *diffFlame) width(n *diffNode) int64 {
+	if n == nil {
+		return 0
+	}
+	return n.total
+}
+func (df *diffFlame) children(n *diffNode) []*diffNode { return n.children }
+func (df *diffFlame) parent(n *diffNode) (*diffNode, bool) {
+	if n == nil || n.parent == nil {
+		return nil, false
+	}
+	return n.parent, true
+}
+func (df *diffFlame) trimmed(*diffNode) int64 { return 0 }
+
+// pathOf is the names from n up to the root's child, innermost first.
+func pathOf(n *diffNode) []string {
+	var p []string
+	for ; n != nil && n.parent != nil; n = n.parent {
+		p = append(p, n.name)
+	}
+	return p
+}
+
+// findPath follows path (innermost first) down from root as far as the
+// tree has it.
+func findPath(root *diffNode, path []string) *diffNode {
+	n := root
+	for i := len(path) - 1; i >= 0; i-- {
+		var next *diffNode
+		for _, c := range n.children {
+			if c.name == path[i] {
+				next = c
+				break
+			}
+		}
+		if next == nil {
+			return n
+		}
+		n = next
+	}
+	return n
+}
 
 // diffValue is a frame's value before and after (after scaled in
 // normalized mode).
@@ -27,8 +83,8 @@ type diffFlame struct {
 	newTotal   int64
 	floor      int64 // |Δ| below this is noise
 	minChange  float64
-	root       *flameNode
-	vals       map[*flameNode]diffValue
+	root       *diffNode
+	vals       map[*diffNode]diffValue
 	changes    []profile.DiffRow // the function-level diff's rows beyond the floor
 }
 
@@ -50,11 +106,11 @@ func buildDiffFlame(kind profile.Kind, base, cur *profile.Profile, d *profile.Di
 	}
 	df := &diffFlame{kind: kind, sampleType: d.SampleType, normalized: d.Normalized, ratio: ratio,
 		baseTotal: bt.Total, newTotal: scale(at.Total, ratio), minChange: minChange,
-		vals: map[*flameNode]diffValue{}, changes: d.Changes()}
+		vals: map[*diffNode]diffValue{}, changes: d.Changes()}
 	df.floor = int64(math.Abs(float64(df.baseTotal) * minChange))
-	var merge func(b, a *profile.FlameNode, parent *flameNode, depth int) *flameNode
-	merge = func(b, a *profile.FlameNode, parent *flameNode, depth int) *flameNode {
-		n := &flameNode{parent: parent, depth: depth}
+	var merge func(b, a *profile.FlameNode, parent *diffNode, depth int) *diffNode
+	merge = func(b, a *profile.FlameNode, parent *diffNode, depth int) *diffNode {
+		n := &diffNode{parent: parent, depth: depth}
 		var v diffValue
 		kids := map[string][2]*profile.FlameNode{}
 		var names []string
@@ -83,7 +139,7 @@ func buildDiffFlame(kind profile.Kind, base, cur *profile.Profile, d *profile.Di
 			k := kids[name]
 			n.children = append(n.children, merge(k[0], k[1], n, depth+1))
 		}
-		slices.SortFunc(n.children, func(x, y *flameNode) int {
+		slices.SortFunc(n.children, func(x, y *diffNode) int {
 			return cmp.Or(cmp.Compare(y.total, x.total), strings.Compare(x.name, y.name))
 		})
 		return n
@@ -106,7 +162,7 @@ func scale(v int64, ratio float64) int64 {
 
 // class says how a frame changed, with the same floor as the
 // function-level diff: a change smaller than floor is noise.
-func (df *diffFlame) class(n *flameNode) profile.Change {
+func (df *diffFlame) class(n *diffNode) profile.Change {
 	v := df.vals[n]
 	delta := v.after - v.before
 	switch {
@@ -147,11 +203,11 @@ func marker(c profile.Change) string {
 	return ""
 }
 
-func (df *diffFlame) label(n *flameNode) string {
+func (df *diffFlame) label(n *diffNode) string {
 	if m := marker(df.class(n)); m != "" {
-		return m + shortName(n.name)
+		return m + safetext.Line(shortName(n.name))
 	}
-	return shortName(n.name)
+	return safetext.Line(shortName(n.name))
 }
 
 func (df *diffFlame) format(v int64) string {

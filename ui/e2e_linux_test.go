@@ -123,7 +123,8 @@ func TestDashboardEndToEnd(t *testing.T) {
 	pid := strconv.Itoa(demo.PID)
 	// The shell stays after gotune exits, so the terminal state it left
 	// can be read.
-	tm := startTmux(t, 120, 40, bin+" 2>/dev/null; echo gotune exited $?; exec sleep 600")
+	data := t.TempDir()
+	tm := startTmux(t, 120, 40, "XDG_DATA_HOME="+data+" "+bin+" 2>/dev/null; echo gotune exited $?; exec sleep 600")
 	const d = 20 * time.Second
 
 	// The picker lists the demo; filter by its PID and attach.
@@ -180,6 +181,8 @@ func TestDashboardEndToEnd(t *testing.T) {
 		return regexp.MustCompile(`/demo\s+\d+ frames · [0-9.]+% of total`).MatchString(s)
 	})
 
+	exploreProfile(t, tm, data)
+
 	// Top lists the capture; Enter jumps back to the frame.
 	tm.send("3")
 	tm.waitText(d, "flat%", "cum%")
@@ -227,6 +230,163 @@ func TestDashboardEndToEnd(t *testing.T) {
 	if got := tm.display("#{alternate_on} #{mouse_any_flag} #{mouse_button_flag} #{cursor_flag}"); got != "0 0 0 1" {
 		t.Errorf("after quitting: alternate screen, mouse modes and cursor are %q, want \"0 0 0 1\"", got)
 	}
+}
+
+// panelName is the first line of the Flame screen's side panel: the
+// selected frame's name.
+func panelName(screen string) string {
+	for _, l := range strings.Split(screen, "\n") {
+		if _, right, ok := strings.Cut(l, "│"); ok {
+			return strings.TrimSpace(right)
+		}
+	}
+	return ""
+}
+
+// exploreProfile drives the Flame and Top screens' exploration keys on the
+// demo's CPU capture (the search for "demo" active): previous match,
+// reset zoom, refine, invert, granularity, peek, source, history, export
+// and their help.
+func exploreProfile(t *testing.T, tm *tmuxTerm, data string) {
+	t.Helper()
+	const d = 20 * time.Second
+	crumbs := func(s string) int { return strings.Count(lineWith(s, "zoomed"), "›") }
+
+	// N steps back through the matches (from the first to the last).
+	s := tm.screen()
+	first := panelName(s)
+	tm.send("N")
+	s = tm.waitFor(d, "the previous match selected", func(s string) bool { return panelName(s) != first })
+	if !strings.Contains(panelName(s), "demo") {
+		t.Errorf("N selected %q, not a match of /demo:\n%s", panelName(s), s)
+	}
+	tm.send("n")
+	tm.waitFor(d, "the first match again", func(s string) bool { return panelName(s) == first })
+
+	// z resets a zoom in one key.
+	tm.send("k")
+	tm.send("Enter")
+	tm.waitFor(d, "a zoom", func(s string) bool { return crumbs(s) >= 1 })
+	tm.send("z")
+	tm.waitFor(d, "the zoom reset", func(s string) bool { return !strings.Contains(s, "zoomed") })
+
+	// f refines every view: a focus typed as a regexp, shown as a chip
+	// on the Flame and Top screens; F clears it.
+	tm.send("f")
+	tm.waitText(d, "Refine every view", "show-from", "tagfocus")
+	tm.typeText(`demo\.`)
+	tm.send("Enter")
+	tm.waitText(d, ` focus=demo\. `, "f refine")
+	tm.send("3")
+	s = tm.waitText(d, ` focus=demo\. `, "flat%")
+	tm.send("F")
+	tm.waitFor(d, "the refinement cleared", func(s string) bool { return !strings.Contains(s, "focus=") && strings.Contains(s, "flat%") })
+	tm.send("2")
+	tm.waitText(d, "CPU 3s · cpu")
+
+	// i inverts the flame; v steps through the granularities.
+	tm.send("i")
+	tm.waitText(d, " inverted ")
+	tm.send("i")
+	tm.waitFor(d, "the flame upright", func(s string) bool { return !strings.Contains(s, " inverted ") })
+	tm.send("v")
+	s = tm.waitText(d, " files ")
+	if !regexp.MustCompile(`\.go\b`).MatchString(s) {
+		t.Errorf("file granularity shows no file names:\n%s", s)
+	}
+	tm.send("v")
+	tm.waitText(d, " lines ")
+	tm.send("v")
+	tm.waitText(d, " addresses ")
+	tm.send("v")
+	tm.waitFor(d, "function granularity", func(s string) bool {
+		return !strings.Contains(s, " addresses ") && strings.Contains(s, "CPU 3s · cpu")
+	})
+
+	// p peeks at the selected function; Enter moves to a caller or
+	// callee; esc steps back, then out.
+	tm.send("j")
+	s = tm.waitFor(d, "a function selected", func(s string) bool { return panelName(s) != "" && panelName(s) != "root" })
+	fn := panelName(s)
+	tm.send("p")
+	s = tm.waitText(d, "Peek ", "calls% of cum", "enter moves there")
+	peekTitle := lineWith(s, "Peek ")
+	tm.send("j")
+	tm.send("Enter")
+	tm.waitFor(d, "the peek moved", func(s string) bool { l := lineWith(s, "Peek "); return l != "" && l != peekTitle })
+	tm.send("Escape")
+	tm.waitFor(d, "the peek back", func(s string) bool { return lineWith(s, "Peek ") == peekTitle })
+	tm.send("Escape")
+	tm.waitFor(d, "the flame again", func(s string) bool { return !strings.Contains(s, "Peek ") && strings.Contains(s, "CPU 3s · cpu") })
+
+	// L lists the selected function's source with per-line values.
+	tm.send("L")
+	s = tm.waitText(d, "Source ", "ROUTINE ========================", "(flat, cum)")
+	if strings.Contains(s, "source not shown") {
+		t.Errorf("the source of %s was not found:\n%s", fn, s)
+	}
+	tm.send("Escape")
+	tm.waitFor(d, "the flame again", func(s string) bool { return !strings.Contains(s, "ROUTINE") })
+
+	// H goes back to the CPU profile after the heap was opened.
+	tm.send("m")
+	tm.waitText(d, "heap · inuse_space")
+	tm.send("H")
+	s = tm.waitText(d, "History", "CPU 3s", "▸", "samples")
+	row, hdr := -1, -1
+	for i, l := range strings.Split(s, "\n") {
+		switch {
+		case hdr < 0 && strings.Contains(l, "fetched") && strings.Contains(l, "samples"):
+			hdr = i
+		case hdr >= 0 && strings.Contains(l, "CPU 3s"):
+			row = i - hdr - 1
+		}
+		if row >= 0 {
+			break
+		}
+	}
+	if row < 0 {
+		t.Fatalf("no CPU row in the history:\n%s", s)
+	}
+	tm.send("g")
+	for range row {
+		tm.send("j")
+	}
+	tm.send("Enter")
+	tm.waitText(d, "CPU 3s · cpu", "frames")
+
+	// e exports the view; the status line says where; pprof opens it.
+	tm.send("e")
+	tm.waitText(d, "Export", "format", "enter write")
+	tm.send("Enter")
+	s = tm.waitText(d, "exported the profile to ")
+	m := regexp.MustCompile(`exported the profile to (\S+\.pb\.gz)`).FindStringSubmatch(s)
+	if m == nil {
+		t.Fatalf("no export path in the status line:\n%s", s)
+	}
+	path := m[1]
+	if strings.HasPrefix(path, "~/") {
+		path = filepath.Join(os.Getenv("HOME"), path[2:])
+	}
+	if !strings.HasPrefix(path, data) {
+		t.Errorf("exported to %s, not under XDG_DATA_HOME %s", path, data)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("the export is %v, want 0600", st.Mode().Perm())
+	}
+	if out, err := exec.Command("go", "tool", "pprof", "-top", path).CombinedOutput(); err != nil || !strings.Contains(string(out), "demo.") {
+		t.Errorf("go tool pprof -top %s: %v\n%s", path, err, out)
+	}
+
+	// The help lists the new keys.
+	tm.send("?")
+	tm.waitText(d, "reset zoom", "previous match", "refine", "peek callers/callees", "source lines", "profile history", "export", "invert")
+	tm.send("Escape")
+	tm.waitText(d, "CPU 3s · cpu")
 }
 
 // TestSaveAndCompareEndToEnd drives the real binary: s and Enter save two

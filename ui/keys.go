@@ -30,6 +30,10 @@ type keyMap struct {
 		Kinds                                []kindKey // the CPU kind's key captures
 		SampleType, Longer, Shorter, Refresh key.Binding
 		Zoom, ZoomOut, Search, NextMatch     key.Binding
+		// Exploration: refine (pprof's filters), granularity,
+		// orientation, peek, source, history, export.
+		PrevMatch, ResetZoom, Refine, ClearRefine, Granularity, Invert key.Binding
+		Peek, List, History, Export                                    key.Binding
 	}
 	Top struct {
 		Sort, Filter, Jump key.Binding
@@ -102,6 +106,16 @@ func newKeyMap() *keyMap {
 	f.ZoomOut = b(k("esc", "backspace"), h("esc/bksp", "zoom out"))
 	f.Search = b(k("/"), h("/", "search"))
 	f.NextMatch = b(k("n"), h("n", "next match"))
+	f.PrevMatch = b(k("N"), h("N", "previous match"))
+	f.ResetZoom = b(k("z"), h("z", "reset zoom"))
+	f.Refine = b(k("f"), h("f", "refine (focus, hide, tags…)"))
+	f.ClearRefine = b(k("F"), h("F", "clear refinements"))
+	f.Granularity = b(k("v"), h("v", "functions/files/lines/addr"))
+	f.Invert = b(k("i"), h("i", "invert (bottom-up)"))
+	f.Peek = b(k("p"), h("p", "peek callers/callees"))
+	f.List = b(k("L"), h("L", "source lines (list)"))
+	f.History = b(k("H"), h("H", "profile history"))
+	f.Export = b(k("e"), h("e", "export pb.gz/folded/top"))
 
 	t := &m.Top
 	t.Sort = b(k("o"), h("o", "order by flat/cum/name"))

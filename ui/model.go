@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +15,8 @@ import (
 	"github.com/gotune/gotune/capture"
 	"github.com/gotune/gotune/collectors/effective"
 	"github.com/gotune/gotune/measurement"
+	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/profile/sources"
 	"github.com/gotune/gotune/safetext"
 	"github.com/gotune/gotune/session"
 	"github.com/gotune/gotune/themes"
@@ -54,6 +57,20 @@ type shared struct {
 	interval   time.Duration
 	active     int // the visible screen
 	clock      func() time.Time
+	sources    profile.Sources // where source listings read files
+	// note is a screen's word for the status line (an export's path),
+	// shown for noteFor.
+	note    string
+	noteErr bool
+	noteAt  time.Time
+}
+
+// noteFor is how long a screen's note stays in the status line.
+const noteFor = 20 * time.Second
+
+// setNote puts text in the status line for a while.
+func (s *shared) setNote(text string, failed bool) {
+	s.note, s.noteErr, s.noteAt = text, failed, s.clock()
 }
 
 // attached reports whether a target is being watched.
@@ -104,6 +121,12 @@ type Model struct {
 	goroutines *goroutinesScreen // nil in compare mode
 	trace      *traceScreen      // nil in compare mode
 	save       *savePrompt
+
+	// frame is the last rendered screen, valid while frameOK: rebuilt
+	// only after a message that may have changed it.
+	frame   string
+	frameOK bool
+	snapAt  time.Time // when the last snapshot arrived
 }
 
 // Chrome lines around the body: header, settings, tabs above; status
@@ -124,7 +147,7 @@ func New(ctx context.Context, opts Options) *Model {
 		opts.Interval = time.Second
 	}
 	s := &shared{ctx: ctx, keys: newKeyMap(), window: windows[0], cpuSeconds: opts.CPUSeconds,
-		interval: opts.Interval, now: opts.Now(), clock: opts.Now}
+		interval: opts.Interval, now: opts.Now(), clock: opts.Now, sources: sources.Default(opts.SourcePath...)}
 	// Dark until the terminal says otherwise: most terminals are dark, and
 	// the answer (if any) arrives within milliseconds.
 	s.theme = themes.Choose(opts.Theme, opts.NoColor, true)
@@ -200,6 +223,10 @@ func (m *Model) bodySize() (int, int) {
 
 // Update routes a message.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if t, ok := msg.(tickMsg); ok {
+		return m, m.tick(t)
+	}
+	m.frameOK = false // any other message may change what is shown
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
@@ -214,10 +241,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case snapshotMsg:
 		m.s.snap = msg.snap
 		m.s.now = m.clock()
+		m.snapAt = m.s.now
 		return m, tea.Batch(m.broadcast(msg), waitForSnapshot(m.s.ctx, m.s.sess))
-	case tickMsg:
-		m.s.now = m.clock()
-		return m, tea.Batch(m.broadcast(msg), tick(time.Second))
 	case scanMsg, attachedMsg:
 		if am, ok := msg.(attachedMsg); ok && am.err == nil && am.sess != nil {
 			m.s.sess = am.sess
@@ -378,9 +403,33 @@ func (m *Model) click(msg tea.MouseClickMsg) tea.Cmd {
 	return m.current().update(tea.MouseClickMsg(mo))
 }
 
-// View renders the whole screen.
+// tick advances the clock and lets the screens start their periodic
+// refreshes. While snapshots arrive every interval they advance the clock
+// themselves: the tick then leaves it, so the screen changes once per
+// interval instead of twice (the ages it shows are those of the last
+// snapshot) and, when no screen started anything, the frame is not built
+// again nor redrawn.
+func (m *Model) tick(msg tickMsg) tea.Cmd {
+	now := m.clock()
+	fresh := m.s.attached() && !m.snapAt.IsZero() && now.Sub(m.snapAt) < m.s.interval+m.s.interval/2
+	if !fresh {
+		m.s.now = now
+		m.frameOK = false
+	}
+	cmd := m.broadcast(msg)
+	if cmd != nil {
+		m.frameOK = false
+	}
+	return tea.Batch(cmd, tick(time.Second))
+}
+
+// View renders the whole screen: the frame built after the last change
+// (Bubble Tea asks for a frame after every message).
 func (m *Model) View() tea.View {
-	v := tea.NewView(m.render())
+	if !m.frameOK {
+		m.frame, m.frameOK = m.render(), true
+	}
+	v := tea.NewView(m.frame)
 	v.AltScreen = true
 	v.MouseMode = tea.MouseModeCellMotion
 	v.WindowTitle = "gotune"
@@ -438,7 +487,7 @@ func fitLines(s string, w, h int) []string {
 		l := src[i]
 		// Every cell takes at least one byte: a short line cannot be too
 		// wide, and measuring is the costliest part of a frame.
-		if len(l) > w && ansi.StringWidthWc(l) > w {
+		if len(l) > w && cellWidth(l) > w {
 			l = ansi.TruncateWc(l, w, "")
 		}
 		out[i] = trimRight(l)
@@ -587,6 +636,14 @@ func (m *Model) statusLine(w int) string {
 	if len(parts) == 0 {
 		parts = append(parts, t.Muted.S("connecting…"))
 	}
+	if st := m.s.note; st != "" && m.s.now.Sub(m.s.noteAt) < noteFor {
+		paint := t.OK
+		if m.s.noteErr {
+			paint = t.Crit
+		}
+		parts = append([]string{paint.S(safetext.Line(st))}, parts...)
+		hint = ""
+	}
 	if st := m.save.statusText(); st != "" {
 		// The path matters more than the hint while it shows.
 		parts = append([]string{st}, parts...)
@@ -648,7 +705,32 @@ func (m *Model) helpView(w, h int) string {
 	sc := m.current()
 	section(sc.title(), sc.helpKeys())
 	b.WriteString(t.Muted.S(mouse))
-	return b.String()
+	return helpColumns(b.String(), w, h)
+}
+
+// helpColumns flows help text that is taller than h into two columns
+// (the title stays on top) when the terminal is wide enough.
+func helpColumns(text string, w, h int) string {
+	lines := strings.Split(text, "\n")
+	if len(lines) <= h || w < 60 {
+		return text
+	}
+	head, body := lines[:2], lines[2:]
+	if (len(body)+1)/2 > h-len(head) {
+		// Still too tall: drop the blank lines between sections.
+		body = slices.DeleteFunc(slices.Clone(body), func(l string) bool { return l == "" })
+	}
+	n := (len(body) + 1) / 2
+	cw := w / 2
+	out := append([]string(nil), head...)
+	for i := range n {
+		l := ansi.TruncateWc(body[i], cw-1, "…")
+		if i+n < len(body) {
+			l = pad(l, cw) + body[i+n]
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n")
 }
 
 // joinRight puts right at the right edge of a w-wide line after left,

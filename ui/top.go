@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/safetext"
 )
 
 // Sort orders of the top table.
@@ -37,16 +38,24 @@ type topScreen struct {
 	source *flameData
 	rows   []profile.TopRow
 	key    string
+
+	// The refinements and the export act on the profile the Flame screen
+	// owns (a refineMsg asks it to aggregate again).
+	refine *refinePrompt
+	export *exportPrompt
 }
 
-func newTopScreen(s *shared) *topScreen { return &topScreen{s: s} }
+func newTopScreen(s *shared) *topScreen {
+	return &topScreen{s: s, refine: newRefinePrompt(s), export: newExportPrompt(s)}
+}
 
 func (t *topScreen) title() string { return "Top" }
-func (t *topScreen) typing() bool  { return t.filtering }
+func (t *topScreen) typing() bool  { return t.filtering || t.refine.open || t.export.open }
 
 func (t *topScreen) helpKeys() []key.Binding {
 	k := t.s.keys
-	return []key.Binding{k.Nav.Up, k.Nav.Down, k.Nav.PageUp, k.Nav.PageDown, k.Top.Sort, k.Top.Filter, k.Top.Jump}
+	return []key.Binding{k.Nav.Up, k.Nav.Down, k.Nav.PageUp, k.Nav.PageDown, k.Top.Sort, k.Top.Filter, k.Top.Jump,
+		k.Flame.Refine, k.Flame.ClearRefine, k.Flame.Granularity, k.Flame.Export}
 }
 
 func (t *topScreen) setSize(w, h int) { t.w, t.h = w, h; t.clamp() }
@@ -81,7 +90,12 @@ func (t *topScreen) refresh() {
 	t.clamp()
 }
 
-func (t *topScreen) listH() int { return max(1, t.h-2) }
+func (t *topScreen) listH() int {
+	if d := t.s.profile; d != nil && len(chips(d.opts)) > 0 {
+		return max(1, t.h-3)
+	}
+	return max(1, t.h-2)
+}
 
 func (t *topScreen) clamp() {
 	t.cursor = max(0, min(t.cursor, len(t.rows)-1))
@@ -99,8 +113,15 @@ func (t *topScreen) update(msg tea.Msg) tea.Cmd {
 	k := t.s.keys
 	t.refresh()
 	switch msg := msg.(type) {
+	case tea.PasteMsg:
+		switch {
+		case t.refine.open:
+			t.refine.paste(msg.Content)
+		case t.export.open:
+			t.export.paste(msg.Content)
+		}
 	case tea.MouseClickMsg:
-		row := msg.Mouse().Y - 2 + t.offset
+		row := msg.Mouse().Y - (t.h - t.listH()) + t.offset
 		if row >= 0 && row < len(t.rows) {
 			if row == t.cursor {
 				return t.jump()
@@ -115,6 +136,33 @@ func (t *topScreen) update(msg tea.Msg) tea.Cmd {
 		}
 		t.clamp()
 	case tea.KeyPressMsg:
+		switch {
+		case t.refine.open:
+			if o, ok := t.refine.update(msg); ok {
+				return func() tea.Msg { return refineMsg{opts: o} }
+			}
+			return nil
+		case t.export.open:
+			return t.export.update(msg)
+		}
+		if d := t.s.profile; d != nil {
+			switch {
+			case key.Matches(msg, k.Flame.Refine):
+				t.refine.start(d.opts)
+				return nil
+			case key.Matches(msg, k.Flame.ClearRefine):
+				o := d.opts
+				o.Options = profile.Options{SampleIndex: o.SampleIndex, Granularity: o.Granularity}
+				return func() tea.Msg { return refineMsg{opts: o} }
+			case key.Matches(msg, k.Flame.Granularity):
+				o := d.opts
+				o.Granularity = (o.Granularity + 1) % (profile.Addresses + 1)
+				return func() tea.Msg { return refineMsg{opts: o} }
+			case key.Matches(msg, k.Flame.Export):
+				t.export.start(d, exportTop)
+				return nil
+			}
+		}
 		if t.filtering {
 			switch msg.String() {
 			case "enter":
@@ -183,15 +231,18 @@ func (t *topScreen) view() string {
 		return th.Muted.S("no profile yet: open the Flame screen (2) and fetch one (c CPU, m heap, a allocs, x mutex, b block)")
 	}
 	var lines []string
-	info := th.Bold.S(d.label()) + th.Muted.S(fmt.Sprintf(" · %d functions · total %s · sorted by %s (s)", len(t.rows), d.format(d.total), sortNames[t.sortBy]))
+	info := th.Bold.S(d.label()) + th.Muted.S(fmt.Sprintf(" · %d %s · total %s · sorted by %s (o)", len(t.rows), d.opts.Granularity, d.format(d.total), sortNames[t.sortBy]))
 	if t.filtering || t.filter != "" {
 		cur := ""
 		if t.filtering {
 			cur = "█"
 		}
-		info += "  " + th.Key.S("/") + t.filter + cur
+		info += "  " + th.Key.S("/") + safetext.Line(t.filter) + cur
 	}
 	lines = append(lines, info)
+	if len(chips(d.opts)) > 0 {
+		lines = append(lines, chipsLine(th, d.opts, t.w))
+	}
 	nameW := max(10, t.w-52)
 	hdr := fmt.Sprintf("%10s %7s %7s %10s %7s  %s", "flat", "flat%", "sum%", "cum", "cum%", "function")
 	lines = append(lines, th.Muted.S(hdr))
@@ -202,13 +253,28 @@ func (t *topScreen) view() string {
 	for i := t.offset; i < len(t.rows) && i < t.offset+t.listH(); i++ {
 		r := t.rows[i]
 		sum += r.Flat
-		name := ansi.TruncateWc(r.Name, nameW, "…")
+		name := ansi.TruncateWc(safetext.Line(r.Name), nameW, "…")
 		row := fmt.Sprintf("%10s %7s %7s %10s %7s  %s", d.format(r.Flat), d.share(r.Flat), d.share(sum),
 			d.format(r.Cum), d.share(r.Cum), name)
 		if i == t.cursor {
 			row = th.Selected.S(row + strings.Repeat(" ", max(0, t.w-ansi.StringWidthWc(row))))
 		}
 		lines = append(lines, row)
+	}
+	var pl []string
+	switch {
+	case t.refine.open:
+		pl = t.refine.view(t.w, t.h)
+	case t.export.open:
+		pl = t.export.view(t.w)
+	}
+	if len(pl) > 0 {
+		for len(lines) < t.h {
+			lines = append(lines, "")
+		}
+		lines = lines[:t.h]
+		pl = pl[:min(len(pl), t.h)]
+		copy(lines[t.h-len(pl):], pl)
 	}
 	return strings.Join(lines, "\n")
 }

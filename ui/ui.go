@@ -37,6 +37,10 @@ type Options struct {
 	NoColor    bool   // NO_COLOR is set: monochrome, whatever Theme says
 	Interval   time.Duration
 	CPUSeconds int // default CPU capture length
+	// SourcePath are directories where the source view looks for the
+	// files a profile names (pprof's -source_path), besides the recorded
+	// paths, the module cache and GOROOT.
+	SourcePath []string
 	// Version is gotune's version, recorded in the snapshots it saves.
 	Version string
 
@@ -47,11 +51,17 @@ type Options struct {
 	Apply capture.ApplyOptions
 }
 
+// rendererFPS is how often Bubble Tea's renderer wakes to draw the last
+// frame (its default is 60): each wake costs the scheduler and a frame
+// comparison even when nothing changed, and data arrives once per
+// interval. At 20 a key press is drawn within 50 ms.
+const rendererFPS = 20
+
 // Run shows the dashboard, or the compare view with opts.Compare, in the
 // alternate screen until the user quits or ctx ends.
 func Run(ctx context.Context, opts Options, in io.Reader, out io.Writer) error {
 	m := New(ctx, opts)
-	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out))
+	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out), tea.WithFPS(rendererFPS))
 	_, err := p.Run()
 	// Quitting reverts every live change the user did not keep; on a
 	// context of its own, since ctx may be what ended the program.

@@ -454,23 +454,22 @@ func TestFlameNavigation(t *testing.T) {
 	press(m, "2")
 	loadProfile(t, m, profile.KindCPU)
 	f := m.flame
-	root := f.data.root
 	press(m, "j", "enter")
-	if f.focus == root || f.focus.depth != 2 {
-		t.Fatalf("enter zoomed to depth %d, want 2", f.focus.depth)
+	if f.focus == profile.Root || f.tree.Depth(f.focus) != 2 {
+		t.Fatalf("enter zoomed to depth %d, want 2", f.tree.Depth(f.focus))
 	}
 	press(m, "esc")
-	if f.focus.depth != 1 {
-		t.Fatalf("esc zoomed out to depth %d, want 1", f.focus.depth)
+	if f.tree.Depth(f.focus) != 1 {
+		t.Fatalf("esc zoomed out to depth %d, want 1", f.tree.Depth(f.focus))
 	}
 	press(m, "backspace")
-	if f.focus != root {
+	if f.focus != profile.Root {
 		t.Fatal("backspace did not zoom out to the root")
 	}
 	press(m, "/", "f", "i", "b", "enter")
-	_, v := f.data.searchTree("fib")
-	if v <= 0 || v > f.data.total || len(f.matches) == 0 {
-		t.Fatalf("search share %d of %d, %d matches", v, f.data.total, len(f.matches))
+	v, _ := f.tree.Search(searchRegexp("fib"))
+	if v <= 0 || v > f.data.total || len(f.matches) == 0 || v != f.matchValue {
+		t.Fatalf("search share %d (shown %d) of %d, %d matches", v, f.matchValue, f.data.total, len(f.matches))
 	}
 	if !strings.Contains(plain(m), f.data.share(v)+" of total") {
 		t.Errorf("the share %s is not shown", f.data.share(v))
@@ -480,7 +479,40 @@ func TestFlameNavigation(t *testing.T) {
 	for _, msg := range msgs {
 		m.Update(msg)
 	}
-	if m.active != scrFlame || f.sel == nil || f.sel.name != m.screens[scrTop].(*topScreen).rows[0].Name {
+	if m.active != scrFlame || f.sel == profile.Root || f.tree.Name(f.sel) != m.screens[scrTop].(*topScreen).rows[0].Name {
 		t.Errorf("enter in top did not jump to its frame in the flame view")
+	}
+}
+
+// TestFrameOnlyOnChange: the frame is built again after a message that
+// can change it, not after a tick while snapshots arrive (they move the
+// clock); once they stop, ticks age what the status line says.
+func TestFrameOnlyOnChange(t *testing.T) {
+	now := t0
+	sess := testSession(t, fillStore(60), &fakeFetcher{t: t})
+	m := New(t.Context(), Options{Session: sess, Theme: "mono", Now: func() time.Time { return now }})
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	m.Update(snapshotMsg{snap: sess.Snapshot()})
+	first := m.View().Content
+	if !m.frameOK {
+		t.Fatal("View did not keep its frame")
+	}
+	now = t0.Add(900 * time.Millisecond)
+	m.Update(tickMsg(now))
+	if !m.frameOK || m.View().Content != first || !m.s.now.Equal(t0) {
+		t.Errorf("a tick between snapshots rebuilt the frame or moved the clock to %v", m.s.now)
+	}
+	m.Update(keyMsg("w"))
+	if m.frameOK {
+		t.Error("a key press left the old frame")
+	}
+	if out := stripView(m.View().Content); !strings.Contains(out, "window 5m") {
+		t.Errorf("the key's change is not drawn:\n%s", out)
+	}
+	// The target stops answering: two seconds on, a tick ages the status.
+	now = t0.Add(2500 * time.Millisecond)
+	m.Update(tickMsg(now))
+	if m.frameOK || !m.s.now.Equal(now) || !strings.Contains(stripView(m.View().Content), "ok 2.90s ago") {
+		t.Errorf("a tick after the snapshots stopped did not age the status:\n%s", stripView(m.View().Content))
 	}
 }
