@@ -12,6 +12,7 @@ import (
 	"github.com/gotune/gotune/capture"
 	"github.com/gotune/gotune/collectors"
 	"github.com/gotune/gotune/collectors/discover"
+	"github.com/gotune/gotune/hostview"
 	"github.com/gotune/gotune/themes"
 	"github.com/gotune/gotune/ui"
 )
@@ -60,15 +61,14 @@ func attach(ctx context.Context, t collectors.Target, interval time.Duration, na
 	return capture.Start(ctx, t, capture.Options{Interval: interval, Name: name, Baselines: true})
 }
 
-// picker runs the process picker; the chosen process is watched in the
-// dashboard.
+// picker runs the host overview (every Go process of the host); each
+// process chosen is watched in a dashboard of its own, kept open behind
+// the overview until its session is closed.
 func picker(e *env, theme string) error {
 	const interval = time.Second
 	return ui.Run(e.ctx, ui.Options{
 		Theme: theme, NoColor: noColor(), Interval: interval, Version: Version,
-		Scan: func(ctx context.Context) ([]discover.Process, error) {
-			return discover.Scan(ctx, discover.Options{})
-		},
+		Host: hostview.New(hostview.Options{}),
 		Attach: func(ctx context.Context, p discover.Process) (*capture.Session, error) {
 			t, err := collectors.Open(ctx, strconv.Itoa(p.PID), discover.Overrides{})
 			if err != nil {

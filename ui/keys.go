@@ -38,6 +38,7 @@ type keyMap struct {
 	}
 	Picker struct {
 		Filter, Attach, Refresh key.Binding
+		Sort, Detach, Back      key.Binding // the host overview's sort and close; Back returns to it
 	}
 	Save struct {
 		Confirm, Cancel, NextField key.Binding
@@ -108,7 +109,10 @@ func newKeyMap() *keyMap {
 	p := &m.Picker
 	p.Filter = b(k("/"), h("/", "filter"))
 	p.Attach = b(k("enter"), h("enter", "attach"))
-	p.Refresh = b(k("r"), h("r", "scan again"))
+	p.Refresh = b(k("r"), h("r", "refresh now"))
+	p.Sort = b(k("s", "S"), h("s/S", "next / previous sort key"))
+	p.Detach = b(k("x"), h("x", "close the selected process's session"))
+	p.Back = b(k("0"), h("0", "all processes (sessions stay open)"))
 
 	sv := &m.Save
 	sv.Confirm = b(k("enter"), h("enter", "save"))

@@ -102,6 +102,9 @@ type Model struct {
 	flame      *flameScreen      // nil in compare mode
 	goroutines *goroutinesScreen // nil in compare mode
 	save       *savePrompt
+
+	fleet      *fleet // host mode: the overview and the dashboards behind it (fleet.go)
+	fleetChild bool   // a dashboard behind the overview: 0 returns to it
 }
 
 // Chrome lines around the body: header, settings, tabs above; status
@@ -145,6 +148,7 @@ func New(ctx context.Context, opts Options) *Model {
 	} else {
 		m.picker = newPickerScreen(s)
 		m.picker.scanFn, m.picker.attachFn = opts.Scan, opts.Attach
+		m.initFleet()
 	}
 	m.layout()
 	return m
@@ -162,6 +166,8 @@ func (m *Model) Init() tea.Cmd {
 	}
 	if m.s.attached() {
 		cmds = append(cmds, m.startWatching())
+	} else if m.fleet != nil {
+		cmds = append(cmds, m.picker.refresh())
 	} else if m.opts.Scan != nil {
 		cmds = append(cmds, scanProcesses(m.s.ctx, m.opts.Scan))
 	}
@@ -197,6 +203,11 @@ func (m *Model) bodySize() (int, int) {
 
 // Update routes a message.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if m.fleet != nil {
+		if cmd, ok := m.fleetUpdate(msg); ok {
+			return m, cmd
+		}
+	}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
@@ -377,6 +388,9 @@ func (m *Model) click(msg tea.MouseClickMsg) tea.Cmd {
 
 // View renders the whole screen.
 func (m *Model) View() tea.View {
+	if m.fleet != nil && m.fleet.cur != nil {
+		return m.fleet.cur.m.View()
+	}
 	v := tea.NewView(m.render())
 	v.AltScreen = true
 	v.MouseMode = tea.MouseModeCellMotion
@@ -453,8 +467,7 @@ func (m *Model) headerLines(w int) []string {
 		return m.cmp.headerLines(m.s, w)
 	}
 	if !m.s.attached() {
-		l1 := t.Title.S("gotune") + t.Muted.S(" · pick a Go process to attach to")
-		return []string{l1, t.Muted.S("the Go processes on this host, as `gotune ps` lists them")}
+		return m.picker.headerLines(w)
 	}
 	snap := m.s.snap
 	var parts []string
@@ -568,6 +581,9 @@ func (m *Model) tabLine(w int) string {
 func (m *Model) statusLine(w int) string {
 	t := m.s.theme
 	hint := t.Key.S("?") + t.Muted.S(" help ") + t.Key.S("q") + t.Muted.S(" quit")
+	if m.fleetChild {
+		hint = t.Key.S("0") + t.Muted.S(" processes ") + hint
+	}
 	if m.cmp != nil {
 		return joinRight(m.cmp.statusText(m.s), hint, w)
 	}
@@ -624,6 +640,9 @@ func (m *Model) helpView(w, h int) string {
 	t := m.s.theme
 	k := m.s.keys
 	global := []key.Binding{k.Global.Screens, k.Global.Next, k.Global.Prev, k.Global.Window, k.Global.Save, k.Global.Help, k.Global.Quit}
+	if m.fleetChild {
+		global = append(global, k.Picker.Back)
+	}
 	mouse := "Mouse: click a tab, a row or a frame; the wheel scrolls lists."
 	if m.cmp != nil {
 		global = []key.Binding{k.Global.Screens, k.Global.Next, k.Global.Prev, k.Global.Help, k.Global.Quit}

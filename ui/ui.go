@@ -28,6 +28,10 @@ type Options struct {
 	Session *capture.Session
 	Scan    ScanFunc
 	Attach  AttachFunc
+	// Host, when set, feeds the host overview (the screen before attach:
+	// every Go process with its figures) instead of Scan's plain list;
+	// attached dashboards then stay open behind it (0 returns to it).
+	Host HostSource
 	// Compare, when set, shows two snapshots side by side (`gotune diff`)
 	// instead of a live target: Session, Scan and Attach are not used.
 	Compare *Comparison
