@@ -74,7 +74,7 @@ func newFakeHost() *fakeHost {
 		{PID: 9001, Name: "sleeper", Command: "/usr/local/bin/sleeper", User: "root", GoVersion: "go1.26.8",
 			Reach: "OS only", Via: "os", Samples: 30, CPU: f(0, ""), RSS: f(6<<20, ""),
 			GOMAXPROCS: &hostview.Figure{Value: 2, Origin: "estimate: what Go would choose (2 CPUs)", Estimated: true},
-			Findings: hostview.Findings{Rules: 20, CouldNotRun: 12, Samples: 30, At: t0}},
+			Findings:   hostview.Findings{Rules: 20, CouldNotRun: 12, Samples: 30, At: t0}},
 		{PID: 99, Name: "not-go", Command: "not go", User: "root"},
 	}}
 }
