@@ -43,7 +43,10 @@ const (
 	DefaultInterval    = 2 * time.Second
 	DefaultRescan      = 10 * time.Second
 	DefaultReprobe     = time.Minute
-	DefaultCgroupEvery = 5
+	// DefaultCgroupEvery reads limits and throttling every 15th refresh
+	// (30 s at 2 s): a cgroup read is a dozen files per level, a fifth of
+	// a refresh's CPU when done every fifth time (BenchmarkRefresh100).
+	DefaultCgroupEvery = 15
 	DefaultAdviseEvery = 10 * time.Second
 	// DefaultHistory points per process: the advisor's GC and trend rules
 	// want 10 samples (advisor.MinSamplesGC, MinSamplesTrend); 30 at 2 s

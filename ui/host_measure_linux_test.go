@@ -3,8 +3,10 @@
 package ui_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strconv"
@@ -82,6 +84,45 @@ func TestHostOverviewCost(t *testing.T) {
 	fmt.Fprintf(os.Stderr, "| %d | %.0f s | %.2f%% | %.1f ms | %.1f / %.1f / %.1f ms |\n", n, wall, 100*cpu/wall,
 		1000*cpu/float64(len(refresh)), refresh[0], refresh[len(refresh)/2], refresh[len(refresh)-1])
 	tm.send("q")
+
+	// The same refresh headless (gotune ps --watch --json), without the
+	// terminal's rendering: its CPU over the same time, and the refresh
+	// times it reports.
+	cmd := exec.Command(bin, "ps", "--watch", "--json", "--interval", "2s")
+	stdout, err := cmd.StdoutPipe()
+	testproc.Must(t, err, "pipe")
+	testproc.Must(t, cmd.Start(), "start ps --watch")
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	var took []float64
+	dec := json.NewDecoder(stdout)
+	var c2 float64
+	var w2 time.Time
+	for {
+		var v struct {
+			Took float64 `json:"refresh_ms"`
+			Rows []any   `json:"rows"`
+		}
+		if err := dec.Decode(&v); err != nil {
+			t.Fatalf("ps --watch --json: %v", err)
+		}
+		switch {
+		case w2.IsZero() && len(took) == 0:
+			took = append(took, -1) // the first refresh (full scan with probes) is not counted
+		case w2.IsZero():
+			c2, w2 = cpuTicks(t, cmd.Process.Pid), time.Now()
+			took = took[:0]
+		default:
+			took = append(took, v.Took)
+		}
+		if !w2.IsZero() && time.Since(w2) >= time.Duration(secs)*time.Second {
+			break
+		}
+	}
+	c3, w3 := cpuTicks(t, cmd.Process.Pid), time.Now()
+	slices.Sort(took)
+	wall = w3.Sub(w2).Seconds()
+	t.Logf("ps --watch --json, same box, %.0f s: gotune CPU %.2f s = %.2f%% of one core; %.1f ms of CPU per refresh over %d refreshes; refresh wall time min %.1f, median %.1f, max %.1f ms",
+		wall, c3-c2, 100*(c3-c2)/wall, 1000*(c3-c2)/float64(len(took)), len(took), took[0], took[len(took)/2], took[len(took)-1])
 }
 
 func m2(m []string, i int) string {

@@ -238,3 +238,21 @@ func TestRouteKeepsTeaMessages(t *testing.T) {
 		t.Fatalf("a sequence came back as a plain slice")
 	}
 }
+
+// BenchmarkHostView renders the overview of 120 processes at 200×60.
+func BenchmarkHostView(b *testing.B) {
+	host := newFakeHost()
+	base := host.rows[:3]
+	for i := range 120 {
+		r := base[i%3]
+		r.PID = 20000 + i
+		host.rows = append(host.rows, r)
+	}
+	m := New(b.Context(), Options{Theme: "dark", Now: func() time.Time { return t0 }, Host: host})
+	m.Update(tea.WindowSizeMsg{Width: 200, Height: 60})
+	v, _ := host.Refresh(b.Context())
+	m.Update(hostViewMsg{view: v})
+	for b.Loop() {
+		_ = m.View()
+	}
+}
