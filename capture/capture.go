@@ -52,6 +52,9 @@ type Options struct {
 	StartBudget time.Duration
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// Capacity is how many points the store keeps; 0 is
+	// session.DefaultCapacity (gotune watch keeps less per target).
+	Capacity int
 }
 
 // DefaultStartBudget bounds the fetches that take a window's start: what
@@ -108,7 +111,7 @@ func Start(ctx context.Context, t collectors.Target, o Options) *Session {
 	if o.Name == "" {
 		o.Name = t.Name()
 	}
-	store := session.NewStore(session.DefaultCapacity)
+	store := session.NewStore(o.Capacity)
 	var f Fetcher
 	if pc := t.Profiles(); pc != nil {
 		f = pc

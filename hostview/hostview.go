@@ -40,9 +40,9 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultInterval    = 2 * time.Second
-	DefaultRescan      = 10 * time.Second
-	DefaultReprobe     = time.Minute
+	DefaultInterval = 2 * time.Second
+	DefaultRescan   = 10 * time.Second
+	DefaultReprobe  = time.Minute
 	// DefaultCgroupEvery reads limits and throttling every 15th refresh
 	// (30 s at 2 s): a cgroup read is a dozen files per level, a fifth of
 	// a refresh's CPU when done every fifth time (BenchmarkRefresh100).
