@@ -75,21 +75,26 @@ func (s *state) setLeak(on bool) {
 	s.release = nil
 }
 
-// leaking parks leakRate goroutines per second until the episode ends.
+// leaking parks leakRate goroutines per second until the episode ends,
+// catching up after a late tick (a loaded machine), so the rate holds.
 func (s *state) leaking(release chan struct{}) {
-	tick := time.NewTicker(time.Second / time.Duration(max(1, *leakRate)))
+	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
+	start, n := time.Now(), 0
 	for range tick.C {
+		want := int(time.Since(start).Seconds() * float64(*leakRate))
 		s.mu.Lock()
 		on := s.leak && s.release == release
 		if on {
-			s.leaked++
+			s.leaked += want - n
 		}
 		s.mu.Unlock()
 		if !on {
 			return
 		}
-		go leakedWorker(release)
+		for ; n < want; n++ {
+			go leakedWorker(release)
+		}
 	}
 }
 
