@@ -52,7 +52,7 @@ type WatchOptions struct {
 // Summary is what a watch did.
 type Summary struct {
 	Fired, Suppressed, Cleared, Written, Failed, Skipped, Evicted int
-	Bytes                                                        int64
+	Bytes                                                         int64
 }
 
 // watcher is one Watch run.
