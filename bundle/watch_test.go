@@ -99,9 +99,22 @@ func TestWatchEpisodes(t *testing.T) {
 		})
 	}()
 	defer cancel()
+	// until polls cond; false after d (the events then say what happened).
+	until := func(d time.Duration, cond func() bool) bool {
+		deadline := time.Now().Add(d)
+		for !cond() {
+			if time.Now().After(deadline) {
+				return false
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		return true
+	}
 	wait := func(d time.Duration, what string, cond func() bool) {
 		t.Helper()
-		testproc.Eventually(t, d, cond, "%s; events:\n%s", what, got.dump())
+		if !until(d, cond) {
+			t.Fatalf("after %s: %s; events:\n%s", d, what, got.dump())
+		}
 	}
 	count := func(event string, p *testproc.Proc) int { return len(got.of(event, p)) }
 	// Quiet first: both watched a while, nothing fires.
@@ -116,12 +129,17 @@ func TestWatchEpisodes(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, p := range []*testproc.Proc{leaker, allocer} {
 		wg.Go(func() {
-			testproc.Eventually(t, 90*time.Second, func() bool { return count("written", p) == 1 }, "a bundle of pid %d; events:\n%s", p.PID, got.dump())
+			if !until(90*time.Second, func() bool { return count("written", p) == 1 }) {
+				t.Errorf("no bundle of pid %d; events:\n%s", p.PID, got.dump())
+			}
 			time.Sleep(8 * time.Second)
 			control(t, p, "leak=off&alloc=off")
 		})
 	}
 	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
 	wait(60*time.Second, "both episodes to end", func() bool { return count("cleared", leaker) == 1 && count("cleared", allocer) == 1 })
 	for _, p := range []*testproc.Proc{leaker, allocer} {
 		if n := count("fired", p); n != 1 {

@@ -39,6 +39,8 @@ func commands(e *env) []*cobra.Command {
 		psCmd(e),
 		adviseCmd(e),
 		reportCmd(e),
+		watchCmd(e),
+		exportCmd(e),
 	}
 }
 

@@ -256,3 +256,9 @@ func BenchmarkHostView(b *testing.B) {
 		_ = m.View()
 	}
 }
+
+func snapshotMsgFor(sess interface{ Snapshot() *session.Snapshot }) snapshotMsg {
+	return snapshotMsg{snap: sess.Snapshot()}
+}
+
+func sizeMsg(w, h int) tea.WindowSizeMsg { return tea.WindowSizeMsg{Width: w, Height: h} }

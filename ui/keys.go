@@ -21,6 +21,7 @@ type keyMap struct {
 	Global struct {
 		Screens, Next, Prev, Help, Quit, Window, Save key.Binding
 		Overview, Flame, Top, Goroutines, Advice      key.Binding
+		Export                                        key.Binding
 	}
 	Nav struct {
 		Up, Down, Left, Right, PageUp, PageDown, Home, End key.Binding
@@ -65,6 +66,7 @@ func newKeyMap() *keyMap {
 	g.Quit = b(k("q", "ctrl+c"), h("q", "quit"))
 	g.Window = b(k("w"), h("w", "window 1m/5m/15m"))
 	g.Save = b(k("s"), h("s", "save a snapshot"))
+	g.Export = b(k("e"), h("e", "export profiles and recent series (--export URL)"))
 
 	n := &m.Nav
 	n.Up = b(k("up", "k"), h("↑/k", "up"))

@@ -103,8 +103,9 @@ type Model struct {
 	goroutines *goroutinesScreen // nil in compare mode
 	save       *savePrompt
 
-	fleet      *fleet // host mode: the overview and the dashboards behind it (fleet.go)
-	fleetChild bool   // a dashboard behind the overview: 0 returns to it
+	export     exportState // e: what was exported (export.go)
+	fleet      *fleet      // host mode: the overview and the dashboards behind it (fleet.go)
+	fleetChild bool        // a dashboard behind the overview: 0 returns to it
 }
 
 // Chrome lines around the body: header, settings, tabs above; status
@@ -240,6 +241,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, m.picker.update(msg)
 		}
 		return m, nil
+	case exportedMsg:
+		m.exported(msg)
+		return m, nil
 	case savedMsg:
 		m.s.now = m.clock()
 		m.save.done(msg)
@@ -338,6 +342,8 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.switchTo((m.active + len(m.screens) - 1) % len(m.screens))
 	case m.cmp != nil:
 		// A comparison is read-only: nothing to save, no live window.
+	case key.Matches(msg, k.Global.Export):
+		return m.startExport()
 	case key.Matches(msg, k.Global.Save):
 		if m.save.saving {
 			return nil // one save at a time; the status line shows it
@@ -598,6 +604,9 @@ func (m *Model) statusLine(w int) string {
 	if len(parts) == 0 {
 		parts = append(parts, t.Muted.S("connecting…"))
 	}
+	if st := m.exportStatus(); st != "" {
+		parts = append([]string{st}, parts...)
+	}
 	if st := m.save.statusText(); st != "" {
 		// The path matters more than the hint while it shows.
 		parts = append([]string{st}, parts...)
@@ -639,7 +648,7 @@ func (m *Model) statusText(st session.Status) string {
 func (m *Model) helpView(w, h int) string {
 	t := m.s.theme
 	k := m.s.keys
-	global := []key.Binding{k.Global.Screens, k.Global.Next, k.Global.Prev, k.Global.Window, k.Global.Save, k.Global.Help, k.Global.Quit}
+	global := []key.Binding{k.Global.Screens, k.Global.Next, k.Global.Prev, k.Global.Window, k.Global.Save, k.Global.Export, k.Global.Help, k.Global.Quit}
 	if m.fleetChild {
 		global = append(global, k.Picker.Back)
 	}

@@ -40,6 +40,12 @@ type Options struct {
 	NoColor    bool   // NO_COLOR is set: monochrome, whatever Theme says
 	Interval   time.Duration
 	CPUSeconds int // default CPU capture length
+	// Export, when set, is where e sends the session's profiles and
+	// recent series; ExportService labels them (default: the command's
+	// base name).
+	Export        Exporter
+	ExportService string
+
 	// Version is gotune's version, recorded in the snapshots it saves.
 	Version string
 
