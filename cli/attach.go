@@ -22,6 +22,7 @@ type watchFlags struct {
 	duration time.Duration
 	interval time.Duration
 	theme    string
+	export   []string // the dashboard's e destinations (default $GOTUNE_EXPORT)
 }
 
 func (w *watchFlags) add(cmd *cobra.Command) {
@@ -30,6 +31,7 @@ func (w *watchFlags) add(cmd *cobra.Command) {
 	f.BoolVar(&w.plain, "plain", false, "print one aligned text line per interval instead of the dashboard (the default when stdout is not a terminal)")
 	f.DurationVar(&w.duration, "duration", 0, "stop after this long (0: until interrupted)")
 	f.DurationVar(&w.interval, "interval", time.Second, "sampling interval")
+	f.StringArrayVar(&w.export, "export", nil, "the dashboard's e exports the session's profiles and recent series here, repeatable: otlp+http://, otlp+grpc://, pyroscope+http://, remote-write+http:// (default $"+ExportEnv+")")
 	f.StringVar(&w.theme, "theme", "auto", "dashboard colours: auto (from the terminal background), dark, light, high-contrast, mono; NO_COLOR forces mono")
 }
 

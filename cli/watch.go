@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -112,11 +113,17 @@ trigger=<rule kind>, rule, episode (see gotune export).`,
 			}
 			o := bundle.WatchOptions{Rules: rs, Trigger: trigger.Options{Cooldown: cooldown, ClearAfter: clearAfter},
 				Bundle: bundle.Options{CPU: cpu, GotuneVersion: Version}, Dir: dir, Interval: interval, Out: e.stdout, JSON: asJSON}
+			// Each target's series are followed until the watch ends; the
+			// exporters close once the last follower has queued its rest.
+			var follow sync.WaitGroup
+			defer follow.Wait()
 			if len(group) > 0 {
 				o.OnSession = func(ctx context.Context, sess *capture.Session) {
-					go export.Follow(ctx, sess.Store(), group, func(s *session.Snapshot) export.Origin {
-						return export.OriginOf(s, service, "watch", "")
-					}, export.FollowOptions{})
+					follow.Go(func() {
+						export.Follow(ctx, sess.Store(), group, func(s *session.Snapshot) export.Origin {
+							return export.OriginOf(s, service, "watch", "")
+						}, export.FollowOptions{})
+					})
 				}
 				o.OnBundle = func(ev trigger.Event, s *snapshot.Snapshot, w bundle.Written) {
 					org := bundleOrigin(s, service, ev.Rule, ev.Episode)
@@ -129,6 +136,8 @@ trigger=<rule kind>, rule, episode (see gotune export).`,
 				fmt.Fprintf(e.stdout, "watching %d targets for %s; bundles in %s (cap %s)\n", len(targets), ruleList(rs), dir.Path(), measurement.Bytes(float64(capBytes)))
 			}
 			sum := bundle.Watch(ctx, targets, o)
+			cancel()
+			follow.Wait()
 			if !asJSON {
 				used, n := dir.Usage()
 				fmt.Fprintf(e.stdout, "%d fired, %d suppressed by the cool-down, %d bundles written (%d in %s now, %s), %d failed\n",
