@@ -33,6 +33,11 @@ type WatchOptions struct {
 	Interval time.Duration
 	// Capacity is the points kept per target; default DefaultCapacity.
 	Capacity int
+	// AllHistograms keeps every runtime/metrics histogram in the series;
+	// by default only collectors.KeyHistograms (what the rules, the
+	// advisor and the derived figures read) are kept, which halves a
+	// sample's size.
+	AllHistograms bool
 	// Parallel bounds the bundles captured at once across targets
 	// (each holds its profiles in memory until written); default 1.
 	Parallel int
@@ -101,6 +106,14 @@ func Watch(ctx context.Context, targets []collectors.Target, o WatchOptions) Sum
 
 // watch runs one target.
 func (w *watcher) watch(ctx context.Context, t collectors.Target) {
+	if !w.o.AllHistograms {
+		switch t := t.(type) {
+		case *collectors.PIDTarget:
+			t.KeepHistograms = collectors.KeyHistograms
+		case *collectors.URLTarget:
+			t.KeepHistograms = collectors.KeyHistograms
+		}
+	}
 	sess := capture.Start(ctx, t, capture.Options{Interval: w.o.Interval, Name: t.Name(), Capacity: w.o.Capacity})
 	if w.o.OnSession != nil {
 		w.o.OnSession(ctx, sess)

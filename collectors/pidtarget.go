@@ -37,8 +37,8 @@ type PIDTarget struct {
 	Gops    *gops.Client     // nil when no gops agent was found
 	Pprof   *PprofClient     // nil when no pprof endpoint answered
 	// KeepHistograms, when not nil, names the only histograms a sample
-	// keeps: the host overview holds a short history of many processes,
-	// and the histograms are most of a sample's size.
+	// keeps (KeyHistograms): the host overview and gotune watch hold many
+	// samples, and the histograms are most of a sample's size.
 	KeepHistograms []string
 
 	procFS   proc.FS
@@ -162,15 +162,7 @@ func (t *PIDTarget) CollectMetrics(store *session.Store) func(ctx context.Contex
 			t.mu.Unlock()
 		}
 		s.Missing = missing(&s)
-		if t.KeepHistograms != nil && len(s.Histograms) > 0 {
-			kept := map[string]*session.Histogram{}
-			for _, name := range t.KeepHistograms {
-				if h, ok := s.Histograms[name]; ok {
-					kept[name] = h
-				}
-			}
-			s.Histograms = kept
-		}
+		keepHistograms(&s, t.KeepHistograms)
 		t.explain(store, s) // before the sample: readers see both together
 		store.Append(s)
 		if metricsErr != nil {

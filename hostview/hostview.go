@@ -59,10 +59,6 @@ const (
 	DefaultLinger = 30 * time.Second
 )
 
-// keptHistograms are the histograms a row's figures read (pause and
-// scheduling-latency quantiles); the rest are dropped from the history.
-var keptHistograms = []string{session.PausesGC, session.PausesGCOld, session.SchedLatencies}
-
 // Options tune a Host. The zero value watches the live host.
 type Options struct {
 	// Interval is the refresh cadence front ends use; Refresh itself reads
@@ -427,7 +423,7 @@ func (h *Host) maybeScan(ctx context.Context, now time.Time) error {
 
 func (p *proc) setTarget(o discover.Options) {
 	t := collectors.PIDTargetOf(p.p, o)
-	t.KeepHistograms = keptHistograms
+	t.KeepHistograms = collectors.KeyHistograms
 	t.Describe(p.store)
 	p.target = t
 }

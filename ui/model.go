@@ -652,6 +652,9 @@ func (m *Model) helpView(w, h int) string {
 	if m.fleetChild {
 		global = append(global, k.Picker.Back)
 	}
+	if m.picker != nil {
+		global = []key.Binding{k.Global.Help, k.Global.Quit} // the overview takes every other key
+	}
 	mouse := "Mouse: click a tab, a row or a frame; the wheel scrolls lists."
 	if m.cmp != nil {
 		global = []key.Binding{k.Global.Screens, k.Global.Next, k.Global.Prev, k.Global.Help, k.Global.Quit}
