@@ -89,12 +89,14 @@ func (s *Session) Window(ctx context.Context, o WindowOptions) (*Window, error) 
 	if err := s.waitStart(ctx); err != nil {
 		return nil, err
 	}
+	// The mark's cgroup reading and notes are filled in under s.mu after
+	// it is published (watchCgroup, a late start): read them under it.
 	s.mu.Lock()
 	start := s.start
-	s.mu.Unlock()
 	w := &Window{From: start.at, Target: s.name, CgroupStart: start.cgroup, GoroutinesStart: start.groups,
 		Profiles: map[profile.Kind]*profile.Captured{}}
 	w.Notes = append(w.Notes, start.notes...)
+	s.mu.Unlock()
 	// The window holds every point of the session: a store filled before
 	// the session began (a recorded one) counts from its first point.
 	if pts := s.store.Snapshot().Points; len(pts) > 0 && pts[0].Time.Before(w.From) {
