@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,9 +25,12 @@ import (
 // cool-down, and --export to a Pyroscope and a remote-write receiver, for
 // GOTUNE_WATCH_MINUTES (default 10). It records gotune's RSS every 10 s
 // from /proc. Each target's store fills its ring of bundle.DefaultCapacity
-// points (5 min at 1 s) first, so memory grows for five minutes; the check
-// is that, once the rings are full, the highest RSS of the last third of
-// the run is within 15 % of the highest of the sixth minute.
+// points (5 min at 1 s) first, so memory grows for five minutes; after
+// that each round of bundles (every 2 min, the cool-down) adds a transient
+// peak while its profiles are parsed, written and exported. The check, once
+// the rings are full: the median RSS of the last third of the run is within
+// 10 % of the median of the minute after the rings filled, and its peak
+// within 25 % of that minute's peak.
 //
 //	go test -tags experiment -run TestWatchFlatMemory -v -timeout 30m ./cli/
 func TestWatchFlatMemory(t *testing.T) {
@@ -99,6 +103,7 @@ loop:
 	var b strings.Builder
 	b.WriteString("\n| t | RSS |\n|---|---|\n")
 	var peakFull, peakLast, first int64
+	var inFull, inLast []int64
 	full := time.Duration(bundle.DefaultCapacity) * time.Second // the rings are full
 	for _, s := range curve {
 		fmt.Fprintf(&b, "| %s | %.1f MiB |\n", s.at, float64(s.rss)/(1<<20))
@@ -107,25 +112,37 @@ loop:
 		}
 		if s.at > full && s.at <= full+time.Minute {
 			peakFull = max(peakFull, s.rss)
+			inFull = append(inFull, s.rss)
 		}
 		if s.at >= time.Duration(minutes)*time.Minute*2/3 {
 			peakLast = max(peakLast, s.rss)
+			inLast = append(inLast, s.rss)
 		}
 	}
+	median := func(v []int64) int64 {
+		if len(v) == 0 {
+			return 0
+		}
+		v = slices.Clone(v)
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	medFull, medLast := median(inFull), median(inLast)
 	idx, _ := bundle.ReadIndex(dir)
 	count := map[string]int{}
 	for _, e := range idx {
 		count[e.Event]++
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.gotune"))
-	t.Logf("gotune watch, 3 targets, %d min: RSS at 10 s %.1f MiB, peak of the minute after the rings are full (%s) %.1f MiB, peak of the last third %.1f MiB; events %v; %d bundles; export: %d profiles at Pyroscope, %d samples at remote-write%s",
-		minutes, float64(first)/(1<<20), full, float64(peakFull)/(1<<20), float64(peakLast)/(1<<20), count, len(files), len(pyro.Ingests()), len(rw.All()), b.String())
+	t.Logf("gotune watch, 3 targets, %d min: RSS at 10 s %.1f MiB, the minute after the rings are full (%s): median %.1f MiB, peak %.1f MiB; the last third: median %.1f MiB, peak %.1f MiB; events %v; %d bundles; export: %d profiles at Pyroscope, %d samples at remote-write%s",
+		minutes, float64(first)/(1<<20), full, float64(medFull)/(1<<20), float64(peakFull)/(1<<20), float64(medLast)/(1<<20), float64(peakLast)/(1<<20), count, len(files), len(pyro.Ingests()), len(rw.All()), b.String())
 	t.Logf("gotune watch's own output:\n%s", logb)
 	if peakFull == 0 || time.Duration(minutes)*time.Minute*2/3 <= full+time.Minute {
 		t.Fatalf("too short a run to judge: the rings are full after %s (%d samples)", full, len(curve))
 	}
-	if float64(peakLast) > 1.15*float64(peakFull) {
-		t.Errorf("RSS grew after the rings were full: %.1f MiB in the last third, %.1f MiB in the minute after %s", float64(peakLast)/(1<<20), float64(peakFull)/(1<<20), full)
+	if float64(medLast) > 1.10*float64(medFull) || float64(peakLast) > 1.25*float64(peakFull) {
+		t.Errorf("RSS grew after the rings were full: median %.1f → %.1f MiB, peak %.1f → %.1f MiB",
+			float64(medFull)/(1<<20), float64(medLast)/(1<<20), float64(peakFull)/(1<<20), float64(peakLast)/(1<<20))
 	}
 	if count["written"] < 3 {
 		t.Errorf("only %d bundles in %d minutes: the targets' episodes did not fire", count["written"], minutes)
