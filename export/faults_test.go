@@ -403,3 +403,47 @@ func TestCloseWithoutSpillDirCountsDrops(t *testing.T) {
 		t.Errorf("stats: %s", st)
 	}
 }
+
+// TestRemoteWriteSlowAndRateLimited: a remote-write receiver that holds
+// every request without an answer, then answers 429: each attempt that
+// ends at the request's deadline, and each 429, is retried (client_golang
+// hands the deadline back without the retry callback and unwrapped, so it
+// must not count as a permanent refusal); everything arrives once it
+// answers, nothing failed.
+func TestRemoteWriteSlowAndRateLimited(t *testing.T) {
+	for _, v2 := range []bool{false, true} {
+		t.Run("v2="+strconv.FormatBool(v2), func(t *testing.T) {
+			store, h := exporttest.NewRemoteWriteReceiver()
+			srv := exporttest.NewFaultServer(t, h)
+			srv.Set(0, 30*time.Second)
+			srv.Up()
+			sink, err := NewRemoteWrite(RemoteWriteConfig{URL: srv.URL() + "/api/v1/write", V2: v2})
+			testproc.Must(t, err, "sink")
+			o := fastRetry
+			o.RequestTimeout = 300 * time.Millisecond
+			ex, err := New(sink, withSpill(o, t.TempDir(), 0))
+			testproc.Must(t, err, "exporter")
+			defer closeWithin(t, ex, time.Second)
+			pts := syntheticPoints(4, time.Unix(1_700_000_000, 0))
+			for i := range 3 {
+				testproc.Must(t, ex.EnqueueMetrics(pts, seqOrigin(i)), "enqueue")
+			}
+			testproc.Eventually(t, 30*time.Second, func() bool { return ex.Stats().Retries >= 2 }, "no retries while slow: %s", ex.Stats())
+			srv.Set(http.StatusTooManyRequests, 0)
+			r := ex.Stats().Retries
+			testproc.Eventually(t, 30*time.Second, func() bool { return ex.Stats().Retries >= r+2 }, "no retries on 429: %s", ex.Stats())
+			if st := ex.Stats(); st.Failed != 0 || st.Sent != 0 {
+				t.Fatalf("while slow and rate-limited: %s", st)
+			}
+			srv.Set(0, 0)
+			testproc.Eventually(t, 30*time.Second, func() bool { return ex.Stats().Sent == 3 }, "not sent after recovery: %s", ex.Stats())
+			seqs := map[string]bool{}
+			for _, s := range store.All() {
+				seqs[s.Labels["seq"]] = true
+			}
+			if st := ex.Stats(); len(seqs) != 3 || st.Lost() != 0 {
+				t.Errorf("received seqs %v; %s", seqs, st)
+			}
+		})
+	}
+}
