@@ -41,7 +41,9 @@ func spillFiles(root string) int {
 // (listener and connections closed), back but refusing (503 and 429),
 // then holding every request 30 s without an answer, then well again.
 // Only then does the target start leaking, so the bundle's series — the
-// store's points since the start — spans every outage. gotune keeps
+// store's points since the start — spans every outage; Pyroscope, which
+// takes only the bundle's profiles, is killed again while the bundle is
+// captured and queued. gotune keeps
 // watching throughout (the series has points inside each fault), queues
 // and spills to disk while failing, and once the receivers are back
 // everything arrives: every goroutine count of the series at its time at
@@ -94,6 +96,9 @@ func TestWatchExportThroughFaults(t *testing.T) {
 			step("killed", 6*time.Second, func() { psrv.Down(); rsrv.Down() }) &&
 			step("refusing 503/429", 6*time.Second, func() { psrv.Set(503, 0); rsrv.Set(429, 0); psrv.Up(); rsrv.Up() }) &&
 			step("slow (no answer for 30 s)", 12*time.Second, func() { psrv.Set(0, 30*time.Second); rsrv.Set(0, 30*time.Second) })
+		// Pyroscope takes only the bundle's profiles: it is killed while the
+		// bundle is captured and queued, and comes back a few seconds after.
+		psrv.Down()
 		psrv.Set(0, 0)
 		rsrv.Set(0, 0)
 		resp, err := http.Get("http://" + p.Addr() + "/control?leak=on")
@@ -103,7 +108,9 @@ func TestWatchExportThroughFaults(t *testing.T) {
 		// The watch ends a few seconds after the bundle is on disk.
 		for ctx.Err() == nil {
 			if files, _ := filepath.Glob(filepath.Join(dir, "*.gotune")); len(files) > 0 {
-				time.Sleep(3 * time.Second)
+				_ = step("bundle queued, Pyroscope killed", 4*time.Second, func() {})
+				psrv.Up()
+				time.Sleep(2 * time.Second)
 				cancel()
 				return
 			}
@@ -124,8 +131,8 @@ func TestWatchExportThroughFaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("gotune watch: %v", err)
 	}
-	if len(phases) != 5 {
-		t.Fatalf("the watch ended during the faults (%d of 5 phases)", len(phases))
+	if len(phases) != 6 {
+		t.Fatalf("the watch ended during the faults (%d of 6 phases)", len(phases))
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.gotune"))
 	if len(files) != 1 {
@@ -134,8 +141,9 @@ func TestWatchExportThroughFaults(t *testing.T) {
 	s, err := snapshot.Read(files[0])
 	testproc.Must(t, err, "read the bundle")
 
-	// gotune went on sampling through every fault.
-	for _, ph := range phases {
+	// gotune went on sampling through every fault (the last phase comes
+	// after the bundle's series).
+	for _, ph := range phases[:5] {
 		n := 0
 		for _, pt := range s.Series.Points {
 			if !pt.Time.Before(ph.from) && pt.Time.Before(ph.to) {
