@@ -2,7 +2,9 @@
 // watched process (package trigger), a bundle — the goroutine groups at
 // both ends and the debug=2 dump where it is affordable, the heap, the
 // allocations, mutex and block contention over the capture, a CPU profile,
-// the metric series around the firing and the advisor's findings — taken
+// the metric series around the firing and the advisor's findings, and an
+// execution trace (the flight recorder's where the target has one) beside
+// it — taken
 // through the capture pipeline (Session.MarkStart, Session.Profile,
 // Session.Window, Window.Snapshot) into a .gotune snapshot, written to a
 // directory whose disk use is capped (oldest bundles go first). Watch runs
@@ -40,10 +42,12 @@ const (
 
 // TraceHook adds an execution trace (or the flight recorder's snapshot)
 // to a bundle where the target has one. It runs after the window is
-// taken, before the snapshot is built, and returns what to note (what it
-// took, or why it took none). The trace capture itself is capture/'s;
-// this is where a bundle asks for it.
-type TraceHook func(ctx context.Context, sess *capture.Session, w *capture.Window) (note string)
+// taken, before the snapshot is built, and returns the trace (nil for
+// none) and what to note (what it took, or why it took none). The
+// snapshot format holds no trace: Dir.Write saves it beside the bundle
+// (NAME.trace), counted in the disk cap. TraceOf is the hook gotune
+// watch uses.
+type TraceHook func(ctx context.Context, sess *capture.Session, w *capture.Window) (data []byte, note string)
 
 // Options say what a bundle holds.
 type Options struct {
@@ -83,8 +87,9 @@ func RuleOf(s *snapshot.Snapshot) (trigger.Rule, bool) {
 // start (goroutine groups and the cumulative profiles), a CPU profile of
 // Options.CPU, then the window's end (heap, allocations, goroutines,
 // mutex, block; the dump where affordable) and the snapshot with the
-// advisor's report. The reason is the snapshot's first note.
-func Capture(ctx context.Context, sess *capture.Session, ev trigger.Event, o Options) (*snapshot.Snapshot, error) {
+// advisor's report. The reason is the snapshot's first note. The
+// execution trace, when Options.Trace took one, is returned beside it.
+func Capture(ctx context.Context, sess *capture.Session, ev trigger.Event, o Options) (*snapshot.Snapshot, []byte, error) {
 	if o.CPU == 0 {
 		o.CPU = DefaultCPU
 	}
@@ -101,7 +106,7 @@ func Capture(ctx context.Context, sess *capture.Session, ev trigger.Event, o Opt
 		late := sctx.Err() != nil
 		cancel()
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if late {
 			notes = append(notes, fmt.Sprintf("the bundle's start: the target did not answer every fetch within %s", o.StartBudget))
@@ -110,7 +115,7 @@ func Capture(ctx context.Context, sess *capture.Session, ev trigger.Event, o Opt
 			secs := max(1, int(o.CPU/time.Second))
 			if _, err := sess.Profile(ctx, profile.KindCPU, capture.ProfileOptions{Seconds: secs}); err != nil {
 				if ctx.Err() != nil {
-					return nil, ctx.Err()
+					return nil, nil, ctx.Err()
 				}
 				notes = append(notes, "CPU profile: "+err.Error())
 			}
@@ -126,10 +131,13 @@ func Capture(ctx context.Context, sess *capture.Session, ev trigger.Event, o Opt
 	}
 	w, err := sess.Window(ctx, capture.WindowOptions{Dump: dump, Deadline: o.Deadline})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	var tr []byte
 	if o.Trace != nil {
-		if n := o.Trace(ctx, sess, w); n != "" {
+		var n string
+		tr, n = o.Trace(ctx, sess, w)
+		if n != "" {
 			notes = append(notes, n)
 		}
 	}
@@ -137,7 +145,7 @@ func Capture(ctx context.Context, sess *capture.Session, ev trigger.Event, o Opt
 	reason := fmt.Sprintf("trigger %s (%s), episode %d, fired at %s: %s", ev.Rule, ev.Rule.Describe(), ev.Episode,
 		ev.At.UTC().Format(time.RFC3339), ev.Reading.Text)
 	s.Manifest.Notes = slices.Concat([]string{reason}, notes, s.Manifest.Notes)
-	return s, nil
+	return s, tr, nil
 }
 
 // ErrTooBig says a bundle alone is larger than the directory's cap.

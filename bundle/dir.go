@@ -36,9 +36,10 @@ type Dir struct {
 }
 
 type bundleFile struct {
-	name string
-	size int64
-	mod  time.Time
+	name  string
+	size  int64 // with its trace
+	mod   time.Time
+	trace bool // NAME.trace beside it
 }
 
 // OpenDir opens (making it) a bundle directory capped at maxBytes
@@ -63,8 +64,12 @@ func OpenDir(path string, maxBytes int64) (*Dir, error) {
 		if err != nil {
 			continue
 		}
-		d.files = append(d.files, bundleFile{name: e.Name(), size: fi.Size(), mod: fi.ModTime()})
-		d.total += fi.Size()
+		f := bundleFile{name: e.Name(), size: fi.Size(), mod: fi.ModTime()}
+		if ti, err := os.Stat(filepath.Join(path, tracePath(e.Name()))); err == nil {
+			f.trace, f.size = true, f.size+ti.Size()
+		}
+		d.files = append(d.files, f)
+		d.total += f.size
 	}
 	slices.SortFunc(d.files, func(a, b bundleFile) int { return a.mod.Compare(b.mod) })
 	return d, nil
@@ -84,10 +89,15 @@ func (d *Dir) Usage() (int64, int) {
 	return d.total, len(d.files)
 }
 
+// tracePath is the trace beside bundle file name.
+func tracePath(name string) string { return strings.TrimSuffix(name, ".gotune") + TraceExt }
+
 // Written is a bundle on disk.
 type Written struct {
 	Path  string
-	Bytes int64
+	Bytes int64 // with its trace
+	// Trace is the execution trace beside it ("" for none).
+	Trace string
 	// Evicted are the older bundles removed to stay within the cap.
 	Evicted []string
 }
@@ -96,8 +106,9 @@ type Written struct {
 // hidden name first (atomically, as snapshot.Write does), then the
 // oldest bundles are removed until it fits under the cap, then renamed
 // into place. A bundle larger than the cap alone is removed and refused
-// (ErrTooBig).
-func (d *Dir) Write(name string, s *snapshot.Snapshot) (Written, error) {
+// (ErrTooBig). A non-empty trace is saved beside it as NAME.trace, the
+// two counted as one against the cap and evicted together.
+func (d *Dir) Write(name string, s *snapshot.Snapshot, trace []byte) (Written, error) {
 	name = safeName(name) + ".gotune"
 	tmp := filepath.Join(d.path, ".writing-"+name)
 	if err := snapshot.Write(tmp, s); err != nil {
@@ -107,10 +118,25 @@ func (d *Dir) Write(name string, s *snapshot.Snapshot) (Written, error) {
 	if err != nil {
 		return Written{}, err
 	}
-	size := fi.Size()
+	size := fi.Size() + int64(len(trace))
 	if size > d.max {
 		os.Remove(tmp)
 		return Written{Bytes: size}, fmt.Errorf("%w: %s, the cap is %s", ErrTooBig, measurement.Bytes(float64(size)), measurement.Bytes(float64(d.max)))
+	}
+	var tmpTrace string
+	if len(trace) > 0 {
+		tmpTrace = filepath.Join(d.path, ".writing-"+tracePath(name))
+		if err := writeSynced(tmpTrace, trace); err != nil {
+			os.Remove(tmp)
+			os.Remove(tmpTrace)
+			return Written{}, fmt.Errorf("the bundle's trace: %w", err)
+		}
+	}
+	cleanup := func() {
+		os.Remove(tmp)
+		if tmpTrace != "" {
+			os.Remove(tmpTrace)
+		}
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -119,19 +145,49 @@ func (d *Dir) Write(name string, s *snapshot.Snapshot) (Written, error) {
 		old := d.files[0]
 		d.files = d.files[1:]
 		if err := os.Remove(filepath.Join(d.path, old.name)); err != nil && !os.IsNotExist(err) {
-			os.Remove(tmp)
+			cleanup()
 			return Written{}, fmt.Errorf("make room for a bundle: %w", err)
+		}
+		if old.trace {
+			_ = os.Remove(filepath.Join(d.path, tracePath(old.name)))
 		}
 		d.total -= old.size
 		w.Evicted = append(w.Evicted, old.name)
 	}
+	// The trace first: a bundle in place has its trace in place.
+	if tmpTrace != "" {
+		w.Trace = filepath.Join(d.path, tracePath(name))
+		if err := os.Rename(tmpTrace, w.Trace); err != nil {
+			cleanup()
+			return Written{}, err
+		}
+	}
 	if err := os.Rename(tmp, w.Path); err != nil {
-		os.Remove(tmp)
+		cleanup()
+		if w.Trace != "" {
+			os.Remove(w.Trace)
+		}
 		return Written{}, err
 	}
-	d.files = append(d.files, bundleFile{name: name, size: size, mod: time.Now()})
+	d.files = append(d.files, bundleFile{name: name, size: size, mod: time.Now(), trace: tmpTrace != ""})
 	d.total += size
 	return w, nil
+}
+
+// writeSynced writes data to path and syncs it.
+func writeSynced(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if serr := f.Sync(); err == nil {
+		err = serr
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // safeName keeps letters, digits, '-', '.' and '_' of a name.
@@ -163,7 +219,9 @@ type IndexEntry struct {
 	Episode int       `json:"episode,omitempty"`
 	Reason  string    `json:"reason,omitempty"`
 	File    string    `json:"file,omitempty"`
-	Bytes   int64     `json:"bytes,omitempty"`
+	// Trace is the execution trace beside the bundle (written).
+	Trace string `json:"trace,omitempty"`
+	Bytes int64  `json:"bytes,omitempty"`
 	// TookSeconds is how long the capture took (written).
 	TookSeconds float64  `json:"took_seconds,omitempty"`
 	Profiles    []string `json:"profiles,omitempty"`

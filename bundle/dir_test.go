@@ -46,7 +46,7 @@ func TestDirCap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := probe.Write("one", fakeBundle(t, 10))
+	w, err := probe.Write("one", fakeBundle(t, 10), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestDirCap(t *testing.T) {
 	}
 	var evicted []string
 	for i := range 5 {
-		w, err := d.Write(fmt.Sprintf("b%d", i), fakeBundle(t, 10))
+		w, err := d.Write(fmt.Sprintf("b%d", i), fakeBundle(t, 10), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,12 +79,12 @@ func TestDirCap(t *testing.T) {
 	if tot, n := again.Usage(); n != 3 || tot != total {
 		t.Errorf("reopened: %d bundles, %d bytes; want 3, %d", n, tot, total)
 	}
-	w, err = again.Write("b5", fakeBundle(t, 10))
+	w, err = again.Write("b5", fakeBundle(t, 10), nil)
 	if err != nil || fmt.Sprint(w.Evicted) != "[b2.gotune]" {
 		t.Errorf("a write after reopening evicted %v (%v), want the oldest", w.Evicted, err)
 	}
 	small, _ := bundle.OpenDir(filepath.Join(dir, "small"), size/2)
-	if _, err := small.Write("big", fakeBundle(t, 10)); !errors.Is(err, bundle.ErrTooBig) {
+	if _, err := small.Write("big", fakeBundle(t, 10), nil); !errors.Is(err, bundle.ErrTooBig) {
 		t.Errorf("a bundle over the cap: %v", err)
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, "small", "*")); len(left) != 0 {
@@ -105,4 +105,51 @@ func mustRead(t *testing.T, path string) *snapshot.Snapshot {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestDirTrace: a bundle's trace is saved beside it, counted in the cap
+// with it (also when the directory is opened again) and evicted with it.
+func TestDirTrace(t *testing.T) {
+	dir := t.TempDir()
+	probe, err := bundle.OpenDir(filepath.Join(dir, "probe"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := probe.Write("one", fakeBundle(t, 10), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := w.Bytes
+	trace := make([]byte, size) // as large as the snapshot
+	d, err := bundle.OpenDir(filepath.Join(dir, "b"), 5*size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evicted []string
+	for i := range 3 {
+		w, err := d.Write(fmt.Sprintf("b%d", i), fakeBundle(t, 10), trace)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w.Bytes != 2*size || filepath.Base(w.Trace) != fmt.Sprintf("b%d.trace", i) {
+			t.Errorf("written %+v", w)
+		}
+		evicted = append(evicted, w.Evicted...)
+		time.Sleep(10 * time.Millisecond)
+	}
+	traces, _ := filepath.Glob(filepath.Join(dir, "b", "*.trace"))
+	total, n := d.Usage()
+	if fmt.Sprint(evicted) != "[b0.gotune]" || n != 2 || total != 4*size || len(traces) != 2 || filepath.Base(traces[0]) != "b1.trace" {
+		t.Errorf("evicted %v; %d bundles, %d bytes (want 2, %d); traces %v", evicted, n, total, 4*size, traces)
+	}
+	again, _ := bundle.OpenDir(filepath.Join(dir, "b"), 5*size)
+	if tot, n := again.Usage(); n != 2 || tot != total {
+		t.Errorf("reopened: %d bundles, %d bytes; want 2, %d", n, tot, total)
+	}
+	if _, err := again.Write("huge", fakeBundle(t, 10), make([]byte, 5*size)); !errors.Is(err, bundle.ErrTooBig) {
+		t.Errorf("a bundle and trace over the cap: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "b", "*huge*")); len(left) != 0 {
+		t.Errorf("the refused bundle left %v", left)
+	}
 }

@@ -41,6 +41,11 @@ type WatchOptions struct {
 	// Parallel bounds the bundles captured at once across targets
 	// (each holds its profiles in memory until written); default 1.
 	Parallel int
+	// TraceSeconds: each bundle takes the target's flight recorder
+	// snapshot where it has one, else an execution trace of this many
+	// seconds (0: none); negative takes no trace at all. Ignored when
+	// Bundle.Trace is set.
+	TraceSeconds int
 	// OnSession is called once per target with its session, before any
 	// rule is judged (gotune watch --export follows its store).
 	OnSession func(ctx context.Context, sess *capture.Session)
@@ -121,6 +126,10 @@ func (w *watcher) watch(ctx context.Context, t collectors.Target) {
 	eng := trigger.NewEngine(w.o.Rules, w.o.Trigger)
 	changed, stop := sess.Store().Subscribe()
 	defer stop()
+	bo := w.o.Bundle
+	if bo.Trace == nil && w.o.TraceSeconds >= 0 {
+		bo.Trace = TraceOf(t, w.o.TraceSeconds, 0)
+	}
 	var busy sync.Mutex // one bundle of this target at a time
 	for {
 		select {
@@ -147,21 +156,21 @@ func (w *watcher) watch(ctx context.Context, t collectors.Target) {
 			}
 			w.wg.Go(func() {
 				defer busy.Unlock()
-				w.capture(ctx, sess, ev)
+				w.capture(ctx, sess, ev, bo)
 			})
 		}
 	}
 }
 
 // capture takes, writes and hands on one bundle.
-func (w *watcher) capture(ctx context.Context, sess *capture.Session, ev trigger.Event) {
+func (w *watcher) capture(ctx context.Context, sess *capture.Session, ev trigger.Event, bo Options) {
 	select {
 	case w.sem <- struct{}{}:
 	case <-ctx.Done():
 		return
 	}
 	start := time.Now()
-	s, err := Capture(ctx, sess, ev, w.o.Bundle)
+	s, tr, err := Capture(ctx, sess, ev, bo)
 	<-w.sem
 	pid := sess.Snapshot().Target.PID
 	fail := func(err error) {
@@ -175,7 +184,7 @@ func (w *watcher) capture(ctx context.Context, sess *capture.Session, ev trigger
 		return
 	}
 	name := fmt.Sprintf("%s-%s-%s", fileTarget(s), ev.Rule.Kind, ev.At.UTC().Format("20060102T150405Z"))
-	wr, err := w.o.Dir.Write(name, s)
+	wr, err := w.o.Dir.Write(name, s, tr)
 	if err != nil {
 		fail(err)
 		return
@@ -189,11 +198,18 @@ func (w *watcher) capture(ctx context.Context, sess *capture.Session, ev trigger
 		kinds = append(kinds, string(k))
 	}
 	w.record(IndexEntry{Time: time.Now(), Event: "written", Target: sess.Name(), PID: pid, Rule: ev.Rule.String(), Episode: ev.Episode,
-		Reason: s.Manifest.Notes[0], File: filepath.Base(wr.Path), Bytes: wr.Bytes, TookSeconds: time.Since(start).Seconds(),
+		Reason: s.Manifest.Notes[0], File: filepath.Base(wr.Path), Trace: baseOrEmpty(wr.Trace), Bytes: wr.Bytes, TookSeconds: time.Since(start).Seconds(),
 		Profiles: kinds, Notes: s.Manifest.Notes[1:]})
 	if w.o.OnBundle != nil {
 		w.o.OnBundle(ev, s, wr)
 	}
+}
+
+func baseOrEmpty(p string) string {
+	if p == "" {
+		return ""
+	}
+	return filepath.Base(p)
 }
 
 // fileTarget names the target in a bundle's file name: pid4242-api, or
@@ -264,8 +280,12 @@ func (e IndexEntry) Line() string {
 	case "fired":
 		return fmt.Sprintf("%s %s: fired %s (episode %d): %s; capturing a bundle", at, tgt, e.Rule, e.Episode, safetext.Line(e.Reason))
 	case "written":
-		return fmt.Sprintf("%s %s: bundle %s (%s, %s, %s)", at, tgt, e.File, measurement.Bytes(float64(e.Bytes)),
-			strings.Join(e.Profiles, " "), measurement.Seconds(e.TookSeconds))
+		tr := ""
+		if e.Trace != "" {
+			tr = ", trace " + e.Trace
+		}
+		return fmt.Sprintf("%s %s: bundle %s (%s, %s%s, %s)", at, tgt, e.File, measurement.Bytes(float64(e.Bytes)),
+			strings.Join(e.Profiles, " "), tr, measurement.Seconds(e.TookSeconds))
 	case "failed":
 		return fmt.Sprintf("%s %s: bundle for %s failed: %s", at, tgt, e.Rule, safetext.Line(e.Error))
 	case "evicted":

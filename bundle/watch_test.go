@@ -19,6 +19,7 @@ import (
 	"github.com/gotune/gotune/internal/testproc"
 	"github.com/gotune/gotune/profile"
 	"github.com/gotune/gotune/snapshot"
+	gotrace "github.com/gotune/gotune/trace"
 	"github.com/gotune/gotune/trigger"
 )
 
@@ -279,4 +280,75 @@ func topFunc(t *testing.T, c *profile.Captured) string {
 		}
 	}
 	return top
+}
+
+// TestWatchTrace: a bundle of a target with the agent's flight recorder
+// holds its snapshot beside it; one of a target without takes a 1 s
+// execution trace after the window; both are real traces (gotune's trace
+// analysis reads them whole), named in the index and the notes.
+func TestWatchTrace(t *testing.T) {
+	bin := testproc.Build(t, testproc.Target("episodes"))
+	flight := testproc.StartWith(t, bin, testproc.Options{WaitReady: true}, "-leak-rate", "50", "-flight")
+	plain := testproc.StartWith(t, bin, testproc.Options{WaitReady: true}, "-leak-rate", "50")
+	var targets []collectors.Target
+	for _, p := range []*testproc.Proc{flight, plain} {
+		tg, err := collectors.Open(context.Background(), strconv.Itoa(p.PID), discover.Overrides{})
+		testproc.Must(t, err, "open target")
+		targets = append(targets, tg)
+	}
+	growth, _ := trigger.Parse("goroutine-growth>300/min:5s")
+	dir := t.TempDir()
+	d, err := bundle.OpenDir(dir, 0)
+	testproc.Must(t, err, "open dir")
+	var got entries
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan bundle.Summary, 1)
+	go func() {
+		done <- bundle.Watch(ctx, targets, bundle.WatchOptions{Rules: []trigger.Rule{growth}, Trigger: trigger.Options{Cooldown: time.Hour},
+			Bundle: bundle.Options{CPU: time.Second}, Dir: d, Interval: 500 * time.Millisecond, TraceSeconds: 1, OnEntry: got.add})
+	}()
+	time.Sleep(3 * time.Second)
+	control(t, flight, "leak=on")
+	control(t, plain, "leak=on")
+	deadline := time.Now().Add(2 * time.Minute)
+	for len(got.of("written", flight))+len(got.of("written", plain)) < 2 && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	for _, tc := range []struct {
+		p    *testproc.Proc
+		note string
+	}{{flight, "the flight recorder's snapshot"}, {plain, "1 s from /debug/pprof/trace"}} {
+		w := got.of("written", tc.p)
+		if len(w) != 1 {
+			t.Errorf("pid %d: %d bundles:\n%s", tc.p.PID, len(w), got.dump())
+			continue
+		}
+		e := w[0]
+		if e.Trace == "" || !strings.HasPrefix(e.Trace, strings.TrimSuffix(e.File, ".gotune")) {
+			t.Errorf("pid %d: trace %q beside %q", tc.p.PID, e.Trace, e.File)
+			continue
+		}
+		noted := false
+		for _, n := range e.Notes {
+			noted = noted || strings.Contains(n, tc.note)
+		}
+		if !noted {
+			t.Errorf("pid %d: no note %q in %q", tc.p.PID, tc.note, e.Notes)
+		}
+		path := filepath.Join(dir, e.Trace)
+		fi, err := os.Stat(path)
+		testproc.Must(t, err, "stat the trace")
+		s, err := gotrace.AnalyzeFile(context.Background(), path, gotrace.Options{})
+		if err != nil || s.Truncated || s.Events == 0 || s.Generations == 0 {
+			t.Errorf("pid %d: %s (%d bytes): %v, %+v", tc.p.PID, e.Trace, fi.Size(), err, s)
+			continue
+		}
+		if e.Bytes <= fi.Size() {
+			t.Errorf("pid %d: bundle bytes %d do not count the trace's %d", tc.p.PID, e.Bytes, fi.Size())
+		}
+		t.Logf("pid %d: %s, %d bytes, %d events, %d generations, %s", tc.p.PID, e.Trace, fi.Size(), s.Events, s.Generations, s.Duration)
+	}
 }

@@ -40,6 +40,8 @@ func watchCmd(e *env) *cobra.Command {
 		dests      []string
 		service    string
 		expTimeout time.Duration
+		traceLen   time.Duration
+		noTrace    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "watch TARGET... --trigger RULE --out DIR",
@@ -49,7 +51,9 @@ runs, judging trigger rules on every sample. When a rule starts to hold, gotune
 captures a bundle into DIR: a .gotune snapshot with the goroutine groups (and
 the debug=2 dump below 10000 goroutines), heap, allocations, mutex and block
 contention over the capture, a CPU profile, the metric series of the minutes
-around it and the advisor's findings, with the reason as its first note. One
+around it and the advisor's findings, with the reason as its first note, and
+beside it (NAME.trace) the flight recorder's snapshot where the target enabled
+the gotune agent's, else an execution trace of --trace after the window. One
 bundle per episode: none while the rule goes on holding, none again within
 the cool-down. DIR/index.jsonl lists every event; --max-disk caps the bundles
 (the oldest go first). Memory stays bounded: five minutes of samples per
@@ -111,8 +115,15 @@ trigger=<rule kind>, rule, episode (see gotune export).`,
 				ctx, cancel = context.WithTimeout(ctx, duration)
 				defer cancel()
 			}
+			if traceLen > 0 && traceLen < time.Second || traceLen > collectors.MaxTraceSeconds*time.Second {
+				return fmt.Errorf("--trace %s: 0, or from 1s to %ds", traceLen, collectors.MaxTraceSeconds)
+			}
 			o := bundle.WatchOptions{Rules: rs, Trigger: trigger.Options{Cooldown: cooldown, ClearAfter: clearAfter},
-				Bundle: bundle.Options{CPU: cpu, GotuneVersion: Version}, Dir: dir, Interval: interval, Out: e.stdout, JSON: asJSON}
+				Bundle: bundle.Options{CPU: cpu, GotuneVersion: Version}, Dir: dir, Interval: interval, Out: e.stdout, JSON: asJSON,
+				TraceSeconds: int(traceLen / time.Second)}
+			if noTrace {
+				o.TraceSeconds = -1
+			}
 			// Each target's series are followed until the watch ends; the
 			// exporters close once the last follower has queued its rest.
 			var follow sync.WaitGroup
@@ -158,6 +169,8 @@ trigger=<rule kind>, rule, episode (see gotune export).`,
 	f.DurationVar(&cooldown, "cooldown", trigger.DefaultCooldown, "least time between two firings of one rule on one target")
 	f.DurationVar(&clearAfter, "clear-after", trigger.DefaultClearAfter, "how long a rule must stop holding for its episode to end")
 	f.DurationVar(&cpu, "cpu", bundle.DefaultCPU, "length of each bundle's CPU profile (the allocations and contention are counted over it too)")
+	f.DurationVar(&traceLen, "trace", bundle.DefaultTraceSeconds*time.Second, "length of the execution trace a bundle takes from a target without a flight recorder (0: the flight recorder only)")
+	f.BoolVar(&noTrace, "no-trace", false, "take no execution trace, not even the flight recorder's")
 	f.StringVar(&maxDisk, "max-disk", "1GiB", "cap on the bundles' total size; the oldest go first")
 	f.DurationVar(&interval, "interval", time.Second, "sampling interval")
 	f.DurationVar(&duration, "duration", 0, "stop after this long (0: until interrupted)")

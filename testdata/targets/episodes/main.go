@@ -2,7 +2,8 @@
 // that is quiet until told to misbehave, then leaks goroutines or
 // allocates hard, in episodes a test starts and ends. It serves
 // net/http/pprof and the gotune agent on one random loopback port, prints
-// "ready <pid> <addr>" and serves until killed.
+// "ready <pid> <addr>" and serves until killed; -flight enables the
+// agent's flight recorder.
 //
 // Episodes are switched by
 //
@@ -34,7 +35,7 @@ import (
 	"syscall"
 	"time"
 
-	_ "github.com/gotune/gotune/agent"
+	"github.com/gotune/gotune/agent"
 )
 
 type state struct {
@@ -50,6 +51,7 @@ var (
 	leakRate     = flag.Int("leak-rate", 50, "goroutines leaked per second while leaking")
 	allocWorkers = flag.Int("alloc-workers", 2, "goroutines allocating while allocating hard")
 	releaseFlag  = flag.Bool("release", false, "free the leaked goroutines when a leak episode ends")
+	flight       = flag.Bool("flight", false, "enable the gotune agent's flight recorder (the last 10 s, at most 8 MiB)")
 	leakCycle    = flag.String("leak-cycle", "", "ON,OFF: leak for ON every ON+OFF (e.g. 30s,90s)")
 	allocCycle   = flag.String("alloc-cycle", "", "ON,OFF: allocate hard for ON every ON+OFF")
 	sink         []byte
@@ -173,6 +175,12 @@ func cycle(spec string, set func(bool)) {
 
 func main() {
 	flag.Parse()
+	if *flight {
+		if err := agent.EnableFlightRecorder(agent.FlightRecorderOptions{MinAge: 10 * time.Second, MaxBytes: 8 << 20}); err != nil {
+			fmt.Fprintln(os.Stderr, "episodes:", err)
+			os.Exit(1)
+		}
+	}
 	s := &state{}
 	http.HandleFunc("/control", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
