@@ -62,6 +62,9 @@ type Options struct {
 	// Traces fetches execution traces (Session.Trace); Start takes the
 	// target's trace client when nil.
 	Traces TraceFetcher
+	// Capacity is how many points the store keeps; 0 is
+	// session.DefaultCapacity (gotune watch keeps less per target).
+	Capacity int
 }
 
 // DefaultStartBudget bounds the fetches that take a window's start: what
@@ -124,7 +127,7 @@ func Start(ctx context.Context, t collectors.Target, o Options) *Session {
 	if o.Name == "" {
 		o.Name = t.Name()
 	}
-	store := session.NewStore(session.DefaultCapacity)
+	store := session.NewStore(o.Capacity)
 	var f Fetcher
 	if pf := t.Profiles(); pf != nil {
 		f = pf

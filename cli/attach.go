@@ -26,6 +26,7 @@ type watchFlags struct {
 	// sourcePath is where the dashboard's source view looks for files
 	// (go tool pprof -source_path).
 	sourcePath string
+	export     []string // the dashboard's e destinations (default $GOTUNE_EXPORT)
 }
 
 func (w *watchFlags) add(cmd *cobra.Command) {
@@ -34,6 +35,7 @@ func (w *watchFlags) add(cmd *cobra.Command) {
 	f.BoolVar(&w.plain, "plain", false, "print one aligned text line per interval instead of the dashboard (the default when stdout is not a terminal)")
 	f.DurationVar(&w.duration, "duration", 0, "stop after this long (0: until interrupted)")
 	f.DurationVar(&w.interval, "interval", time.Second, "sampling interval")
+	f.StringArrayVar(&w.export, "export", nil, "the dashboard's E exports the session's profiles and recent series here, repeatable: otlp+http://, otlp+grpc://, pyroscope+http://, remote-write+http:// (default $"+ExportEnv+")")
 	f.StringVar(&w.theme, "theme", "auto", "dashboard colours: auto (from the terminal background), dark, light, high-contrast, mono; NO_COLOR forces mono")
 	f.StringVar(&w.sourcePath, "source-path", "", "directories where the dashboard's source view (L on the Flame screen) finds files, separated by "+string(filepath.ListSeparator)+" (go tool pprof -source_path); the recorded paths, the module cache and GOROOT are searched too")
 }

@@ -41,6 +41,8 @@ func commands(e *env) []*cobra.Command {
 		reportCmd(e),
 		applyCmd(e),
 		traceCmd(e),
+		watchCmd(e),
+		exportCmd(e),
 	}
 }
 
@@ -48,6 +50,7 @@ func commands(e *env) []*cobra.Command {
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	e := &env{ctx: ctx, stdout: stdout, stderr: stderr}
 	var theme string
+	var exports []string
 	root := &cobra.Command{
 		Use:   "gotune",
 		Short: "Profile and tune Go processes from the terminal",
@@ -55,9 +58,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 runtime metrics live, fetches pprof profiles on demand, and explains how to
 tune GOGC, GOMEMLIMIT and GOMAXPROCS.
 
-With no command, on a terminal, gotune opens a process picker: the Go
-processes of this host (as gotune ps lists them); type / to filter and Enter
-to attach.`,
+With no command, on a terminal, gotune opens the host overview: every Go
+process of this host with its heap, GC, goroutines, CPU and findings (gotune
+ps --watch prints it headless); type / to filter, s to sort, Enter to attach,
+and 0 in a dashboard to come back with its session kept.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !isTerminal(stdout) {
 				return cmd.Help()
@@ -65,7 +69,7 @@ to attach.`,
 			if err := validTheme(theme); err != nil {
 				return err
 			}
-			return picker(e, theme)
+			return picker(e, theme, exports)
 		},
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -75,6 +79,7 @@ to attach.`,
 	root.SetErr(stderr)
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.Flags().StringVar(&theme, "theme", "auto", "picker and dashboard colours: auto, dark, light, high-contrast, mono")
+	root.Flags().StringArrayVar(&exports, "export", nil, "the dashboards' e exports to this destination, repeatable (default $"+ExportEnv+")")
 	root.AddCommand(commands(e)...)
 	return root.ExecuteContext(ctx)
 }

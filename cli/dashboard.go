@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/gotune/gotune/capture"
 	"github.com/gotune/gotune/collectors"
 	"github.com/gotune/gotune/collectors/discover"
+	"github.com/gotune/gotune/hostview"
 	"github.com/gotune/gotune/themes"
 	"github.com/gotune/gotune/ui"
 )
@@ -51,9 +53,21 @@ func dashboard(e *env, w watchFlags, t collectors.Target, name string) error {
 		defer cancel()
 	}
 	sess := attach(ctx, t, w.interval, name)
-	return ui.Run(ctx, ui.Options{Session: sess, Theme: w.theme, NoColor: noColor(),
-		Interval: w.interval, Version: Version, SourcePath: filepath.SplitList(w.sourcePath)}, os.Stdin, e.stdout)
+	group, err := openExporters(exportDestinations(w.export), "")
+	if err != nil {
+		return err
+	}
+	o := ui.Options{Session: sess, Theme: w.theme, NoColor: noColor(), Interval: w.interval, Version: Version, SourcePath: filepath.SplitList(w.sourcePath)}
+	if len(group) > 0 {
+		o.Export = group
+	}
+	err = ui.Run(ctx, o, os.Stdin, e.stdout)
+	return errors.Join(err, closeExporters(group, dashboardExportBudget, e.stderr))
 }
+
+// dashboardExportBudget is how long quitting the dashboard waits for what
+// e queued to be sent.
+const dashboardExportBudget = 10 * time.Second
 
 // attach starts the capture session the dashboard shows, for as long as
 // ctx lives: metrics, and the window's start for advice and saves.
@@ -61,15 +75,23 @@ func attach(ctx context.Context, t collectors.Target, interval time.Duration, na
 	return capture.Start(ctx, t, capture.Options{Interval: interval, Name: name, Baselines: true})
 }
 
-// picker runs the process picker; the chosen process is watched in the
-// dashboard.
-func picker(e *env, theme string) error {
+// picker runs the host overview (every Go process of the host); each
+// process chosen is watched in a dashboard of its own, kept open behind
+// the overview until its session is closed.
+func picker(e *env, theme string, exports []string) error {
 	const interval = time.Second
-	return ui.Run(e.ctx, ui.Options{
-		Theme: theme, NoColor: noColor(), Interval: interval, Version: Version,
-		Scan: func(ctx context.Context) ([]discover.Process, error) {
-			return discover.Scan(ctx, discover.Options{})
-		},
+	group, err := openExporters(exportDestinations(exports), "")
+	if err != nil {
+		return err
+	}
+	var ex ui.Exporter
+	if len(group) > 0 {
+		ex = group
+	}
+	err = ui.Run(e.ctx, ui.Options{
+		Export: ex,
+		Theme:  theme, NoColor: noColor(), Interval: interval, Version: Version,
+		Host: hostview.New(hostview.Options{}),
 		Attach: func(ctx context.Context, p discover.Process) (*capture.Session, error) {
 			t, err := collectors.Open(ctx, strconv.Itoa(p.PID), discover.Overrides{})
 			if err != nil {
@@ -78,4 +100,5 @@ func picker(e *env, theme string) error {
 			return attach(ctx, t, interval, ""), nil
 		},
 	}, os.Stdin, e.stdout)
+	return errors.Join(err, closeExporters(group, dashboardExportBudget, e.stderr))
 }

@@ -19,6 +19,7 @@ import (
 func psCmd(e *env) *cobra.Command {
 	var asJSON, noProbe bool
 	var probeTimeout time.Duration
+	var pw psWatchFlags
 	cmd := &cobra.Command{
 		Use:   "ps",
 		Short: "List the Go processes on this host and how gotune can reach each",
@@ -33,9 +34,14 @@ Listening sockets are probed briefly on loopback (GET of /debug/gotune/metrics,
 may not read are still listed, with what could be read and why the rest could
 not; run as root to see everything.`,
 		Example: `  gotune ps
-  gotune ps --json | jq '.[] | select(.reach.pprof_url)'`,
+  gotune ps --json | jq '.[] | select(.reach.pprof_url)'
+  gotune ps --watch --sort gc-cpu
+  gotune ps --watch --json --count 3 --filter api`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if pw.watch {
+				return psWatch(e, pw, asJSON, discover.Options{NoProbe: noProbe, ProbeTimeout: probeTimeout})
+			}
 			procs, err := discover.Scan(e.ctx, discover.Options{NoProbe: noProbe, ProbeTimeout: probeTimeout})
 			if err != nil {
 				return fmt.Errorf("ps: %w", err)
@@ -50,6 +56,7 @@ not; run as root to see everything.`,
 	f.BoolVar(&asJSON, "json", false, "print a JSON array of processes")
 	f.BoolVar(&noProbe, "no-probe", false, "do not connect to any listening socket")
 	f.DurationVar(&probeTimeout, "probe-timeout", discover.DefaultProbeTimeout, "deadline of each probe request")
+	pw.add(cmd)
 	return cmd
 }
 

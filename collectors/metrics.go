@@ -29,6 +29,27 @@ var KeyMetrics = []string{
 	session.GOGC, session.GOMEMLIMIT, session.GOMAXPROCS, session.ProcessCPU, session.ProcessRSS,
 }
 
+// KeyHistograms are the histograms gotune's derived figures and rules
+// read (pause and scheduling-latency quantiles). Front ends that keep many
+// samples of many targets keep only these (PIDTarget.KeepHistograms,
+// URLTarget.KeepHistograms): the histograms are most of a sample's size.
+var KeyHistograms = []string{session.PausesGC, session.PausesGCOld, session.SchedLatencies}
+
+// keepHistograms drops every histogram of s not named in names (nil keeps
+// all).
+func keepHistograms(s *session.Sample, names []string) {
+	if names == nil || len(s.Histograms) == 0 {
+		return
+	}
+	kept := make(map[string]*session.Histogram, len(names))
+	for _, name := range names {
+		if h, ok := s.Histograms[name]; ok {
+			kept[name] = h
+		}
+	}
+	s.Histograms = kept
+}
+
 // missing returns the key metrics s lacks. Old pause histogram names and
 // HeapAlloc stand in for their newer equivalents.
 func missing(s *session.Sample) []string {

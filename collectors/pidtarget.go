@@ -40,6 +40,10 @@ type PIDTarget struct {
 	Base    string           // the base URL discovery prefers (Reach.BaseURL), "" when none
 	Gops    *gops.Client     // nil when no gops agent was found
 	Pprof   *PprofClient     // nil when no pprof endpoint answered
+	// KeepHistograms, when not nil, names the only histograms a sample
+	// keeps (KeyHistograms): the host overview and gotune watch hold many
+	// samples, and the histograms are most of a sample's size.
+	KeepHistograms []string
 
 	metrics     *FusedSource // nil when nothing but the OS reaches the process
 	detected    bool         // metrics detected (touched by the metrics runner only)
@@ -74,6 +78,14 @@ func NewPIDTarget(ctx context.Context, pid int, ov discover.Overrides, opts disc
 	if err != nil {
 		return nil, err
 	}
+	return PIDTargetOf(p, opts), nil
+}
+
+// PIDTargetOf is the target of a process discovery already found
+// (discover.Scan or Resolve), without probing it again: the host overview
+// reads many processes through it, one CollectMetrics call per refresh.
+func PIDTargetOf(p discover.Process, opts discover.Options) *PIDTarget {
+	pid := p.PID
 	root := opts.Root
 	if root == "" {
 		root = "/"
@@ -108,7 +120,7 @@ func NewPIDTarget(ctx context.Context, pid int, ov discover.Overrides, opts disc
 		t.metrics.assumeGOGC = t.assumeGOGC
 		t.metrics.assumeLimit = t.assumeLimit
 	}
-	return t, nil
+	return t
 }
 
 // reachBase is the base URL of an endpoint URL discovery recorded.
@@ -257,6 +269,7 @@ func (t *PIDTarget) CollectMetrics(store *session.Store) func(ctx context.Contex
 		} else {
 			s.Missing = missing(&s)
 		}
+		keepHistograms(&s, t.KeepHistograms)
 		t.explain(store, s) // before the sample: readers see both together
 		store.Append(s)
 		if metricsErr != nil {
@@ -295,35 +308,8 @@ func (t *PIDTarget) explain(store *session.Store, s session.Sample) {
 func (t *PIDTarget) CollectHost(store *session.Store) func(ctx context.Context) (string, error) {
 	return func(ctx context.Context) (string, error) {
 		var errs []error
-		cg, err := t.cgroupFS.Read(ctx, t.PID)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("cgroups: %w", err))
-		} else {
-			store.UpdateFacts(func(f *session.Facts) { f.Cgroup = &cg })
-			t.mu.Lock()
-			if prev := t.lastCG; prev != nil && cg.CPU != nil {
-				// Throttling is counted where the quota is enforced: the
-				// level of the effective quota, which may be an ancestor.
-				rates := cgroup.CPURates(*prev, cg)
-				level := cg.CPU.From
-				if level == "" && len(cg.CPU.Levels) > 0 {
-					level = cg.CPU.Leaf().Path
-				}
-				if r, ok := rates[level]; ok {
-					store.UpdateFacts(func(f *session.Facts) { f.Throttle = &r })
-				}
-			}
-			t.lastCG = &cg
-			t.limits.quota = 0
-			if cg.Go.Found && cg.Go.Quota.Limited {
-				if c := cg.Go.Quota.Cores(); !math.IsInf(c, 0) {
-					t.limits.quota = c
-				}
-			}
-			if cg.Memory != nil && cg.Memory.Limited {
-				t.limits.memLimit = cg.Memory.Limit
-			}
-			t.mu.Unlock()
+		if err := t.collectCgroup(ctx, store); err != nil {
+			errs = append(errs, err)
 		}
 		if t.topology == nil {
 			if topo, err := t.numaFS.Topology(ctx); err == nil {
@@ -350,6 +336,45 @@ func (t *PIDTarget) CollectHost(store *session.Store) func(ctx context.Context) 
 		}
 		return "/proc, /sys", errors.Join(errs...)
 	}
+}
+
+// CollectCgroup reads the cgroup limits, usage and throttling only (no
+// NUMA): the host overview's slow read of each process.
+func (t *PIDTarget) CollectCgroup(store *session.Store) func(ctx context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) { return "/sys/fs/cgroup", t.collectCgroup(ctx, store) }
+}
+
+func (t *PIDTarget) collectCgroup(ctx context.Context, store *session.Store) error {
+	cg, err := t.cgroupFS.Read(ctx, t.PID)
+	if err != nil {
+		return fmt.Errorf("cgroups: %w", err)
+	}
+	store.UpdateFacts(func(f *session.Facts) { f.Cgroup = &cg })
+	t.mu.Lock()
+	if prev := t.lastCG; prev != nil && cg.CPU != nil {
+		// Throttling is counted where the quota is enforced: the
+		// level of the effective quota, which may be an ancestor.
+		rates := cgroup.CPURates(*prev, cg)
+		level := cg.CPU.From
+		if level == "" && len(cg.CPU.Levels) > 0 {
+			level = cg.CPU.Leaf().Path
+		}
+		if r, ok := rates[level]; ok {
+			store.UpdateFacts(func(f *session.Facts) { f.Throttle = &r })
+		}
+	}
+	t.lastCG = &cg
+	t.limits.quota = 0
+	if cg.Go.Found && cg.Go.Quota.Limited {
+		if c := cg.Go.Quota.Cores(); !math.IsInf(c, 0) {
+			t.limits.quota = c
+		}
+	}
+	if cg.Memory != nil && cg.Memory.Limited {
+		t.limits.memLimit = cg.Memory.Limit
+	}
+	t.mu.Unlock()
+	return nil
 }
 
 // Watch starts the metrics runner (at interval) and, where the OS has

@@ -29,6 +29,10 @@ type URLTarget struct {
 	start     float64
 	startFrom string
 	startWhy  string
+
+	// KeepHistograms, when not nil, names the only histograms a sample
+	// keeps (see PIDTarget.KeepHistograms).
+	KeepHistograms []string
 }
 
 // NewURLTarget accepts "http://host:port", "host:port" or a /debug/pprof URL.
@@ -65,6 +69,7 @@ func (t *URLTarget) CollectMetrics(store *session.Store) func(ctx context.Contex
 		// before the sample, so a reader never sees a sample without it.
 		ex := effective.Explain(effective.Input{Live: session.LiveSettings(s.Values), CPUQuota: -1, Remote: true})
 		store.UpdateFacts(func(f *session.Facts) { f.Settings = &ex })
+		keepHistograms(&s, t.KeepHistograms)
 		store.Append(s)
 		return s.Source, nil
 	}

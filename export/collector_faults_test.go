@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/pprofile"
 
+	"github.com/gotune/gotune/export/exporttest"
 	"github.com/gotune/gotune/internal/testproc"
 	"github.com/gotune/gotune/profile"
 )
@@ -23,7 +24,7 @@ func seqsAtCollector(t *testing.T, outs []string) (profiles map[int]int64, metri
 	t.Helper()
 	profiles, metrics = map[int]int64{}, map[int]int{}
 	for _, out := range outs {
-		profs, mets := parseFileExport(t, out)
+		profs, mets := exporttest.ParseFileExport(t, out)
 		for _, pd := range profs {
 			rps := pd.ResourceProfiles()
 			for i := range rps.Len() {
@@ -32,7 +33,7 @@ func seqsAtCollector(t *testing.T, outs []string) (profiles map[int]int64, metri
 				one := pprofile.NewProfiles()
 				pd.Dictionary().CopyTo(one.Dictionary())
 				rps.At(i).CopyTo(one.ResourceProfiles().AppendEmpty())
-				for _, tot := range otlpTotals(one, profile.KindHeap) {
+				for _, tot := range exporttest.OTLPTotals(one, profile.KindHeap) {
 					profiles[n] += tot
 				}
 			}
@@ -89,12 +90,12 @@ func TestCollectorFaults(t *testing.T) {
 
 func collectorFaults(t *testing.T, grpc bool) {
 	dir := t.TempDir()
-	grpcPort, httpPort := freePort(t), freePort(t)
+	grpcPort, httpPort := exporttest.FreePort(t), exporttest.FreePort(t)
 	backend, _ := url.Parse("http://127.0.0.1:" + strconv.Itoa(httpPort))
 	rp := httputil.NewSingleHostReverseProxy(backend)
 	rp.ErrorLog = log.New(io.Discard, "", 0) // the collector is down on purpose
-	proxy := newFaultServer(t, rp)
-	cfg := OTLPConfig{Endpoint: proxy.url()}
+	proxy := exporttest.NewFaultServer(t, rp)
+	cfg := OTLPConfig{Endpoint: proxy.URL()}
 	if grpc {
 		cfg = OTLPConfig{Endpoint: "127.0.0.1:" + strconv.Itoa(grpcPort), GRPC: true}
 	}
@@ -108,7 +109,7 @@ func collectorFaults(t *testing.T, grpc bool) {
 
 	heap := fixture(t, profile.KindHeap)
 	heapTotal := int64(0)
-	for _, v := range pprofTotals(heap.Profile) {
+	for _, v := range exporttest.PprofTotals(heap.Profile) {
 		heapTotal += v
 	}
 	points := syntheticPoints(3, time.Unix(1_700_000_000, 0))
@@ -147,33 +148,33 @@ func collectorFaults(t *testing.T, grpc bool) {
 	if st := ex.Stats(); st.Spilled == 0 || st.Sent != 0 {
 		t.Fatalf("down at start: %s", st)
 	}
-	col := startCollector(t, dir, grpcPort, httpPort)
-	proxy.up()
+	col := exporttest.StartCollector(t, dir, grpcPort, httpPort)
+	proxy.Up()
 	waitSent("after the collector started", 4)
 
 	if !grpc {
 		// Refusing: 503 is retried, 400 fails that request for good.
-		proxy.set(503, 0)
+		proxy.Set(503, 0)
 		enqueue(2)
 		waitFailing("503")
-		proxy.set(0, 0)
+		proxy.Set(0, 0)
 		waitSent("after 503", 6)
-		proxy.set(400, 0)
+		proxy.Set(400, 0)
 		enqueue(1)
 		testproc.Eventually(t, 30*time.Second, func() bool { return ex.Stats().Failed == 1 }, "400 not counted: %s", ex.Stats())
 		refused := seq
 		delete(sentProfiles, refused)
 		delete(sentMetrics, refused)
-		proxy.set(0, 0)
+		proxy.Set(0, 0)
 
 		// Slow: no answer for 30 s.
-		proxy.set(0, 30*time.Second)
+		proxy.Set(0, 30*time.Second)
 		enqueue(2)
 		waitFailing("slow")
 		if st := ex.Stats(); !strings.Contains(st.LastError, "deadline exceeded") {
 			t.Errorf("slow: last error %q", st.LastError)
 		}
-		proxy.set(0, 0)
+		proxy.Set(0, 0)
 		waitSent("after slow", 8)
 	}
 
@@ -181,18 +182,18 @@ func collectorFaults(t *testing.T, grpc bool) {
 	// exporting, restart on the same ports.
 	before := ex.Stats().Sent
 	testproc.Eventually(t, 20*time.Second, func() bool {
-		p, m := seqsAtCollector(t, []string{col.out})
+		p, m := seqsAtCollector(t, []string{col.Out()})
 		return int64(len(p)+len(m)) >= before
 	}, "the collector did not write what it accepted")
-	col.kill()
+	col.Kill()
 	enqueue(4)
 	waitFailing("killed")
-	col2 := startCollector(t, dir, grpcPort, httpPort)
+	col2 := exporttest.StartCollector(t, dir, grpcPort, httpPort)
 	waitSent("after the restart", before+4)
-	col2.stop()
+	col2.Stop()
 
 	st := ex.Stats()
-	gotP, gotM := seqsAtCollector(t, []string{col.out, col2.out})
+	gotP, gotM := seqsAtCollector(t, []string{col.Out(), col2.Out()})
 	for s := range sentProfiles {
 		if gotP[s] == 0 || gotP[s]%heapTotal != 0 {
 			t.Errorf("profile seq %d: collector total %d, want %d (or a multiple: at-least-once)", s, gotP[s], heapTotal)

@@ -7,6 +7,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pprofile"
 
+	"github.com/gotune/gotune/export/exporttest"
 	"github.com/gotune/gotune/internal/testproc"
 	"github.com/gotune/gotune/profile"
 )
@@ -28,10 +29,10 @@ func TestCollectorReceivesSession(t *testing.T) {
 			name = "grpc"
 		}
 		t.Run(name, func(t *testing.T) {
-			col := startCollector(t, t.TempDir(), 0, 0)
-			cfg := OTLPConfig{Endpoint: col.httpURL()}
+			col := exporttest.StartCollector(t, t.TempDir(), 0, 0)
+			cfg := OTLPConfig{Endpoint: col.HTTPURL()}
 			if grpc {
-				cfg = OTLPConfig{Endpoint: col.grpcAddr(), GRPC: true}
+				cfg = OTLPConfig{Endpoint: col.GRPCAddr(), GRPC: true}
 			}
 			sink, err := NewOTLP(cfg)
 			testproc.Must(t, err, "sink")
@@ -51,17 +52,17 @@ func TestCollectorReceivesSession(t *testing.T) {
 			}
 			var profs []pprofile.Profiles
 			testproc.Eventually(t, 20*time.Second, func() bool {
-				profs, _ = col.received()
+				profs, _ = col.Received()
 				return len(profs) >= len(live.profiles)
-			}, "the collector wrote %d of %d profiles; log:\n%s", len(profs), len(live.profiles), col.logText())
-			col.stop() // flush
-			profs, mets := col.received()
+			}, "the collector wrote %d of %d profiles; log:\n%s", len(profs), len(live.profiles), col.LogText())
+			col.Stop() // flush
+			profs, mets := col.Received()
 
 			for _, c := range live.profiles {
-				want := pprofTotals(c.Profile)
+				want := exporttest.PprofTotals(c.Profile)
 				got := map[string]int64{}
 				for _, pd := range profs {
-					for k, v := range otlpTotals(pd, c.Kind) {
+					for k, v := range exporttest.OTLPTotals(pd, c.Kind) {
 						got[k] += v
 					}
 				}
@@ -105,7 +106,7 @@ func TestCollectorReceivesSession(t *testing.T) {
 			if v, _ := attrs.Get("process.pid"); v.Int() != int64(live.target.PID) {
 				t.Errorf("process.pid = %d, want %d", v.Int(), live.target.PID)
 			}
-			n := checkMetrics(t, metricValues(mets), live.points)
+			n := checkMetrics(t, exporttest.MetricValues(mets), live.points)
 			if n < 50*len(live.points) {
 				t.Errorf("only %d metric values checked over %d points", n, len(live.points))
 			}

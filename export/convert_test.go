@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pprofile"
 	"go.opentelemetry.io/collector/pdata/pprofile/pprofileotlp"
 
+	"github.com/gotune/gotune/export/exporttest"
 	"github.com/gotune/gotune/internal/testproc"
 	"github.com/gotune/gotune/profile"
 	"github.com/gotune/gotune/session"
@@ -33,8 +34,8 @@ func TestProfilesToOTLP(t *testing.T) {
 			testproc.Must(t, req.UnmarshalProto(body), "unmarshal")
 			pd = req.Profiles()
 
-			want := pprofTotals(c.Profile)
-			got := otlpTotals(pd, k)
+			want := exporttest.PprofTotals(c.Profile)
+			got := exporttest.OTLPTotals(pd, k)
 			for st, w := range want {
 				if got[st] != w {
 					t.Errorf("%s: OTLP total %d, pprof %d", st, got[st], w)

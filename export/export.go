@@ -226,6 +226,9 @@ func (s Stats) String() string {
 	if s.Rejected > 0 {
 		fmt.Fprintf(&b, ", %d rejected", s.Rejected)
 	}
+	if s.Retries > 0 {
+		fmt.Fprintf(&b, ", %d retries", s.Retries)
+	}
 	if s.Failing {
 		fmt.Fprintf(&b, "; retrying in %s", measurement.Seconds(s.Backoff.Seconds()))
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gotune/gotune/export/exporttest"
 	"github.com/gotune/gotune/internal/testproc"
 	"github.com/gotune/gotune/profile"
 )
@@ -31,10 +32,10 @@ func seqOrigin(i int) Origin {
 }
 
 // seqsReceived is the set of "seq" labels the Pyroscope receiver has seen.
-func seqsReceived(r *pyroscopeReceiver) map[int]int {
+func seqsReceived(r *exporttest.PyroscopeReceiver) map[int]int {
 	out := map[int]int{}
-	for _, in := range r.ingests() {
-		n, _ := strconv.Atoi(in.labels["seq"])
+	for _, in := range r.Ingests() {
+		n, _ := strconv.Atoi(in.Labels["seq"])
 		out[n]++
 	}
 	return out
@@ -65,9 +66,9 @@ func closeWithin(t *testing.T, ex *Exporter, d time.Duration) error {
 // Items queue, spill to disk while the destination fails, and all arrive
 // once it listens; nothing is dropped.
 func TestReceiverDownAtStart(t *testing.T) {
-	recv := &pyroscopeReceiver{}
-	srv := newFaultServer(t, recv) // not up
-	ex := pyroscopeExporter(t, srv.url(), withSpill(fastRetry, t.TempDir(), 0))
+	recv := &exporttest.PyroscopeReceiver{}
+	srv := exporttest.NewFaultServer(t, recv) // not up
+	ex := pyroscopeExporter(t, srv.URL(), withSpill(fastRetry, t.TempDir(), 0))
 	c := fixture(t, profile.KindHeap)
 	const n = 12
 	for i := range n {
@@ -81,7 +82,7 @@ func TestReceiverDownAtStart(t *testing.T) {
 	if !strings.Contains(st.LastError, "connection refused") || st.Sent != 0 || st.Lost() != 0 {
 		t.Fatalf("while down: %s", st)
 	}
-	srv.up()
+	srv.Up()
 	testproc.Eventually(t, 20*time.Second, func() bool { return ex.Stats().Sent == n }, "not all sent after the receiver came up: %s", ex.Stats())
 	got := seqsReceived(recv)
 	for i := range n {
@@ -108,11 +109,11 @@ func TestReceiverRefuses(t *testing.T) {
 		retry  bool
 	}{{500, true}, {502, true}, {503, true}, {504, true}, {429, true}, {408, true}, {400, false}, {401, false}, {404, false}, {413, false}} {
 		t.Run(strconv.Itoa(tc.status), func(t *testing.T) {
-			recv := &pyroscopeReceiver{}
-			srv := newFaultServer(t, recv)
-			srv.set(tc.status, 0)
-			srv.up()
-			ex := pyroscopeExporter(t, srv.url(), fastRetry)
+			recv := &exporttest.PyroscopeReceiver{}
+			srv := exporttest.NewFaultServer(t, recv)
+			srv.Set(tc.status, 0)
+			srv.Up()
+			ex := pyroscopeExporter(t, srv.URL(), fastRetry)
 			for i := range 3 {
 				testproc.Must(t, ex.EnqueueProfile(c, seqOrigin(i)), "enqueue")
 			}
@@ -122,7 +123,7 @@ func TestReceiverRefuses(t *testing.T) {
 				if st.Failed != 0 || st.Sent != 0 || st.Queued != 3 || !strings.Contains(st.LastError, "status "+strconv.Itoa(tc.status)) {
 					t.Fatalf("while refusing: %s", st)
 				}
-				srv.set(0, 0)
+				srv.Set(0, 0)
 				testproc.Eventually(t, 20*time.Second, func() bool { return ex.Stats().Sent == 3 }, "not sent after recovery: %s", ex.Stats())
 				if got := seqsReceived(recv); len(got) != 3 {
 					t.Errorf("received %v", got)
@@ -142,13 +143,13 @@ func TestReceiverRefuses(t *testing.T) {
 // would hold it 30 s). Each attempt times out, gotune keeps queueing, and
 // everything goes through once the receiver answers again.
 func TestReceiverSlow(t *testing.T) {
-	recv := &pyroscopeReceiver{}
-	srv := newFaultServer(t, recv)
-	srv.set(0, 30*time.Second)
-	srv.up()
+	recv := &exporttest.PyroscopeReceiver{}
+	srv := exporttest.NewFaultServer(t, recv)
+	srv.Set(0, 30*time.Second)
+	srv.Up()
 	o := fastRetry
 	o.RequestTimeout = 300 * time.Millisecond
-	ex := pyroscopeExporter(t, srv.url(), withSpill(o, t.TempDir(), 0))
+	ex := pyroscopeExporter(t, srv.URL(), withSpill(o, t.TempDir(), 0))
 	c := fixture(t, profile.KindMutex)
 	for i := range 4 {
 		testproc.Must(t, ex.EnqueueProfile(c, seqOrigin(i)), "enqueue")
@@ -162,7 +163,7 @@ func TestReceiverSlow(t *testing.T) {
 	if st.Sent != 0 || st.Queued+st.Spilled != 8 || !strings.Contains(st.LastError, "deadline exceeded") {
 		t.Fatalf("while slow: %s", st)
 	}
-	srv.set(0, 0)
+	srv.Set(0, 0)
 	testproc.Eventually(t, 30*time.Second, func() bool { return ex.Stats().Sent == 8 }, "not sent after the receiver sped up: %s", ex.Stats())
 	got := seqsReceived(recv)
 	for i := range 8 {
@@ -176,10 +177,10 @@ func TestReceiverSlow(t *testing.T) {
 // taken down (connections cut) and brought back twice; every item and so
 // every sample arrives (at least once), none is dropped.
 func TestNoSampleLostAcrossRestart(t *testing.T) {
-	recv := &pyroscopeReceiver{}
-	srv := newFaultServer(t, recv)
-	srv.up()
-	ex := pyroscopeExporter(t, srv.url(), withSpill(fastRetry, t.TempDir(), 0))
+	recv := &exporttest.PyroscopeReceiver{}
+	srv := exporttest.NewFaultServer(t, recv)
+	srv.Up()
+	ex := pyroscopeExporter(t, srv.URL(), withSpill(fastRetry, t.TempDir(), 0))
 	c := fixture(t, profile.KindCPU)
 	const n = 30
 	for i := range n {
@@ -187,10 +188,10 @@ func TestNoSampleLostAcrossRestart(t *testing.T) {
 		switch i {
 		case 5, 20:
 			testproc.Eventually(t, 20*time.Second, func() bool { return ex.Stats().Sent >= 3 }, "nothing sent before the restart")
-			srv.down()
+			srv.Down()
 		case 12, 27:
 			testproc.Eventually(t, 20*time.Second, func() bool { return ex.Stats().Failing }, "the outage was not noticed")
-			srv.up()
+			srv.Up()
 		}
 	}
 	testproc.Must(t, closeWithin(t, ex, 30*time.Second), "close")
@@ -201,29 +202,29 @@ func TestNoSampleLostAcrossRestart(t *testing.T) {
 			t.Errorf("seq %d never arrived", i)
 		}
 	}
-	for _, in := range recv.ingests() {
-		p, err := profile.ParseBytes(in.profile)
+	for _, in := range recv.Ingests() {
+		p, err := profile.ParseBytes(in.Profile)
 		testproc.Must(t, err, "parse")
-		samples += pprofTotals(p)["samples/count"]
+		samples += exporttest.PprofTotals(p)["samples/count"]
 	}
-	want := pprofTotals(c.Profile)["samples/count"] * n
+	want := exporttest.PprofTotals(c.Profile)["samples/count"] * n
 	st := ex.Stats()
-	if dup := int64(len(recv.ingests())) - n; samples != want*int64(len(recv.ingests()))/n || st.Lost() != 0 {
-		t.Errorf("received %d samples in %d requests (%d duplicates), want %d; %s", samples, len(recv.ingests()), dup, want, st)
+	if dup := int64(len(recv.Ingests())) - n; samples != want*int64(len(recv.Ingests()))/n || st.Lost() != 0 {
+		t.Errorf("received %d samples in %d requests (%d duplicates), want %d; %s", samples, len(recv.Ingests()), dup, want, st)
 	}
-	t.Logf("%d items across two restarts: %d requests received, %d retries; %s", n, len(recv.ingests()), st.Retries, st)
+	t.Logf("%d items across two restarts: %d requests received, %d retries; %s", n, len(recv.Ingests()), st.Retries, st)
 }
 
 // TestQueueBound: with the receiver down and no spill directory, the
 // memory queue holds what fits its cap and refuses the rest, counting
 // each refusal; what it held is sent when the receiver is back.
 func TestQueueBound(t *testing.T) {
-	recv := &pyroscopeReceiver{}
-	srv := newFaultServer(t, recv)
+	recv := &exporttest.PyroscopeReceiver{}
+	srv := exporttest.NewFaultServer(t, recv)
 	c := fixture(t, profile.KindHeap)
 	o := fastRetry
 	o.MemoryBytes = 10 * (int64(len(c.Raw))*2 + 1024) // ten estimated heap profiles
-	ex := pyroscopeExporter(t, srv.url(), o)
+	ex := pyroscopeExporter(t, srv.URL(), o)
 	var refused, accepted int
 	for i := range 25 {
 		err := ex.EnqueueProfile(c, seqOrigin(i))
@@ -243,7 +244,7 @@ func TestQueueBound(t *testing.T) {
 	if !strings.Contains(st.LastError, "queue full") {
 		t.Errorf("last error %q does not say the queue is full", st.LastError)
 	}
-	srv.up()
+	srv.Up()
 	testproc.Eventually(t, 20*time.Second, func() bool { return ex.Stats().Sent == int64(accepted) }, "queued items not sent: %s", ex.Stats())
 	if got := len(seqsReceived(recv)); got != accepted {
 		t.Errorf("receiver got %d distinct items, %d were accepted", got, accepted)
@@ -259,14 +260,14 @@ func TestQueueBound(t *testing.T) {
 // dropping and counting the rest), and the next Exporter on the directory
 // sends it.
 func TestSpillSurvivesRestartOfGotune(t *testing.T) {
-	recv := &pyroscopeReceiver{}
-	srv := newFaultServer(t, recv)
+	recv := &exporttest.PyroscopeReceiver{}
+	srv := exporttest.NewFaultServer(t, recv)
 	dir := t.TempDir()
 	c := fixture(t, profile.KindGoroutine)
-	sink, _ := NewPyroscope(PyroscopeConfig{URL: srv.url()})
+	sink, _ := NewPyroscope(PyroscopeConfig{URL: srv.URL()})
 	probe, _ := sink.Encode(Item{Signal: SignalProfiles, Profile: c, Origin: seqOrigin(10)})
 	per := (&spool{kind: "pyroscope"}).size(probe)
-	ex := pyroscopeExporter(t, srv.url(), withSpill(fastRetry, dir, 6*per+per/2)) // room for six
+	ex := pyroscopeExporter(t, srv.URL(), withSpill(fastRetry, dir, 6*per+per/2)) // room for six
 	for i := range 9 {
 		testproc.Must(t, ex.EnqueueProfile(c, seqOrigin(i)), "enqueue")
 	}
@@ -283,8 +284,8 @@ func TestSpillSurvivesRestartOfGotune(t *testing.T) {
 		t.Errorf("enqueue after Close: %v", err)
 	}
 
-	srv.up()
-	ex2 := pyroscopeExporter(t, srv.url(), withSpill(fastRetry, dir, 0))
+	srv.Up()
+	ex2 := pyroscopeExporter(t, srv.URL(), withSpill(fastRetry, dir, 0))
 	if s := ex2.Stats(); s.Spilled != 6 {
 		t.Fatalf("the new exporter found %d spilled requests, want 6", s.Spilled)
 	}
@@ -300,11 +301,11 @@ func TestSpillSurvivesRestartOfGotune(t *testing.T) {
 // TestCorruptSpillFile: a damaged file in the spill directory is counted
 // as failed and removed; the good ones are sent.
 func TestCorruptSpillFile(t *testing.T) {
-	recv := &pyroscopeReceiver{}
-	srv := newFaultServer(t, recv)
+	recv := &exporttest.PyroscopeReceiver{}
+	srv := exporttest.NewFaultServer(t, recv)
 	dir := t.TempDir()
 	c := fixture(t, profile.KindGoroutine)
-	ex := pyroscopeExporter(t, srv.url(), withSpill(fastRetry, dir, 0))
+	ex := pyroscopeExporter(t, srv.URL(), withSpill(fastRetry, dir, 0))
 	testproc.Must(t, ex.EnqueueProfile(c, seqOrigin(1)), "enqueue")
 	testproc.Eventually(t, 20*time.Second, func() bool { return ex.Stats().Spilled == 1 }, "not spilled")
 	_ = closeWithin(t, ex, 100*time.Millisecond)
@@ -316,8 +317,8 @@ func TestCorruptSpillFile(t *testing.T) {
 	data[len(data)/2] ^= 0xff
 	testproc.Must(t, os.WriteFile(filepath.Join(dir, "pyroscope-00000000000000000000.gtx"), data, 0o600), "write")
 	testproc.Must(t, os.WriteFile(filepath.Join(dir, "stray.gtx.tmp"), []byte("half"), 0o600), "write")
-	srv.up()
-	ex2 := pyroscopeExporter(t, srv.url(), withSpill(fastRetry, dir, 0))
+	srv.Up()
+	ex2 := pyroscopeExporter(t, srv.URL(), withSpill(fastRetry, dir, 0))
 	testproc.Must(t, closeWithin(t, ex2, 20*time.Second), "close")
 	st := ex2.Stats()
 	if st.Sent != 1 || st.Failed != 1 || !strings.Contains(st.LastError, "checksum") {
@@ -388,8 +389,8 @@ func TestEnqueueNeverBlocks(t *testing.T) {
 // TestCloseWithoutSpillDirCountsDrops: with nowhere to keep them, what is
 // left at Close's deadline is dropped, counted and reported.
 func TestCloseWithoutSpillDirCountsDrops(t *testing.T) {
-	srv := newFaultServer(t, http.NotFoundHandler())
-	ex := pyroscopeExporter(t, srv.url(), fastRetry)
+	srv := exporttest.NewFaultServer(t, http.NotFoundHandler())
+	ex := pyroscopeExporter(t, srv.URL(), fastRetry)
 	c := fixture(t, profile.KindGoroutine)
 	for i := range 4 {
 		testproc.Must(t, ex.EnqueueProfile(c, seqOrigin(i)), "enqueue")
@@ -400,5 +401,49 @@ func TestCloseWithoutSpillDirCountsDrops(t *testing.T) {
 	}
 	if st := ex.Stats(); st.Dropped != 4 || st.Sent != 0 {
 		t.Errorf("stats: %s", st)
+	}
+}
+
+// TestRemoteWriteSlowAndRateLimited: a remote-write receiver that holds
+// every request without an answer, then answers 429: each attempt that
+// ends at the request's deadline, and each 429, is retried (client_golang
+// hands the deadline back without the retry callback and unwrapped, so it
+// must not count as a permanent refusal); everything arrives once it
+// answers, nothing failed.
+func TestRemoteWriteSlowAndRateLimited(t *testing.T) {
+	for _, v2 := range []bool{false, true} {
+		t.Run("v2="+strconv.FormatBool(v2), func(t *testing.T) {
+			store, h := exporttest.NewRemoteWriteReceiver()
+			srv := exporttest.NewFaultServer(t, h)
+			srv.Set(0, 30*time.Second)
+			srv.Up()
+			sink, err := NewRemoteWrite(RemoteWriteConfig{URL: srv.URL() + "/api/v1/write", V2: v2})
+			testproc.Must(t, err, "sink")
+			o := fastRetry
+			o.RequestTimeout = 300 * time.Millisecond
+			ex, err := New(sink, withSpill(o, t.TempDir(), 0))
+			testproc.Must(t, err, "exporter")
+			defer closeWithin(t, ex, time.Second)
+			pts := syntheticPoints(4, time.Unix(1_700_000_000, 0))
+			for i := range 3 {
+				testproc.Must(t, ex.EnqueueMetrics(pts, seqOrigin(i)), "enqueue")
+			}
+			testproc.Eventually(t, 30*time.Second, func() bool { return ex.Stats().Retries >= 2 }, "no retries while slow: %s", ex.Stats())
+			srv.Set(http.StatusTooManyRequests, 0)
+			r := ex.Stats().Retries
+			testproc.Eventually(t, 30*time.Second, func() bool { return ex.Stats().Retries >= r+2 }, "no retries on 429: %s", ex.Stats())
+			if st := ex.Stats(); st.Failed != 0 || st.Sent != 0 {
+				t.Fatalf("while slow and rate-limited: %s", st)
+			}
+			srv.Set(0, 0)
+			testproc.Eventually(t, 30*time.Second, func() bool { return ex.Stats().Sent == 3 }, "not sent after recovery: %s", ex.Stats())
+			seqs := map[string]bool{}
+			for _, s := range store.All() {
+				seqs[s.Labels["seq"]] = true
+			}
+			if st := ex.Stats(); len(seqs) != 3 || st.Lost() != 0 {
+				t.Errorf("received seqs %v; %s", seqs, st)
+			}
+		})
 	}
 }

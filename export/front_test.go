@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gotune/gotune/export/exporttest"
 	"github.com/gotune/gotune/internal/testproc"
 	"github.com/gotune/gotune/profile"
 	"github.com/gotune/gotune/session"
@@ -40,14 +41,14 @@ func TestParseDestination(t *testing.T) {
 // signal only where it is taken; Follow exports a live store's points as
 // they arrive (more than one ring's worth) and what is left at the end.
 func TestGroupAndFollow(t *testing.T) {
-	pyro := &pyroscopeReceiver{}
-	psrv := newFaultServer(t, pyro)
-	psrv.up()
-	store, h := newRemoteWriteReceiver()
-	rsrv := newFaultServer(t, h)
-	rsrv.up()
+	pyro := &exporttest.PyroscopeReceiver{}
+	psrv := exporttest.NewFaultServer(t, pyro)
+	psrv.Up()
+	store, h := exporttest.NewRemoteWriteReceiver()
+	rsrv := exporttest.NewFaultServer(t, h)
+	rsrv.Up()
 	var g Group
-	for _, d := range []string{"pyroscope+" + psrv.url(), "remote-write+" + rsrv.url() + "/api/v1/write"} {
+	for _, d := range []string{"pyroscope+" + psrv.URL(), "remote-write+" + rsrv.URL() + "/api/v1/write"} {
 		sink, err := ParseDestination(d)
 		testproc.Must(t, err, d)
 		ex, err := New(sink, fastRetry)
@@ -72,8 +73,8 @@ func TestGroupAndFollow(t *testing.T) {
 			want := i + 1
 			testproc.Eventually(t, 20*time.Second, func() bool {
 				c := 0
-				for _, s := range store.all() {
-					if s.labels["__name__"] == PromName(session.Goroutines) {
+				for _, s := range store.All() {
+					if s.Labels["__name__"] == PromName(session.Goroutines) {
 						c++
 					}
 				}
@@ -91,11 +92,11 @@ func TestGroupAndFollow(t *testing.T) {
 		t.Errorf("Follow queued %d points, want %d", queued, n)
 	}
 	got := map[int64]float64{}
-	for _, s := range store.all() {
-		if s.labels["__name__"] == PromName(session.Goroutines) {
-			got[s.ms] = s.v
-			if s.labels["service_name"] != "follow" || s.labels["trigger"] != "watch" || s.labels["gogc"] != "100" {
-				t.Fatalf("labels %v", s.labels)
+	for _, s := range store.All() {
+		if s.Labels["__name__"] == PromName(session.Goroutines) {
+			got[s.Ms] = s.V
+			if s.Labels["service_name"] != "follow" || s.Labels["trigger"] != "watch" || s.Labels["gogc"] != "100" {
+				t.Fatalf("labels %v", s.Labels)
 			}
 		}
 	}
@@ -104,8 +105,8 @@ func TestGroupAndFollow(t *testing.T) {
 			t.Errorf("point %d: got %v (present %v)", i, v, ok)
 		}
 	}
-	if len(pyro.ingests()) != 1 {
-		t.Errorf("pyroscope got %d profiles, want 1", len(pyro.ingests()))
+	if len(pyro.Ingests()) != 1 {
+		t.Errorf("pyroscope got %d profiles, want 1", len(pyro.Ingests()))
 	}
 	for _, s := range g.Stats() {
 		if s.Lost() != 0 {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gotune/gotune/export/exporttest"
 	"github.com/gotune/gotune/internal/testproc"
 	"github.com/gotune/gotune/profile"
 	"github.com/gotune/gotune/session"
@@ -26,10 +27,10 @@ func testOrigin(phase string) Origin {
 // documents it, and checks the name, the labels, the span and that the
 // pprof arrives byte for byte with the same totals.
 func TestPyroscopeIngest(t *testing.T) {
-	recv := &pyroscopeReceiver{}
-	srv := newFaultServer(t, recv)
-	srv.up()
-	sink, err := NewPyroscope(PyroscopeConfig{URL: srv.url()})
+	recv := &exporttest.PyroscopeReceiver{}
+	srv := exporttest.NewFaultServer(t, recv)
+	srv.Up()
+	sink, err := NewPyroscope(PyroscopeConfig{URL: srv.URL()})
 	testproc.Must(t, err, "sink")
 	ex, err := New(sink, Options{})
 	testproc.Must(t, err, "exporter")
@@ -48,44 +49,44 @@ func TestPyroscopeIngest(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	testproc.Must(t, ex.Close(ctx), "close")
-	got := recv.ingests()
-	if len(got) != len(want) || len(recv.bad) > 0 {
-		t.Fatalf("receiver got %d ingests (want %d), bad requests: %v", len(got), len(want), recv.bad)
+	got := recv.Ingests()
+	if len(got) != len(want) || len(recv.Refused()) > 0 {
+		t.Fatalf("receiver got %d ingests (want %d), bad requests: %v", len(got), len(want), recv.Refused())
 	}
 	for _, in := range got {
-		if in.app != "api-server" {
-			t.Errorf("app name %q, want api-server (base of the command)", in.app)
+		if in.App != "api-server" {
+			t.Errorf("app name %q, want api-server (base of the command)", in.App)
 		}
-		wantLabels := map[string]string{"host": "box-1", "pid": "4242", "go_version": "go1.26.0", "gogc": "200", "trigger": "snapshot", "phase": in.labels["phase"]}
+		wantLabels := map[string]string{"host": "box-1", "pid": "4242", "go_version": "go1.26.0", "gogc": "200", "trigger": "snapshot", "phase": in.Labels["phase"]}
 		for k, v := range wantLabels {
-			if in.labels[k] != v {
-				t.Errorf("label %s=%q, want %q (all: %v)", k, in.labels[k], v, in.labels)
+			if in.Labels[k] != v {
+				t.Errorf("label %s=%q, want %q (all: %v)", k, in.Labels[k], v, in.Labels)
 			}
 		}
-		if in.format != "pprof" || in.spyName != "gotune" {
-			t.Errorf("format=%q spyName=%q", in.format, in.spyName)
+		if in.Format != "pprof" || in.SpyName != "gotune" {
+			t.Errorf("format=%q spyName=%q", in.Format, in.SpyName)
 		}
-		p, err := profile.ParseBytes(in.profile)
+		p, err := profile.ParseBytes(in.Profile)
 		testproc.Must(t, err, "parse received pprof")
 		var kind profile.Kind
 		for _, k := range kinds {
-			if c := want[in.labels["phase"]+"/"+string(k)]; c != nil && bytes.Equal(c.Raw, in.profile) {
+			if c := want[in.Labels["phase"]+"/"+string(k)]; c != nil && bytes.Equal(c.Raw, in.Profile) {
 				kind = k
 			}
 		}
 		if kind == "" {
 			t.Fatalf("received a profile (%v) that was not sent byte for byte", p.SampleTypes)
 		}
-		c := want[in.labels["phase"]+"/"+string(kind)]
-		delete(want, in.labels["phase"]+"/"+string(kind))
-		if in.from != c.From.Unix() || in.until < in.from+1 || in.until != max(c.To.Unix(), c.From.Unix()+1) {
-			t.Errorf("%s: from=%d until=%d, capture %s–%s", kind, in.from, in.until, c.From, c.To)
+		c := want[in.Labels["phase"]+"/"+string(kind)]
+		delete(want, in.Labels["phase"]+"/"+string(kind))
+		if in.From != c.From.Unix() || in.Until < in.From+1 || in.Until != max(c.To.Unix(), c.From.Unix()+1) {
+			t.Errorf("%s: from=%d until=%d, capture %s–%s", kind, in.From, in.Until, c.From, c.To)
 		}
-		if kind == profile.KindCPU && in.sampleRate != "100" {
-			t.Errorf("cpu sampleRate=%q, want 100 (period 10ms)", in.sampleRate)
+		if kind == profile.KindCPU && in.SampleRate != "100" {
+			t.Errorf("cpu sampleRate=%q, want 100 (period 10ms)", in.SampleRate)
 		}
-		for st, v := range pprofTotals(p) {
-			if w := pprofTotals(c.Profile)[st]; v != w {
+		for st, v := range exporttest.PprofTotals(p) {
+			if w := exporttest.PprofTotals(c.Profile)[st]; v != w {
 				t.Errorf("%s %s: received total %d, sent %d", kind, st, v, w)
 			}
 		}

@@ -266,7 +266,11 @@ func (s *remoteWrite) Send(ctx context.Context, p Payload) (Result, error) {
 		return Result{}, &SendError{Retryable: true, Err: fmt.Errorf("remote-write %s: %w", s.endpoint, retryErr)}
 	}
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		// The request's deadline (or Close) ended the attempt. The client
+		// returns its retryable network error unwrapped then (its backoff
+		// stops with the context before the retry callback runs), so
+		// errors.Is does not see the deadline: ask the context.
+		if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			return Result{}, &SendError{Retryable: true, Err: fmt.Errorf("remote-write %s: %w", s.endpoint, err)}
 		}
 		// A 4xx, or a 2.0 answer that stored nothing.

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/gotune/gotune/export/exporttest"
 	"github.com/gotune/gotune/internal/testproc"
 	"github.com/gotune/gotune/session"
 )
@@ -56,10 +57,10 @@ func TestRemoteWrite(t *testing.T) {
 			name = "v2"
 		}
 		t.Run(name, func(t *testing.T) {
-			store, h := newRemoteWriteReceiver()
-			srv := newFaultServer(t, h)
-			srv.up()
-			sink, err := NewRemoteWrite(RemoteWriteConfig{URL: srv.url() + "/api/v1/write", V2: v2})
+			store, h := exporttest.NewRemoteWriteReceiver()
+			srv := exporttest.NewFaultServer(t, h)
+			srv.Up()
+			sink, err := NewRemoteWrite(RemoteWriteConfig{URL: srv.URL() + "/api/v1/write", V2: v2})
 			testproc.Must(t, err, "sink")
 			ex, err := New(sink, Options{PointsPerRequest: 2})
 			testproc.Must(t, err, "exporter")
@@ -67,7 +68,7 @@ func TestRemoteWrite(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			testproc.Must(t, ex.Close(ctx), "close")
-			got := store.all()
+			got := store.All()
 			want := 0
 			for _, p := range points {
 				want += len(p.Values) + len(p.Derived)
@@ -77,14 +78,14 @@ func TestRemoteWrite(t *testing.T) {
 			}
 			idx := map[string]map[int64]float64{}
 			for _, s := range got {
-				n := s.labels["__name__"]
-				if s.labels["service_name"] != "api-server" || s.labels["phase"] != "after" || s.labels["pid"] != "4242" || s.labels["gogc"] != "200" {
-					t.Fatalf("labels of %s: %v", n, s.labels)
+				n := s.Labels["__name__"]
+				if s.Labels["service_name"] != "api-server" || s.Labels["phase"] != "after" || s.Labels["pid"] != "4242" || s.Labels["gogc"] != "200" {
+					t.Fatalf("labels of %s: %v", n, s.Labels)
 				}
 				if idx[n] == nil {
 					idx[n] = map[int64]float64{}
 				}
-				idx[n][s.ms] = s.v
+				idx[n][s.Ms] = s.V
 			}
 			for _, p := range points {
 				for name, v := range p.Values {
@@ -103,8 +104,8 @@ func TestRemoteWrite(t *testing.T) {
 				wantTypes = map[string]string{"go_gc_cycles_total_gc_cycles_total": "METRIC_TYPE_COUNTER", "go_gc_heap_live_bytes": "METRIC_TYPE_GAUGE"}
 			}
 			for n, w := range wantTypes {
-				if store.types[n] != w {
-					t.Errorf("metadata type of %s = %q, want %q", n, store.types[n], w)
+				if store.Types()[n] != w {
+					t.Errorf("metadata type of %s = %q, want %q", n, store.Types()[n], w)
 				}
 			}
 			if st := ex.Stats(); st.Sent != 3 || st.SentData != int64(want) || st.Lost() != 0 {

@@ -127,14 +127,14 @@ func TestDashboardEndToEnd(t *testing.T) {
 	tm := startTmux(t, 120, 40, "XDG_DATA_HOME="+data+" "+bin+" 2>/dev/null; echo gotune exited $?; exec sleep 600")
 	const d = 20 * time.Second
 
-	// The picker lists the demo; filter by its PID and attach.
-	tm.waitText(d, "pick a Go process", pid, "gotune demo --serve")
+	// The host overview lists the demo; filter by its PID and attach.
+	tm.waitText(d, "every Go process", pid, "agent+pprof")
 	tm.send("/")
 	tm.waitText(d, "/█")
 	tm.typeText(pid)
 	s := tm.waitText(d, "/"+pid+"█")
-	if !strings.Contains(lineWith(s, pid+"   root"), "gotune demo") && !strings.Contains(lineWith(s, pid+" "), "gotune demo") {
-		t.Fatalf("the filtered picker does not show the demo:\n%s", s)
+	if !strings.Contains(lineWith(s, pid+" "), "gotune") {
+		t.Fatalf("the filtered overview does not show the demo:\n%s", s)
 	}
 	tm.send("Enter")
 	s = tm.waitText(d, "1 Overview", "Heap", "metrics via agent", "ok")

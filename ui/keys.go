@@ -21,7 +21,7 @@ type keyMap struct {
 	Global struct {
 		Screens, Next, Prev, Help, Quit, Window, Save key.Binding
 		Overview, Flame, Top, Goroutines, Advice      key.Binding
-		Trace                                         key.Binding
+		Trace, Export                                 key.Binding
 	}
 	Nav struct {
 		Up, Down, Left, Right, PageUp, PageDown, Home, End key.Binding
@@ -46,6 +46,7 @@ type keyMap struct {
 	}
 	Picker struct {
 		Filter, Attach, Refresh key.Binding
+		Sort, Detach, Back      key.Binding // the host overview's sort and close; Back returns to it
 	}
 	Save struct {
 		Confirm, Cancel, NextField key.Binding
@@ -76,6 +77,7 @@ func newKeyMap() *keyMap {
 	g.Quit = b(k("q", "ctrl+c"), h("q", "quit"))
 	g.Window = b(k("w"), h("w", "window 1m/5m/15m"))
 	g.Save = b(k("s"), h("s", "save a snapshot"))
+	g.Export = b(k("E"), h("E", "send profiles and series to --export"))
 
 	n := &m.Nav
 	n.Up = b(k("up", "k"), h("↑/k", "up"))
@@ -138,7 +140,10 @@ func newKeyMap() *keyMap {
 	p := &m.Picker
 	p.Filter = b(k("/"), h("/", "filter"))
 	p.Attach = b(k("enter"), h("enter", "attach"))
-	p.Refresh = b(k("r"), h("r", "scan again"))
+	p.Refresh = b(k("r"), h("r", "refresh now"))
+	p.Sort = b(k("s", "S"), h("s/S", "next / previous sort key"))
+	p.Detach = b(k("x"), h("x", "close the selected process's session"))
+	p.Back = b(k("0"), h("0", "all processes (sessions stay open)"))
 
 	sv := &m.Save
 	sv.Confirm = b(k("enter"), h("enter", "save"))

@@ -124,9 +124,12 @@ type Model struct {
 
 	// frame is the last rendered screen, valid while frameOK: rebuilt
 	// only after a message that may have changed it.
-	frame   string
-	frameOK bool
-	snapAt  time.Time // when the last snapshot arrived
+	frame      string
+	frameOK    bool
+	snapAt     time.Time   // when the last snapshot arrived
+	export     exportState // E: what was sent to --export (engineexport.go)
+	fleet      *fleet      // host mode: the overview and the dashboards behind it (fleet.go)
+	fleetChild bool        // a dashboard behind the overview: 0 returns to it
 }
 
 // Chrome lines around the body: header, settings, tabs above; status
@@ -171,6 +174,7 @@ func New(ctx context.Context, opts Options) *Model {
 	} else {
 		m.picker = newPickerScreen(s)
 		m.picker.scanFn, m.picker.attachFn = opts.Scan, opts.Attach
+		m.initFleet()
 	}
 	m.layout()
 	return m
@@ -188,6 +192,8 @@ func (m *Model) Init() tea.Cmd {
 	}
 	if m.s.attached() {
 		cmds = append(cmds, m.startWatching())
+	} else if m.fleet != nil {
+		cmds = append(cmds, m.picker.refresh())
 	} else if m.opts.Scan != nil {
 		cmds = append(cmds, scanProcesses(m.s.ctx, m.opts.Scan))
 	}
@@ -223,6 +229,12 @@ func (m *Model) bodySize() (int, int) {
 
 // Update routes a message.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if m.fleet != nil {
+		if cmd, ok := m.fleetUpdate(msg); ok {
+			m.frameOK = false
+			return m, cmd
+		}
+	}
 	if t, ok := msg.(tickMsg); ok {
 		return m, m.tick(t)
 	}
@@ -256,6 +268,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.picker != nil {
 			return m, m.picker.update(msg)
 		}
+		return m, nil
+	case engineExportedMsg:
+		m.exported(msg)
 		return m, nil
 	case savedMsg:
 		m.s.now = m.clock()
@@ -355,6 +370,8 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.switchTo((m.active + len(m.screens) - 1) % len(m.screens))
 	case m.cmp != nil:
 		// A comparison is read-only: nothing to save, no live window.
+	case key.Matches(msg, k.Global.Export):
+		return m.startExport()
 	case key.Matches(msg, k.Global.Save):
 		if m.save.saving {
 			return nil // one save at a time; the status line shows it
@@ -426,6 +443,14 @@ func (m *Model) tick(msg tickMsg) tea.Cmd {
 // View renders the whole screen: the frame built after the last change
 // (Bubble Tea asks for a frame after every message).
 func (m *Model) View() tea.View {
+	if m.fleet != nil && m.fleet.cur != nil {
+		return m.fleet.cur.m.View()
+	}
+	if m.export.used {
+		// The exporters' counters move on their own goroutines, with no
+		// message: draw them fresh.
+		m.frameOK = false
+	}
 	if !m.frameOK {
 		m.frame, m.frameOK = m.render(), true
 	}
@@ -505,8 +530,7 @@ func (m *Model) headerLines(w int) []string {
 		return m.cmp.headerLines(m.s, w)
 	}
 	if !m.s.attached() {
-		l1 := t.Title.S("gotune") + t.Muted.S(" · pick a Go process to attach to")
-		return []string{l1, t.Muted.S("the Go processes on this host, as `gotune ps` lists them")}
+		return m.picker.headerLines(w)
 	}
 	snap := m.s.snap
 	var parts []string
@@ -622,6 +646,9 @@ func (m *Model) tabLine(w int) string {
 func (m *Model) statusLine(w int) string {
 	t := m.s.theme
 	hint := t.Key.S("?") + t.Muted.S(" help ") + t.Key.S("q") + t.Muted.S(" quit")
+	if m.fleetChild {
+		hint = t.Key.S("0") + t.Muted.S(" processes ") + hint
+	}
 	if m.cmp != nil {
 		return joinRight(m.cmp.statusText(m.s), hint, w)
 	}
@@ -643,6 +670,9 @@ func (m *Model) statusLine(w int) string {
 		}
 		parts = append([]string{paint.S(safetext.Line(st))}, parts...)
 		hint = ""
+	}
+	if st := m.exportStatus(); st != "" {
+		parts = append([]string{st}, parts...)
 	}
 	if st := m.save.statusText(); st != "" {
 		// The path matters more than the hint while it shows.
@@ -685,7 +715,13 @@ func (m *Model) statusText(st session.Status) string {
 func (m *Model) helpView(w, h int) string {
 	t := m.s.theme
 	k := m.s.keys
-	global := []key.Binding{k.Global.Screens, k.Global.Next, k.Global.Prev, k.Global.Window, k.Global.Save, k.Global.Help, k.Global.Quit}
+	global := []key.Binding{k.Global.Screens, k.Global.Next, k.Global.Prev, k.Global.Window, k.Global.Save, k.Global.Export, k.Global.Help, k.Global.Quit}
+	if m.fleetChild {
+		global = append(global, k.Picker.Back)
+	}
+	if m.picker != nil {
+		global = []key.Binding{k.Global.Help, k.Global.Quit} // the overview takes every other key
+	}
 	mouse := "Mouse: click a tab, a row or a frame; the wheel scrolls lists."
 	if m.cmp != nil {
 		global = []key.Binding{k.Global.Screens, k.Global.Next, k.Global.Prev, k.Global.Help, k.Global.Quit}

@@ -29,6 +29,10 @@ type Options struct {
 	Session *capture.Session
 	Scan    ScanFunc
 	Attach  AttachFunc
+	// Host, when set, feeds the host overview (the screen before attach:
+	// every Go process with its figures) instead of Scan's plain list;
+	// attached dashboards then stay open behind it (0 returns to it).
+	Host HostSource
 	// Compare, when set, shows two snapshots side by side (`gotune diff`)
 	// instead of a live target: Session, Scan and Attach are not used.
 	Compare *Comparison
@@ -41,6 +45,12 @@ type Options struct {
 	// files a profile names (pprof's -source_path), besides the recorded
 	// paths, the module cache and GOROOT.
 	SourcePath []string
+	// Export, when set, is where E sends the session's profiles and
+	// recent series; ExportService labels them (default: the command's
+	// base name).
+	Export        Exporter
+	ExportService string
+
 	// Version is gotune's version, recorded in the snapshots it saves.
 	Version string
 

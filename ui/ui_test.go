@@ -16,7 +16,6 @@ import (
 
 	"github.com/gotune/gotune/capture"
 	"github.com/gotune/gotune/collectors"
-	"github.com/gotune/gotune/collectors/discover"
 	"github.com/gotune/gotune/profile"
 	"github.com/gotune/gotune/session"
 )
@@ -324,50 +323,6 @@ func TestGoldenThemes(t *testing.T) {
 				golden.RequireEqualEscape(t, []byte(m.View().Content), true)
 			})
 		}
-	}
-}
-
-func TestPickerGolden(t *testing.T) {
-	cpu := 12.5
-	procs := []discover.Process{
-		{PID: 15822, User: "root", GoVersion: "go1.26.8", UptimeSeconds: 12, StartTime: t0, CPUPercent: &cpu, RSSBytes: 71 << 20,
-			Command: "gotune demo --serve 127.0.0.1:0"},
-		{PID: 11743, User: "app", GoVersion: "go1.25.3", UptimeSeconds: 3600 * 50, StartTime: t0, RSSBytes: 44 << 20, Command: "/srv/api -config /etc/api.yaml"},
-		{PID: 99, User: "root", Command: "not go"},
-	}
-	for _, sz := range sizes {
-		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
-			var attached discover.Process
-			m := New(t.Context(), Options{Theme: "dark", Now: func() time.Time { return t0 },
-				Scan: func(context.Context) ([]discover.Process, error) { return procs, nil },
-				Attach: func(_ context.Context, p discover.Process) (*capture.Session, error) {
-					attached = p
-					return capture.New(fillStore(30), nil, capture.Options{Name: fmt.Sprint("pid ", p.PID)}), nil
-				}})
-			m.Update(tea.WindowSizeMsg{Width: sz.w, Height: sz.h})
-			for _, msg := range runCmd(t, m.Init()) {
-				if _, ok := msg.(scanMsg); ok {
-					m.Update(msg)
-				}
-			}
-			press(m, "/", "d", "e", "m", "o")
-			out := plain(m)
-			checkFrame(t, m.View().Content, sz.w, sz.h)
-			golden.RequireEqual(t, out)
-			if strings.Contains(out, "/srv/api") || !strings.Contains(out, "gotune demo") {
-				t.Errorf("filter 'demo' shows the wrong processes:\n%s", out)
-			}
-			msgs := runCmd(t, press(m, "enter"))
-			if attached.PID != 15822 {
-				t.Fatalf("attached to %d, want 15822", attached.PID)
-			}
-			for _, msg := range msgs {
-				m.Update(msg)
-			}
-			if !m.s.attached() || m.picker != nil || !strings.Contains(plain(m), "Heap") {
-				t.Errorf("after attach the dashboard is not shown:\n%s", plain(m))
-			}
-		})
 	}
 }
 

@@ -13,12 +13,7 @@ import (
 // startSleepers starts n real Go processes that only sleep.
 func startSleepers(tb testing.TB, n int) map[int]bool {
 	tb.Helper()
-	bin := testproc.BuildInto(tb, testproc.PlainSleep, "")
-	pids := make(map[int]bool, n)
-	for range n {
-		pids[testproc.StartWith(tb, bin, testproc.Options{WaitReady: true}).PID] = true
-	}
-	return pids
+	return testproc.StartMany(tb, testproc.BuildInto(tb, testproc.PlainSleep, ""), n, testproc.Options{})
 }
 
 // `gotune ps` on a box with a hundred (Go) processes returns in well under

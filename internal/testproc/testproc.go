@@ -240,6 +240,19 @@ func StartWith(t testing.TB, bin string, opts Options, args ...string) *Proc {
 	return p
 }
 
+// StartMany starts n copies of bin that print a ready line (see
+// Options.WaitReady), for tests and benchmarks of a box with many Go
+// processes, and returns their PIDs.
+func StartMany(t testing.TB, bin string, n int, opts Options, args ...string) map[int]bool {
+	t.Helper()
+	opts.WaitReady = true
+	pids := make(map[int]bool, n)
+	for range n {
+		pids[StartWith(t, bin, opts, args...).PID] = true
+	}
+	return pids
+}
+
 // ShareDir makes dir and its parents up to (not including) the filesystem
 // root traversable by every user, so a target started as another user can
 // exec a binary built into a t.TempDir().

@@ -1,4 +1,4 @@
-package export
+package exporttest
 
 import (
 	"errors"
@@ -18,10 +18,10 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// faultServer is an HTTP receiver on a fixed loopback port that a test can
+// FaultServer is an HTTP receiver on a fixed loopback port that a test can
 // take down, bring back, slow down or make refuse.
-type faultServer struct {
-	t       *testing.T
+type FaultServer struct {
+	t       testing.TB
 	port    int
 	handler http.Handler
 
@@ -32,16 +32,18 @@ type faultServer struct {
 	hits   int           // requests seen
 }
 
-func newFaultServer(t *testing.T, h http.Handler) *faultServer {
-	f := &faultServer{t: t, port: freePort(t), handler: h}
-	t.Cleanup(f.down)
+// NewFaultServer serves h on a fixed loopback port once Up is called.
+func NewFaultServer(t testing.TB, h http.Handler) *FaultServer {
+	f := &FaultServer{t: t, port: FreePort(t), handler: h}
+	t.Cleanup(f.Down)
 	return f
 }
 
-func (f *faultServer) url() string { return fmt.Sprintf("http://127.0.0.1:%d", f.port) }
+// URL is its base URL.
+func (f *FaultServer) URL() string { return fmt.Sprintf("http://127.0.0.1:%d", f.port) }
 
-// up starts listening (again) on the same port.
-func (f *faultServer) up() {
+// Up starts listening (again) on the same port.
+func (f *FaultServer) Up() {
 	f.t.Helper()
 	var ln net.Listener
 	var err error
@@ -61,8 +63,8 @@ func (f *faultServer) up() {
 	go func() { _ = srv.Serve(ln) }()
 }
 
-// down closes the listener and every connection, as a crash would.
-func (f *faultServer) down() {
+// Down closes the listener and every connection, as a crash would.
+func (f *FaultServer) Down() {
 	f.mu.Lock()
 	srv := f.srv
 	f.srv = nil
@@ -72,19 +74,22 @@ func (f *faultServer) down() {
 	}
 }
 
-func (f *faultServer) set(status int, hang time.Duration) {
+// Set answers every request with status (0: serve) or holds each for
+// hang and then drops it.
+func (f *FaultServer) Set(status int, hang time.Duration) {
 	f.mu.Lock()
 	f.status, f.hang = status, hang
 	f.mu.Unlock()
 }
 
-func (f *faultServer) requests() int {
+// Requests is how many requests it has seen.
+func (f *FaultServer) Requests() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.hits
 }
 
-func (f *faultServer) serve(w http.ResponseWriter, r *http.Request) {
+func (f *FaultServer) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	status, hang := f.status, f.hang
 	f.hits++
@@ -115,33 +120,43 @@ func (f *faultServer) serve(w http.ResponseWriter, r *http.Request) {
 
 // ---- Pyroscope ingest ----
 
-// ingest is one request to the Pyroscope receiver, parsed as the server
+// Ingest is one request to the Pyroscope receiver, parsed as the server
 // would (Pyroscope server HTTP API, Ingestion: name=app{labels}, from,
 // until, format; pprof in the multipart field "profile").
-type ingest struct {
-	app         string
-	labels      map[string]string
-	from, until int64
-	format      string
-	spyName     string
-	sampleRate  string
-	profile     []byte
+type Ingest struct {
+	App         string
+	Labels      map[string]string
+	From, Until int64
+	Format      string
+	SpyName     string
+	SampleRate  string
+	Profile     []byte
 }
 
-type pyroscopeReceiver struct {
+// PyroscopeReceiver is a Pyroscope /ingest handler that keeps what it
+// parsed and refuses (400) what it cannot parse.
+type PyroscopeReceiver struct {
 	mu  sync.Mutex
-	got []ingest
+	got []Ingest
 	bad []string
 }
 
-func (p *pyroscopeReceiver) ingests() []ingest {
+// Ingests are the requests received, in order.
+func (p *PyroscopeReceiver) Ingests() []Ingest {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]ingest(nil), p.got...)
+	return append([]Ingest(nil), p.got...)
 }
 
-func (p *pyroscopeReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	in, err := parseIngest(r)
+// Refused are the errors of the requests it could not parse.
+func (p *PyroscopeReceiver) Refused() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.bad...)
+}
+
+func (p *PyroscopeReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	in, err := ParseIngest(r)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil {
@@ -152,39 +167,40 @@ func (p *pyroscopeReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.got = append(p.got, in)
 }
 
-func parseIngest(r *http.Request) (ingest, error) {
+// ParseIngest parses an ingest request as the server does.
+func ParseIngest(r *http.Request) (Ingest, error) {
 	if r.Method != http.MethodPost || r.URL.Path != "/ingest" {
-		return ingest{}, fmt.Errorf("%s %s: want POST /ingest", r.Method, r.URL.Path)
+		return Ingest{}, fmt.Errorf("%s %s: want POST /ingest", r.Method, r.URL.Path)
 	}
 	q := r.URL.Query()
-	var in ingest
+	var in Ingest
 	name := q.Get("name")
 	app, rest, ok := strings.Cut(name, "{")
 	if !ok || !strings.HasSuffix(rest, "}") || app == "" {
 		return in, fmt.Errorf("name %q: want app{labels}", name)
 	}
-	in.app = app
-	in.labels = map[string]string{}
+	in.App = app
+	in.Labels = map[string]string{}
 	if body := strings.TrimSuffix(rest, "}"); body != "" {
 		for _, kv := range strings.Split(body, ",") {
 			k, v, ok := strings.Cut(kv, "=")
 			if !ok || k == "" || strings.ContainsAny(v, "{}=,") {
 				return in, fmt.Errorf("label %q in name %q", kv, name)
 			}
-			in.labels[k] = v
+			in.Labels[k] = v
 		}
 	}
 	var err error
-	if in.from, err = strconv.ParseInt(q.Get("from"), 10, 64); err != nil {
+	if in.From, err = strconv.ParseInt(q.Get("from"), 10, 64); err != nil {
 		return in, fmt.Errorf("from %q: %v", q.Get("from"), err)
 	}
-	if in.until, err = strconv.ParseInt(q.Get("until"), 10, 64); err != nil {
+	if in.Until, err = strconv.ParseInt(q.Get("until"), 10, 64); err != nil {
 		return in, fmt.Errorf("until %q: %v", q.Get("until"), err)
 	}
-	if in.until < in.from {
+	if in.Until < in.From {
 		return in, errors.New("until before from")
 	}
-	in.format, in.spyName, in.sampleRate = q.Get("format"), q.Get("spyName"), q.Get("sampleRate")
+	in.Format, in.SpyName, in.SampleRate = q.Get("format"), q.Get("spyName"), q.Get("sampleRate")
 	if err := r.ParseMultipartForm(64 << 20); err != nil {
 		return in, fmt.Errorf("multipart: %v", err)
 	}
@@ -193,39 +209,42 @@ func parseIngest(r *http.Request) (ingest, error) {
 		return in, fmt.Errorf("form field profile: %v", err)
 	}
 	defer f.Close()
-	in.profile, err = io.ReadAll(f)
+	in.Profile, err = io.ReadAll(f)
 	return in, err
 }
 
 // ---- Prometheus remote-write ----
 
-type promSampleAt struct {
-	labels map[string]string
-	v      float64
-	ms     int64
+// PromSample is one sample a remote-write receiver stored.
+type PromSample struct {
+	Labels map[string]string
+	V      float64
+	Ms     int64
 }
 
-// rwStore decodes what client_golang/exp's NewWriteHandler hands it
+// RemoteWriteStore decodes what client_golang/exp's NewWriteHandler hands it
 // (already snappy-decoded): 1.0 with a wire decoder of its own, 2.0 with
 // the generated types.
-type rwStore struct {
+type RemoteWriteStore struct {
 	mu      sync.Mutex
-	samples []promSampleAt
+	samples []PromSample
 	types   map[string]string // metric name → metadata type
 }
 
-func (s *rwStore) all() []promSampleAt {
+// All are the samples stored, in order.
+func (s *RemoteWriteStore) All() []PromSample {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]promSampleAt(nil), s.samples...)
+	return append([]PromSample(nil), s.samples...)
 }
 
-func (s *rwStore) Store(r *http.Request, msgType remote.WriteMessageType) (*remote.WriteResponse, error) {
+// Store implements remote.writeStorage.
+func (s *RemoteWriteStore) Store(r *http.Request, msgType remote.WriteMessageType) (*remote.WriteResponse, error) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return nil, err
 	}
-	var got []promSampleAt
+	var got []PromSample
 	types := map[string]string{}
 	switch msgType {
 	case remote.WriteV2MessageType:
@@ -242,7 +261,7 @@ func (s *rwStore) Store(r *http.Request, msgType remote.WriteMessageType) (*remo
 				types[ls["__name__"]] = ts.Metadata.Type.String()
 			}
 			for _, sm := range ts.Samples {
-				got = append(got, promSampleAt{labels: ls, v: sm.Value, ms: sm.Timestamp})
+				got = append(got, PromSample{Labels: ls, V: sm.Value, Ms: sm.Timestamp})
 			}
 		}
 	default:
@@ -265,13 +284,13 @@ func (s *rwStore) Store(r *http.Request, msgType remote.WriteMessageType) (*remo
 }
 
 // decodeV1 reads a prometheus.WriteRequest.
-func decodeV1(b []byte, types map[string]string) ([]promSampleAt, error) {
-	var out []promSampleAt
+func decodeV1(b []byte, types map[string]string) ([]PromSample, error) {
+	var out []PromSample
 	err := eachField(b, func(num protowire.Number, v []byte) error {
 		switch num {
 		case 1:
 			ls := map[string]string{}
-			var samples []promSampleAt
+			var samples []PromSample
 			err := eachField(v, func(num protowire.Number, v []byte) error {
 				switch num {
 				case 1:
@@ -287,7 +306,7 @@ func decodeV1(b []byte, types map[string]string) ([]promSampleAt, error) {
 					ls[k] = val
 					return err
 				case 2:
-					var sm promSampleAt
+					var sm PromSample
 					for len(v) > 0 {
 						n, typ, l := protowire.ConsumeTag(v)
 						if l < 0 {
@@ -297,10 +316,10 @@ func decodeV1(b []byte, types map[string]string) ([]promSampleAt, error) {
 						switch {
 						case n == 1 && typ == protowire.Fixed64Type:
 							x, l := protowire.ConsumeFixed64(v)
-							sm.v, v = math.Float64frombits(x), v[l:]
+							sm.V, v = math.Float64frombits(x), v[l:]
 						case n == 2 && typ == protowire.VarintType:
 							x, l := protowire.ConsumeVarint(v)
-							sm.ms, v = int64(x), v[l:]
+							sm.Ms, v = int64(x), v[l:]
 						default:
 							return errors.New("bad sample field")
 						}
@@ -310,7 +329,7 @@ func decodeV1(b []byte, types map[string]string) ([]promSampleAt, error) {
 				return nil
 			})
 			for i := range samples {
-				samples[i].labels = ls
+				samples[i].Labels = ls
 			}
 			out = append(out, samples...)
 			return err
@@ -372,9 +391,22 @@ func eachField(b []byte, fn func(protowire.Number, []byte) error) error {
 	return nil
 }
 
-func newRemoteWriteReceiver() (*rwStore, http.Handler) {
-	s := &rwStore{}
+// NewRemoteWriteReceiver serves remote-write 1.0 and 2.0 at
+// /api/v1/write into the returned store.
+func NewRemoteWriteReceiver() (*RemoteWriteStore, http.Handler) {
+	s := &RemoteWriteStore{}
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/write", remote.NewWriteHandler(s, remote.MessageTypes{remote.WriteV1MessageType, remote.WriteV2MessageType}))
 	return s, mux
+}
+
+// Types are the metadata types received by metric name.
+func (s *RemoteWriteStore) Types() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]string{}
+	for k, v := range s.types {
+		out[k] = v
+	}
+	return out
 }
