@@ -12,6 +12,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 	pprof "github.com/google/pprof/profile"
 
 	"github.com/gotune/gotune/profile"
@@ -586,5 +587,35 @@ func TestHelpListsExplorationKeys(t *testing.T) {
 		if !strings.Contains(out, s) {
 			t.Errorf("help lacks %q:\n%s", s, out)
 		}
+	}
+}
+
+// TestPathNoteFits: an export's note keeps the path whole while it fits,
+// dropping the longer words first, then the start of the path; the file
+// name shows to the last cell.
+func TestPathNoteFits(t *testing.T) {
+	s := &shared{clock: func() time.Time { return t0 }}
+	path := "/tmp/TestDashboardEndToEnd1611903064/001/gotune/exports/gotune-pid10579-cpu-20261201-160613.pb.gz"
+	s.setPathNote("exported the profile to", "exported to", path)
+	for _, c := range []struct {
+		w    int
+		want string
+	}{
+		{200, "exported the profile to " + path},
+		{len("exported to ") + len(path), "exported to " + path},
+		{80, "exported to …" + path[len(path)-67:]},
+		{20, "exported the profile to " + path}, // too narrow to help
+	} {
+		got := s.fitNote(c.w)
+		if got != c.want {
+			t.Errorf("width %d: %q, want %q", c.w, got, c.want)
+		}
+		if c.w >= 30 && ansi.StringWidth(got) > c.w {
+			t.Errorf("width %d: %q is %d cells", c.w, got, ansi.StringWidth(got))
+		}
+	}
+	s.setNote("export failed: disk full", true)
+	if got := s.fitNote(10); got != "export failed: disk full" {
+		t.Errorf("a plain note changed: %q", got)
 	}
 }

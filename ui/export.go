@@ -164,11 +164,13 @@ type exportedMsg struct {
 	err        error
 }
 
-func (m exportedMsg) text() string {
+// note puts the outcome in the status line.
+func (m exportedMsg) note(s *shared) {
 	if m.err != nil {
-		return "export failed: " + m.err.Error()
+		s.setNote("export failed: "+m.err.Error(), true)
+		return
 	}
-	return fmt.Sprintf("exported %s to %s", m.what, homeShort(m.path))
+	s.setPathNote("exported "+m.what+" to", "exported to", homeShort(m.path))
 }
 
 // writeExport writes d in format to path, atomically and owner-only.

@@ -230,7 +230,7 @@ func (f *flameScreen) handle(msg tea.Msg) tea.Cmd {
 		f.opts = msg.opts
 		return f.rebuild("refining")
 	case exportedMsg:
-		f.s.setNote(msg.text(), msg.err != nil)
+		msg.note(f.s)
 	case jumpToFrameMsg:
 		f.mode = modeFlame
 		f.jumpTo(msg.name)

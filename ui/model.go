@@ -63,6 +63,9 @@ type shared struct {
 	note    string
 	noteErr bool
 	noteAt  time.Time
+	// notePath is the path note ends with, and noteShort the words to put
+	// before it when note is too wide: the path is what a person needs.
+	notePath, noteShort string
 }
 
 // noteFor is how long a screen's note stays in the status line.
@@ -71,6 +74,39 @@ const noteFor = 20 * time.Second
 // setNote puts text in the status line for a while.
 func (s *shared) setNote(text string, failed bool) {
 	s.note, s.noteErr, s.noteAt = text, failed, s.clock()
+	s.notePath, s.noteShort = "", ""
+}
+
+// setPathNote puts "long path" in the status line; where that is too wide,
+// "short path", else short and the end of the path (fitNote).
+func (s *shared) setPathNote(long, short, path string) {
+	s.setNote(long+" "+path, false)
+	s.notePath, s.noteShort = path, short
+}
+
+// fitNote is the status line's note in w cells: a path note drops its
+// longer words first, then the start of the path, so that the file's name
+// shows whole.
+func (s *shared) fitNote(w int) string {
+	note := safetext.Line(s.note)
+	if s.notePath == "" || ansi.StringWidthWc(note) <= w {
+		return note
+	}
+	path := safetext.Line(s.notePath)
+	short := safetext.Line(s.noteShort) + " "
+	if n := short + path; ansi.StringWidthWc(n) <= w {
+		return n
+	}
+	room := w - ansi.StringWidthWc(short) - 1 // 1 for "…"
+	if room < 12 {
+		return note // too narrow to help: the line is cut at its end
+	}
+	rs := []rune(path)
+	i := len(rs)
+	for i > 0 && ansi.StringWidthWc(string(rs[i-1:])) <= room {
+		i--
+	}
+	return short + "…" + string(rs[i:])
 }
 
 // attached reports whether a target is being watched.
@@ -668,7 +704,7 @@ func (m *Model) statusLine(w int) string {
 		if m.s.noteErr {
 			paint = t.Crit
 		}
-		parts = append([]string{paint.S(safetext.Line(st))}, parts...)
+		parts = append([]string{paint.S(m.s.fitNote(w))}, parts...)
 		hint = ""
 	}
 	if st := m.exportStatus(); st != "" {
