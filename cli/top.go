@@ -109,7 +109,7 @@ as recorded, under --source-path, in the module cache or GOROOT).`,
 				}
 				return writeReport(safetext.NewWriter(e.stdout), p, pk.SampleType.Type, opts, func(w io.Writer) error { return pk.WriteText(w, unit) })
 			case list != "":
-				l, err := profile.NewListing(p, profile.ListOptions{Options: opts, Match: list}, sources.Default(filepath.SplitList(sourcePath)...))
+				l, err := profile.NewListing(p, profile.ListOptions{Options: opts, Match: list, SearchPath: filepath.SplitList(sourcePath)}, sources.Default(filepath.SplitList(sourcePath)...))
 				if err != nil {
 					return err
 				}

@@ -142,6 +142,10 @@ func (p *proc) row(now time.Time) Row {
 		o := name + " via " + via
 		if x, ok := last.Origins[name]; ok {
 			o = x
+			if session.OriginSource(x) == x {
+				// The origin names only its source: say which figure.
+				o = name + " via " + x
+			}
 		}
 		return fig(v, o)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -27,6 +28,10 @@ type ListOptions struct {
 	// Match selects the functions to list: a regexp matched against
 	// function names (pprof -list).
 	Match string
+	// SearchPath is pprof's -source_path: a routine's file is named as
+	// pprof names it, trimmed to what follows a search directory's base
+	// name (internal/report.trimPath). Sources are read as recorded.
+	SearchPath []string
 }
 
 // SourceLine is one line of a routine's listing.
@@ -159,7 +164,7 @@ func NewListing(p *Profile, o ListOptions, src Sources) (*Listing, error) {
 			continue
 		}
 		ns := groups[k]
-		rt := Routine{Function: k.fn, File: k.file}
+		rt := Routine{Function: k.fn, File: TrimPath(k.file, o.SearchPath)}
 		lineFlat, lineCum := map[int]int64{}, map[int]int64{}
 		for _, n := range ns {
 			rt.Flat += flat[n]
@@ -283,4 +288,22 @@ func (l *Listing) WriteText(w io.Writer, unit string) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// TrimPath is go tool pprof's heuristic for naming a file when a source
+// path is given (internal/report.trimPath without -trim_path): what
+// follows "/BASE/" in path, for the base name of the first search
+// directory that occurs in it; else path itself.
+func TrimPath(path string, search []string) string {
+	sPath := filepath.ToSlash(path)
+	for _, dir := range search {
+		if dir == "" {
+			continue
+		}
+		want := "/" + filepath.Base(dir) + "/"
+		if i := strings.Index(sPath, want); i != -1 {
+			return path[i+len(want):]
+		}
+	}
+	return path
 }

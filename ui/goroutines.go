@@ -23,7 +23,7 @@ import (
 // own.
 const (
 	goroutineRefresh    = 5 * time.Second
-	goroutineCostShare  = 50
+	goroutineCostShare  = 100
 	goroutineMaxBackoff = time.Minute
 )
 
