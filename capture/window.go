@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -90,6 +91,15 @@ type Window struct {
 	// Changes are the live setting changes gotune applied during the
 	// window, with their predictions and outcomes (apply.go).
 	Changes []snapshot.Change
+	// Restarts are the restarts of the target inside the window, oldest
+	// first (each marks its point of the series). The advice, the
+	// windowed profiles and the goroutine growth cover the process after
+	// the newest one only: nothing is derived across a restart.
+	Restarts []session.Restart
+
+	// ends are the closing captures as fetched (before any delta), for a
+	// window whose start belongs to a process that restarted since.
+	ends map[profile.Kind]*profile.Captured
 }
 
 // ErrNoSample says the window holds no sample of the target.
@@ -170,7 +180,75 @@ func (s *Session) Window(ctx context.Context, o WindowOptions) (*Window, error) 
 		return nil, s.noSample()
 	}
 	w.Changes = s.changesIn(w.From, w.To)
+	w.splitAtRestart(start.at)
 	return w, nil
+}
+
+// splitAtRestart makes a window that holds a restart of the target say so
+// and derive nothing across it: what was taken from the process before
+// the newest restart (the start's goroutine groups and cgroup reading, the
+// base of the windowed profiles) is not compared with what the new process
+// gave. startAt is when the window's start was taken.
+func (w *Window) splitAtRestart(startAt time.Time) {
+	for _, p := range w.Session.Points {
+		if p.Restart != nil && !p.Time.Before(w.From) && !p.Time.After(w.To) {
+			w.Restarts = append(w.Restarts, *p.Restart)
+		}
+	}
+	if len(w.Restarts) == 0 {
+		return
+	}
+	r := w.Restarts[len(w.Restarts)-1]
+	at := r.At.UTC().Format(time.RFC3339)
+	note := "the target restarted at " + at
+	if ps := restartProcesses(r); ps != "" {
+		note += " (" + ps + ")"
+	}
+	if r.Why != "" {
+		note += ": " + r.Why
+	}
+	if len(w.Restarts) > 1 {
+		note += fmt.Sprintf(" (the last of %d restarts in the window)", len(w.Restarts))
+	}
+	w.Notes = append(w.Notes, note+"; the series holds both processes, marked there, and no figure is derived across it; the advice, the profiles over the window and the goroutine growth cover the new process only")
+	for _, k := range slices.Sorted(maps.Keys(w.Profiles)) {
+		c := w.Profiles[k]
+		switch {
+		case c.Scope == profile.ScopeWindow && c.From.Before(r.At):
+			if end := w.ends[k]; end != nil && !end.FetchedAt.Before(r.At) {
+				w.Profiles[k] = end
+				w.Notes = append(w.Notes, fmt.Sprintf("%s profile: counted since the new process started (it restarted at %s), not over the window", k, at))
+			} else {
+				delete(w.Profiles, k)
+				w.Notes = append(w.Notes, fmt.Sprintf("%s profile: left out: its start and end were read from two processes (the target restarted at %s)", k, at))
+			}
+		case c.FetchedAt.Before(r.At):
+			w.Notes = append(w.Notes, fmt.Sprintf("%s profile: read from the process before the restart at %s", k, at))
+		}
+	}
+	if startAt.Before(r.At) {
+		if w.GoroutinesStart != nil {
+			w.Notes = append(w.Notes, "goroutine growth: not measured, the window's start was read from the process before the restart")
+		}
+		w.GoroutinesStart = nil
+	}
+	if w.CgroupStart != nil && w.CgroupStart.ReadAt.Before(r.At) {
+		w.CgroupStart = nil
+	}
+}
+
+// restartProcesses says which processes: "pid 4242 → 4250", else the
+// new one's start.
+func restartProcesses(r session.Restart) string {
+	switch {
+	case r.FromPID != 0 && r.ToPID != 0 && r.FromPID != r.ToPID:
+		return fmt.Sprintf("pid %d → %d", r.FromPID, r.ToPID)
+	case r.ToPID != 0 && !r.ToStart.IsZero():
+		return fmt.Sprintf("pid %d, started %s", r.ToPID, r.ToStart.UTC().Format(time.RFC3339))
+	case !r.ToStart.IsZero():
+		return "started " + r.ToStart.UTC().Format(time.RFC3339)
+	}
+	return ""
 }
 
 // noSample is the error of a window without a sample, with the metrics
@@ -229,6 +307,10 @@ func (s *Session) closeProfiles(ctx context.Context, w *Window, start *mark, o W
 		if c == nil {
 			continue
 		}
+		if w.ends == nil {
+			w.ends = map[profile.Kind]*profile.Captured{}
+		}
+		w.ends[k] = c
 		if base := start.base[k]; k.Cumulative() && base != nil {
 			d, err := s.delta(base, c)
 			if err != nil {
@@ -309,8 +391,14 @@ func (s *Session) delta(base, cur *profile.Captured) (*profile.Captured, error) 
 // facts, the cgroup reading at its start and its profiles.
 func (w *Window) AdvisorInput() advisor.Input {
 	in := advisor.Input{Facts: w.Session.Facts}
+	// After a restart, the points of the new process only: the rules
+	// read counters and histograms from both ends.
+	from := w.From.Add(-time.Second)
+	if n := len(w.Restarts); n > 0 {
+		from = w.Restarts[n-1].At
+	}
 	for _, p := range w.Session.Points {
-		if !p.Time.Before(w.From.Add(-time.Second)) && !p.Time.After(w.To) {
+		if !p.Time.Before(from) && !p.Time.After(w.To) {
 			in.Points = append(in.Points, p)
 		}
 	}
