@@ -20,7 +20,31 @@ import (
 
 // DefaultDeadline bounds the profile fetches that end a window: a slow
 // target must not keep the user waiting long, and what was fetched is kept.
+// A window of a set length gets less (closeDeadline).
 const DefaultDeadline = 20 * time.Second
+
+// minCloseDeadline is the least a window of a set length gives its closing
+// fetches (a heap profile of a big heap takes a few seconds).
+const minCloseDeadline = 5 * time.Second
+
+// windowGrace is how long past the window's end a CPU profile or an
+// execution trace taken inside it may still answer before the window
+// gives up on it: both are timed to end before the closing fetches.
+const windowGrace = 2 * time.Second
+
+// closeDeadline bounds a window's closing fetches: o.Deadline when set;
+// for a window of a set length half its length, between minCloseDeadline
+// and DefaultDeadline, so a slow target stretches a 3 s window to 8 s at
+// most, not 23 s; DefaultDeadline for a window that ends now.
+func closeDeadline(o WindowOptions) time.Duration {
+	switch {
+	case o.Deadline > 0:
+		return o.Deadline
+	case o.Length > 0:
+		return min(DefaultDeadline, max(minCloseDeadline, o.Length/2))
+	}
+	return DefaultDeadline
+}
 
 // maxTail is the most a window sets aside at its end for the closing
 // profile fetches (they take a few seconds on a big heap).
@@ -50,7 +74,7 @@ type WindowOptions struct {
 	// MaxAge reuses a held capture fetched at most this long before the
 	// end instead of fetching again; 0 always fetches.
 	MaxAge time.Duration
-	// Deadline bounds the closing fetches; default DefaultDeadline.
+	// Deadline bounds the closing fetches; default closeDeadline's.
 	Deadline time.Duration
 	// Trace takes an execution trace (/debug/pprof/trace) this long
 	// inside the window, ending before the closing fetches, unless one
@@ -134,13 +158,23 @@ func (s *Session) Window(ctx context.Context, o WindowOptions) (*Window, error) 
 	if o.Length > 0 {
 		end = s.started.Add(o.Length)
 		tail := min(o.Length/4, maxTail)
-		waitTrace := s.traceInWindow(ctx, o, start.at, end.Add(-tail))
+		waitTrace := s.traceInWindow(ctx, o, start.at, end.Add(-tail), end.Add(windowGrace))
 		if fetch && o.CPU > 0 && s.heldSince(profile.KindCPU, start.at) == nil {
 			secs := s.cpuSeconds(max(1, int(o.CPU/time.Second)))
 			if err := sleepUntil(ctx, end.Add(-tail-time.Duration(secs)*time.Second)); err != nil {
 				return nil, err
 			}
-			if _, err := s.fetchOne(ctx, profile.KindCPU, ProfileOptions{Seconds: secs}); err != nil && ctx.Err() == nil {
+			// Timed to end before the closing fetches: a target that
+			// has not answered shortly after the window's end is not
+			// waited for.
+			cctx, cancel := context.WithDeadline(ctx, end.Add(windowGrace))
+			_, err := s.fetchOne(cctx, profile.KindCPU, ProfileOptions{Seconds: secs})
+			late := cctx.Err() != nil
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				if late {
+					err = fmt.Errorf("cpu profile: not answered by %s after the window's end; left out", windowGrace)
+				}
 				w.Notes = append(w.Notes, err.Error())
 			}
 		}
@@ -155,7 +189,14 @@ func (s *Session) Window(ctx context.Context, o WindowOptions) (*Window, error) 
 		return nil, s.noSample()
 	}
 	if !o.NoProfiles {
-		s.closeProfiles(ctx, w, start, o, fetch)
+		// The closing fetches end by their budget after the time
+		// set aside for them, however late a CPU profile or trace
+		// inside the window made them start.
+		by := s.now().Add(closeDeadline(o))
+		if o.Length > 0 {
+			by = end.Add(-min(o.Length/4, maxTail)).Add(closeDeadline(o))
+		}
+		s.closeProfiles(ctx, w, start, o, fetch, by)
 	}
 	w.Trace = s.windowTrace(o, w.From)
 	if o.Length > 0 {
@@ -163,7 +204,8 @@ func (s *Session) Window(ctx context.Context, o WindowOptions) (*Window, error) 
 			return nil, err
 		}
 		if over := time.Since(end); over > time.Second {
-			w.Notes = append(w.Notes, fmt.Sprintf("the window ran %s longer than asked: the closing fetches took that long", over.Round(100*time.Millisecond)))
+			w.Notes = append(w.Notes, fmt.Sprintf("the window ran %s longer than the %s asked: the target was slow to answer (a %s window waits at most %s past its end for its fetches)",
+				over.Round(100*time.Millisecond), o.Length, o.Length, closeDeadline(o)-min(o.Length/4, maxTail)))
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -261,13 +303,10 @@ func (s *Session) noSample() error {
 }
 
 // closeProfiles fills the window's profiles at its end: held ones recent
-// enough, else fetched one after the other within the deadline.
-func (s *Session) closeProfiles(ctx context.Context, w *Window, start *mark, o WindowOptions, fetch bool) {
-	deadline := o.Deadline
-	if deadline <= 0 {
-		deadline = DefaultDeadline
-	}
-	fctx, cancel := context.WithTimeout(ctx, deadline)
+// enough, else fetched one after the other until by.
+func (s *Session) closeProfiles(ctx context.Context, w *Window, start *mark, o WindowOptions, fetch bool, by time.Time) {
+	deadline := closeDeadline(o)
+	fctx, cancel := context.WithDeadline(ctx, by)
 	defer cancel()
 	kinds := o.Kinds
 	if kinds == nil {
@@ -291,7 +330,7 @@ func (s *Session) closeProfiles(ctx context.Context, w *Window, start *mark, o W
 		if err != nil {
 			if ctx.Err() == nil {
 				if fctx.Err() != nil {
-					err = fmt.Errorf("%s profile: not fetched within the %s the window's closing fetches may take", k, deadline)
+					err = fmt.Errorf("%s profile: not fetched within the %s the window's closing fetches may take; left out", k, deadline)
 				}
 				w.Notes = append(w.Notes, err.Error())
 			}
@@ -336,6 +375,9 @@ func (s *Session) closeProfiles(ctx context.Context, w *Window, start *mark, o W
 	if o.Dump && (fetch || s.replay) {
 		if d, err := s.GoroutineDump(fctx); err != nil {
 			if ctx.Err() == nil {
+				if fctx.Err() != nil {
+					err = fmt.Errorf("goroutine dump: not fetched within the %s the window's closing fetches may take; left out", deadline)
+				}
 				w.Notes = append(w.Notes, err.Error())
 			}
 		} else {
