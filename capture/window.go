@@ -13,6 +13,7 @@ import (
 	"github.com/gotune/gotune/collectors/cgroup"
 	"github.com/gotune/gotune/profile"
 	"github.com/gotune/gotune/redact"
+	"github.com/gotune/gotune/safetext"
 	"github.com/gotune/gotune/session"
 	"github.com/gotune/gotune/snapshot"
 	"github.com/gotune/gotune/trace"
@@ -247,7 +248,8 @@ func (w *Window) splitAtRestart(startAt time.Time) {
 		note += " (" + ps + ")"
 	}
 	if r.Why != "" {
-		note += ": " + r.Why
+		// A replayed window's restart comes from a file.
+		note += ": " + safetext.Line(r.Why)
 	}
 	if len(w.Restarts) > 1 {
 		note += fmt.Sprintf(" (the last of %d restarts in the window)", len(w.Restarts))

@@ -3,6 +3,7 @@ package report
 import (
 	"time"
 
+	"github.com/gotune/gotune/safetext"
 	"github.com/gotune/gotune/snapshot"
 )
 
@@ -32,7 +33,8 @@ func restarts(s *snapshot.Snapshot, start time.Time) []Restart {
 			text += ": " + ps
 		}
 		if r.Why != "" {
-			text += " (" + r.Why + ")"
+			// From the file: one line, whatever it holds.
+			text += " (" + safetext.Line(r.Why) + ")"
 		}
 		out = append(out, Restart{Restart: r, T: r.At.Sub(start).Seconds(), Text: text})
 	}
