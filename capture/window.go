@@ -193,7 +193,7 @@ func (s *Session) Window(ctx context.Context, o WindowOptions) (*Window, error) 
 		// The closing fetches end by their budget after the time
 		// set aside for them, however late a CPU profile or trace
 		// inside the window made them start.
-		by := s.now().Add(closeDeadline(o))
+		by := time.Now().Add(closeDeadline(o))
 		if o.Length > 0 {
 			by = end.Add(-min(o.Length/4, maxTail)).Add(closeDeadline(o))
 		}
