@@ -158,12 +158,7 @@ func Start(ctx context.Context, t collectors.Target, o Options) *Session {
 		go func() {
 			bctx, cancel := context.WithTimeout(ctx, budget)
 			defer cancel()
-			s.takeStart(bctx)
-			if bctx.Err() != nil && ctx.Err() == nil {
-				s.mu.Lock()
-				s.start.notes = append(s.start.notes, fmt.Sprintf("the window's start: the target did not answer every fetch within %s; what is missing counts since the process started", budget))
-				s.mu.Unlock()
-			}
+			s.takeStart(bctx, budget)
 		}()
 	} else {
 		s.finishStart()
@@ -248,10 +243,13 @@ func (s *Session) watchCgroup(ctx context.Context) {
 // cumulative profiles, fetched one after the other. Start calls it when
 // Options.Baselines is set; sessions made with New call it themselves.
 func (s *Session) MarkStart(ctx context.Context) {
-	s.takeStart(ctx)
+	s.takeStart(ctx, 0)
 }
 
-func (s *Session) takeStart(ctx context.Context) {
+// takeStart takes the start; budget, when not 0, is the deadline ctx
+// carries, said in the start's notes when it ran out (before the start is
+// published: a window reads its notes once).
+func (s *Session) takeStart(ctx context.Context, budget time.Duration) {
 	defer s.finishStart()
 	if s.fetcher == nil {
 		return
@@ -278,6 +276,9 @@ func (s *Session) takeStart(ctx context.Context) {
 			continue
 		}
 		m.base[k] = c
+	}
+	if budget > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		m.notes = append(m.notes, fmt.Sprintf("the window's start: the target did not answer every fetch within %s; what is missing counts since the process started", budget))
 	}
 	s.mu.Lock()
 	m.cgroup = s.start.cgroup

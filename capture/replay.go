@@ -27,6 +27,10 @@ func Replay(s *snapshot.Snapshot) *Session {
 	start, end := m.Window.Start, m.Window.End
 	for i, p := range s.Series.Points {
 		pt := session.Point{Sample: session.Sample{Time: p.Time, Source: p.Source, Values: p.Values, Missing: p.Missing, Origins: p.Origins}, Derived: p.Derived}
+		if p.Restart != nil {
+			r := p.Restart.Session()
+			pt.Restart = &r
+		}
 		if i == len(s.Series.Points)-1 && len(s.Series.Histograms) > 0 {
 			pt.Histograms = map[string]*session.Histogram{}
 			for name, h := range s.Series.Histograms {

@@ -187,7 +187,7 @@ func (s *Session) windowTrace(o WindowOptions, from time.Time) *trace.Captured {
 // timed to end at until, unless one taken since the window's start is
 // held. The returned function waits for it and returns what could not be
 // captured, for the window's notes.
-func (s *Session) traceInWindow(ctx context.Context, o WindowOptions, from, until time.Time) func() []string {
+func (s *Session) traceInWindow(ctx context.Context, o WindowOptions, from, until, giveUp time.Time) func() []string {
 	none := func() []string { return nil }
 	if o.Trace <= 0 || o.NoProfiles || o.HeldOnly || s.replay || s.heldTraceSince(from) != nil {
 		return none
@@ -197,12 +197,18 @@ func (s *Session) traceInWindow(ctx context.Context, o WindowOptions, from, unti
 	}
 	secs := min(collectors.MaxTraceSeconds, max(1, int(o.Trace/time.Second)))
 	notes := make(chan []string, 1)
+	// A target that has not answered by giveUp is not waited for.
+	tctx, cancel := context.WithDeadline(ctx, giveUp)
 	go func() {
-		if err := sleepUntil(ctx, until.Add(-time.Duration(secs)*time.Second)); err != nil {
+		defer cancel()
+		if err := sleepUntil(tctx, until.Add(-time.Duration(secs)*time.Second)); err != nil {
 			notes <- nil
 			return
 		}
-		if _, err := s.Trace(ctx, TraceOptions{Seconds: secs}); err != nil && ctx.Err() == nil {
+		if _, err := s.Trace(tctx, TraceOptions{Seconds: secs}); err != nil && ctx.Err() == nil {
+			if tctx.Err() != nil {
+				err = fmt.Errorf("execution trace: not answered by %s after the window's end; left out", windowGrace)
+			}
 			notes <- []string{err.Error()}
 			return
 		}

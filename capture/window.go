@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/gotune/gotune/collectors/cgroup"
 	"github.com/gotune/gotune/profile"
 	"github.com/gotune/gotune/redact"
+	"github.com/gotune/gotune/safetext"
 	"github.com/gotune/gotune/session"
 	"github.com/gotune/gotune/snapshot"
 	"github.com/gotune/gotune/trace"
@@ -19,7 +21,31 @@ import (
 
 // DefaultDeadline bounds the profile fetches that end a window: a slow
 // target must not keep the user waiting long, and what was fetched is kept.
+// A window of a set length gets less (closeDeadline).
 const DefaultDeadline = 20 * time.Second
+
+// minCloseDeadline is the least a window of a set length gives its closing
+// fetches (a heap profile of a big heap takes a few seconds).
+const minCloseDeadline = 5 * time.Second
+
+// windowGrace is how long past the window's end a CPU profile or an
+// execution trace taken inside it may still answer before the window
+// gives up on it: both are timed to end before the closing fetches.
+const windowGrace = 2 * time.Second
+
+// closeDeadline bounds a window's closing fetches: o.Deadline when set;
+// for a window of a set length half its length, between minCloseDeadline
+// and DefaultDeadline, so a slow target stretches a 3 s window to 8 s at
+// most, not 23 s; DefaultDeadline for a window that ends now.
+func closeDeadline(o WindowOptions) time.Duration {
+	switch {
+	case o.Deadline > 0:
+		return o.Deadline
+	case o.Length > 0:
+		return min(DefaultDeadline, max(minCloseDeadline, o.Length/2))
+	}
+	return DefaultDeadline
+}
 
 // maxTail is the most a window sets aside at its end for the closing
 // profile fetches (they take a few seconds on a big heap).
@@ -49,7 +75,7 @@ type WindowOptions struct {
 	// MaxAge reuses a held capture fetched at most this long before the
 	// end instead of fetching again; 0 always fetches.
 	MaxAge time.Duration
-	// Deadline bounds the closing fetches; default DefaultDeadline.
+	// Deadline bounds the closing fetches; default closeDeadline's.
 	Deadline time.Duration
 	// Trace takes an execution trace (/debug/pprof/trace) this long
 	// inside the window, ending before the closing fetches, unless one
@@ -93,6 +119,15 @@ type Window struct {
 	// Changes are the live setting changes gotune applied during the
 	// window, with their predictions and outcomes (apply.go).
 	Changes []snapshot.Change
+	// Restarts are the restarts of the target inside the window, oldest
+	// first (each marks its point of the series). The advice, the
+	// windowed profiles and the goroutine growth cover the process after
+	// the newest one only: nothing is derived across a restart.
+	Restarts []session.Restart
+
+	// ends are the closing captures as fetched (before any delta), for a
+	// window whose start belongs to a process that restarted since.
+	ends map[profile.Kind]*profile.Captured
 }
 
 // ErrNoSample says the window holds no sample of the target.
@@ -127,13 +162,23 @@ func (s *Session) Window(ctx context.Context, o WindowOptions) (*Window, error) 
 	if o.Length > 0 {
 		end = s.started.Add(o.Length)
 		tail := min(o.Length/4, maxTail)
-		waitTrace := s.traceInWindow(ctx, o, start.at, end.Add(-tail))
+		waitTrace := s.traceInWindow(ctx, o, start.at, end.Add(-tail), end.Add(windowGrace))
 		if fetch && o.CPU > 0 && s.heldSince(profile.KindCPU, start.at) == nil {
 			secs := s.cpuSeconds(max(1, int(o.CPU/time.Second)))
 			if err := sleepUntil(ctx, end.Add(-tail-time.Duration(secs)*time.Second)); err != nil {
 				return nil, err
 			}
-			if _, err := s.fetchOne(ctx, profile.KindCPU, ProfileOptions{Seconds: secs}); err != nil && ctx.Err() == nil {
+			// Timed to end before the closing fetches: a target that
+			// has not answered shortly after the window's end is not
+			// waited for.
+			cctx, cancel := context.WithDeadline(ctx, end.Add(windowGrace))
+			_, err := s.fetchOne(cctx, profile.KindCPU, ProfileOptions{Seconds: secs})
+			late := cctx.Err() != nil
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				if late {
+					err = fmt.Errorf("cpu profile: not answered by %s after the window's end; left out", windowGrace)
+				}
 				w.Notes = append(w.Notes, err.Error())
 			}
 		}
@@ -148,7 +193,14 @@ func (s *Session) Window(ctx context.Context, o WindowOptions) (*Window, error) 
 		return nil, s.noSample()
 	}
 	if !o.NoProfiles {
-		s.closeProfiles(ctx, w, start, o, fetch)
+		// The closing fetches end by their budget after the time
+		// set aside for them, however late a CPU profile or trace
+		// inside the window made them start.
+		by := time.Now().Add(closeDeadline(o))
+		if o.Length > 0 {
+			by = end.Add(-min(o.Length/4, maxTail)).Add(closeDeadline(o))
+		}
+		s.closeProfiles(ctx, w, start, o, fetch, by)
 	}
 	w.Trace = s.windowTrace(o, w.From)
 	if o.Length > 0 {
@@ -156,7 +208,8 @@ func (s *Session) Window(ctx context.Context, o WindowOptions) (*Window, error) 
 			return nil, err
 		}
 		if over := time.Since(end); over > time.Second {
-			w.Notes = append(w.Notes, fmt.Sprintf("the window ran %s longer than asked: the closing fetches took that long", over.Round(100*time.Millisecond)))
+			w.Notes = append(w.Notes, fmt.Sprintf("the window ran %s longer than the %s asked: the target was slow to answer (a %s window waits at most %s past its end for its fetches)",
+				over.Round(100*time.Millisecond), o.Length, o.Length, closeDeadline(o)-min(o.Length/4, maxTail)))
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -173,7 +226,76 @@ func (s *Session) Window(ctx context.Context, o WindowOptions) (*Window, error) 
 		return nil, s.noSample()
 	}
 	w.Changes = s.changesIn(w.From, w.To)
+	w.splitAtRestart(start.at)
 	return w, nil
+}
+
+// splitAtRestart makes a window that holds a restart of the target say so
+// and derive nothing across it: what was taken from the process before
+// the newest restart (the start's goroutine groups and cgroup reading, the
+// base of the windowed profiles) is not compared with what the new process
+// gave. startAt is when the window's start was taken.
+func (w *Window) splitAtRestart(startAt time.Time) {
+	for _, p := range w.Session.Points {
+		if p.Restart != nil && !p.Time.Before(w.From) && !p.Time.After(w.To) {
+			w.Restarts = append(w.Restarts, *p.Restart)
+		}
+	}
+	if len(w.Restarts) == 0 {
+		return
+	}
+	r := w.Restarts[len(w.Restarts)-1]
+	at := r.At.UTC().Format(time.RFC3339)
+	note := "the target restarted at " + at
+	if ps := restartProcesses(r); ps != "" {
+		note += " (" + ps + ")"
+	}
+	if r.Why != "" {
+		// A replayed window's restart comes from a file.
+		note += ": " + safetext.Line(r.Why)
+	}
+	if len(w.Restarts) > 1 {
+		note += fmt.Sprintf(" (the last of %d restarts in the window)", len(w.Restarts))
+	}
+	w.Notes = append(w.Notes, note+"; the series holds both processes, marked there, and no figure is derived across it; the advice, the profiles over the window and the goroutine growth cover the new process only")
+	for _, k := range slices.Sorted(maps.Keys(w.Profiles)) {
+		c := w.Profiles[k]
+		switch {
+		case c.Scope == profile.ScopeWindow && c.From.Before(r.At):
+			if end := w.ends[k]; end != nil && !end.FetchedAt.Before(r.At) {
+				w.Profiles[k] = end
+				w.Notes = append(w.Notes, fmt.Sprintf("%s profile: counted since the new process started (it restarted at %s), not over the window", k, at))
+			} else {
+				delete(w.Profiles, k)
+				w.Notes = append(w.Notes, fmt.Sprintf("%s profile: left out: its start and end were read from two processes (the target restarted at %s)", k, at))
+			}
+		case c.FetchedAt.Before(r.At):
+			w.Notes = append(w.Notes, fmt.Sprintf("%s profile: read from the process before the restart at %s", k, at))
+		}
+	}
+	if startAt.Before(r.At) {
+		if w.GoroutinesStart != nil {
+			w.Notes = append(w.Notes, "goroutine growth: not measured, the window's start was read from the process before the restart")
+		}
+		w.GoroutinesStart = nil
+	}
+	if w.CgroupStart != nil && w.CgroupStart.ReadAt.Before(r.At) {
+		w.CgroupStart = nil
+	}
+}
+
+// restartProcesses says which processes: "pid 4242 → 4250", else the
+// new one's start.
+func restartProcesses(r session.Restart) string {
+	switch {
+	case r.FromPID != 0 && r.ToPID != 0 && r.FromPID != r.ToPID:
+		return fmt.Sprintf("pid %d → %d", r.FromPID, r.ToPID)
+	case r.ToPID != 0 && !r.ToStart.IsZero():
+		return fmt.Sprintf("pid %d, started %s", r.ToPID, r.ToStart.UTC().Format(time.RFC3339))
+	case !r.ToStart.IsZero():
+		return "started " + r.ToStart.UTC().Format(time.RFC3339)
+	}
+	return ""
 }
 
 // noSample is the error of a window without a sample, with the metrics
@@ -186,13 +308,10 @@ func (s *Session) noSample() error {
 }
 
 // closeProfiles fills the window's profiles at its end: held ones recent
-// enough, else fetched one after the other within the deadline.
-func (s *Session) closeProfiles(ctx context.Context, w *Window, start *mark, o WindowOptions, fetch bool) {
-	deadline := o.Deadline
-	if deadline <= 0 {
-		deadline = DefaultDeadline
-	}
-	fctx, cancel := context.WithTimeout(ctx, deadline)
+// enough, else fetched one after the other until by.
+func (s *Session) closeProfiles(ctx context.Context, w *Window, start *mark, o WindowOptions, fetch bool, by time.Time) {
+	deadline := closeDeadline(o)
+	fctx, cancel := context.WithDeadline(ctx, by)
 	defer cancel()
 	kinds := o.Kinds
 	if kinds == nil {
@@ -216,7 +335,7 @@ func (s *Session) closeProfiles(ctx context.Context, w *Window, start *mark, o W
 		if err != nil {
 			if ctx.Err() == nil {
 				if fctx.Err() != nil {
-					err = fmt.Errorf("%s profile: not fetched within the %s the window's closing fetches may take", k, deadline)
+					err = fmt.Errorf("%s profile: not fetched within the %s the window's closing fetches may take; left out", k, deadline)
 				}
 				w.Notes = append(w.Notes, err.Error())
 			}
@@ -232,6 +351,10 @@ func (s *Session) closeProfiles(ctx context.Context, w *Window, start *mark, o W
 		if c == nil {
 			continue
 		}
+		if w.ends == nil {
+			w.ends = map[profile.Kind]*profile.Captured{}
+		}
+		w.ends[k] = c
 		if base := start.base[k]; k.Cumulative() && base != nil {
 			d, err := s.delta(base, c)
 			if err != nil {
@@ -257,6 +380,9 @@ func (s *Session) closeProfiles(ctx context.Context, w *Window, start *mark, o W
 	if o.Dump && (fetch || s.replay) {
 		if d, err := s.GoroutineDump(fctx); err != nil {
 			if ctx.Err() == nil {
+				if fctx.Err() != nil {
+					err = fmt.Errorf("goroutine dump: not fetched within the %s the window's closing fetches may take; left out", deadline)
+				}
 				w.Notes = append(w.Notes, err.Error())
 			}
 		} else {
@@ -312,8 +438,14 @@ func (s *Session) delta(base, cur *profile.Captured) (*profile.Captured, error) 
 // facts, the cgroup reading at its start and its profiles.
 func (w *Window) AdvisorInput() advisor.Input {
 	in := advisor.Input{Facts: w.Session.Facts, Target: w.Arg}
+	// After a restart, the points of the new process only: the rules
+	// read counters and histograms from both ends.
+	from := w.From.Add(-time.Second)
+	if n := len(w.Restarts); n > 0 {
+		from = w.Restarts[n-1].At
+	}
 	for _, p := range w.Session.Points {
-		if !p.Time.Before(w.From.Add(-time.Second)) && !p.Time.After(w.To) {
+		if !p.Time.Before(from) && !p.Time.After(w.To) {
 			in.Points = append(in.Points, p)
 		}
 	}

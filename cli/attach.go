@@ -142,21 +142,62 @@ func watch(e *env, w watchFlags, t collectors.Target, targetName string) error {
 			snap := store.Snapshot()
 			pt := snap.Latest()
 			if pt == nil || !pt.Time.After(lastPrinted) {
+				if exited(snap) {
+					return exitedError(snap, targetName, p)
+				}
 				continue
 			}
+			// Only the newest point is printed, but a restart marked on
+			// one skipped is said all the same.
+			restart := restartSince(snap, lastPrinted)
 			lastPrinted = pt.Time
 			got++
-			if err := p.point(snap, pt); err != nil {
+			if err := p.point(snap, pt, restart); err != nil {
 				return err
 			}
 			quiet.Reset(w.interval * 3 / 2)
 		case <-quiet.C:
-			if err := p.stale(store.Snapshot(), time.Now()); err != nil {
+			snap := store.Snapshot()
+			if exited(snap) {
+				return exitedError(snap, targetName, p)
+			}
+			if err := p.stale(snap, time.Now()); err != nil {
 				return err
 			}
 			quiet.Reset(w.interval)
 		}
 	}
+}
+
+// restartSince is the newest restart marked on a point after t, or nil.
+func restartSince(snap *session.Snapshot, t time.Time) *session.Restart {
+	for i := len(snap.Points) - 1; i >= 0 && snap.Points[i].Time.After(t); i-- {
+		if r := snap.Points[i].Restart; r != nil {
+			return r
+		}
+	}
+	return nil
+}
+
+// exited reports whether the metrics collector found the process gone for
+// good (a PID target): nothing more will come.
+func exited(snap *session.Snapshot) bool {
+	st, ok := snap.StatusOf("metrics")
+	return ok && st.Exited
+}
+
+// exitedError prints the exit's status line and ends the watch: a PID
+// names one process, and gotune follows no other.
+func exitedError(snap *session.Snapshot, target string, p printer) error {
+	if err := p.stale(snap, time.Now()); err != nil {
+		return err
+	}
+	at := snap.Target.ExitedAt
+	if at.IsZero() {
+		st, _ := snap.StatusOf("metrics")
+		at = st.LostAt
+	}
+	return fmt.Errorf("%s exited at %s; gotune does not follow another process by PID: attach to the new one", target, at.Local().Format("15:04:05"))
 }
 
 func noSampleError(snap *session.Snapshot, target string, d time.Duration) error {

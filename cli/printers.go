@@ -16,7 +16,9 @@ import (
 // printer writes what watch sees: a fresh point, or a status when no sample
 // arrived in time.
 type printer interface {
-	point(snap *session.Snapshot, p *session.Point) error
+	// point prints p; restart, when not nil, is the restart marked on p
+	// or on a point since the last one printed.
+	point(snap *session.Snapshot, p *session.Point, restart *session.Restart) error
 	stale(snap *session.Snapshot, now time.Time) error
 }
 
@@ -34,7 +36,11 @@ type linePrinter struct {
 // process's CPU as the OS measures it.
 const lineHeader = "TIME      HEAP LIVE / GOAL        GC CPU  IDLE GC   GC/s  PAUSE p99  GOROUTINES  SCHED p99    CPU      RSS"
 
-func (l *linePrinter) point(snap *session.Snapshot, p *session.Point) error {
+func (l *linePrinter) point(snap *session.Snapshot, p *session.Point, restart *session.Restart) error {
+	if restart != nil {
+		fmt.Fprintf(l.w, "# %s\n", restartText(*restart))
+		l.lastVia, l.lastSettings = "", "" // the new process's sources and settings, said again
+	}
 	if p.Source != l.lastVia {
 		l.lastVia = p.Source
 		via := p.Source
@@ -124,11 +130,27 @@ func (l *linePrinter) stale(snap *session.Snapshot, now time.Time) error {
 	return err
 }
 
+// restartText is the restart's status line with how it was seen and what
+// it means for the figures.
+func restartText(r session.Restart) string {
+	s := r.String()
+	if r.Why != "" && !strings.HasSuffix(s, "("+r.Why+")") {
+		s += ": " + r.Why
+	}
+	return s + "; the figures from here are the new process's, and no rate spans the restart"
+}
+
 func staleText(snap *session.Snapshot, st session.Status, now time.Time) string {
 	var b strings.Builder
 	b.WriteString(now.Local().Format("15:04:05"))
 	b.WriteString("  ")
 	switch {
+	case st.Exited:
+		at := snap.Target.ExitedAt
+		if at.IsZero() {
+			at = st.LostAt
+		}
+		fmt.Fprintf(&b, "target exited at %s", at.Local().Format("15:04:05"))
 	case st.Lost:
 		fmt.Fprintf(&b, "target lost at %s", st.LostAt.Local().Format("15:04:05"))
 	case st.Failures > 0:
@@ -195,6 +217,36 @@ type Record struct {
 	DerivedOrigins map[string]string `json:"derived_origins,omitempty"`
 	// Note is the metrics collector's note on its cadence and sources.
 	Note string `json:"note,omitempty"`
+	// Restart is set on the first record of a new process: the target
+	// restarted since the record before (see docs/attach-json.md).
+	Restart *RestartRecord `json:"restart,omitempty"`
+	// Exited is when a PID target's process was found gone for good;
+	// the watch ends after this record.
+	Exited *time.Time `json:"exited_at,omitempty"`
+}
+
+// RestartRecord is a restart of the target in a Record.
+type RestartRecord struct {
+	At        time.Time  `json:"at"`
+	FromPID   int        `json:"from_pid,omitempty"`
+	ToPID     int        `json:"to_pid,omitempty"`
+	FromStart *time.Time `json:"from_start,omitempty"`
+	ToStart   *time.Time `json:"to_start,omitempty"`
+	Why       string     `json:"why,omitempty"`
+	Text      string     `json:"text"`
+}
+
+func restartRecord(r session.Restart) *RestartRecord {
+	rec := &RestartRecord{At: r.At, FromPID: r.FromPID, ToPID: r.ToPID, Why: r.Why, Text: r.String()}
+	if !r.FromStart.IsZero() {
+		t := r.FromStart
+		rec.FromStart = &t
+	}
+	if !r.ToStart.IsZero() {
+		t := r.ToStart
+		rec.ToStart = &t
+	}
+	return rec
 }
 
 // SourceRecord is the status of the metrics collector in a Record.
@@ -208,11 +260,14 @@ type SourceRecord struct {
 	Dropped   int        `json:"dropped,omitempty"`
 	Lost      bool       `json:"lost,omitempty"`
 	LostAt    *time.Time `json:"lost_at,omitempty"`
+	// Exited: the process is gone for good (a PID target); nothing is
+	// retried.
+	Exited bool `json:"exited,omitempty"`
 }
 
 func sourceRecord(st session.Status) SourceRecord {
 	r := SourceRecord{Via: st.Via, OK: st.Failures == 0 && !st.LastOK.IsZero(), Failures: st.Failures,
-		Dropped: st.Dropped, Lost: st.Lost, LatencyMS: float64(st.Latency.Microseconds()) / 1000}
+		Dropped: st.Dropped, Lost: st.Lost, Exited: st.Exited, LatencyMS: float64(st.Latency.Microseconds()) / 1000}
 	if !st.LastOK.IsZero() {
 		t := st.LastOK
 		r.LastOK = &t
@@ -227,12 +282,15 @@ func sourceRecord(st session.Status) SourceRecord {
 	return r
 }
 
-func (j *jsonPrinter) point(snap *session.Snapshot, p *session.Point) error {
+func (j *jsonPrinter) point(snap *session.Snapshot, p *session.Point, restart *session.Restart) error {
 	st, _ := snap.StatusOf("metrics")
 	t := p.Time
 	rec := Record{Time: time.Now(), Target: j.target, PID: snap.Target.PID, Fresh: true, SampleTime: &t,
 		Source: sourceRecord(st), Missing: p.Missing, Metrics: finite(p.Values), Derived: finite(p.Derived),
 		Origins: p.Origins, DerivedOrigins: p.DerivedOrigins, Note: st.Note}
+	if restart != nil {
+		rec.Restart = restartRecord(*restart)
+	}
 	addFacts(&rec, snap)
 	// The sample says how it was read: "os" when the metrics source failed
 	// this time and only the OS figures came through.
@@ -253,6 +311,9 @@ func (j *jsonPrinter) stale(snap *session.Snapshot, now time.Time) error {
 
 func addFacts(rec *Record, snap *session.Snapshot) {
 	rec.Settings = snap.Facts.Settings
+	if at := snap.Target.ExitedAt; !at.IsZero() {
+		rec.Exited = &at
+	}
 	if r := snap.Facts.Reach; r != nil && r.OSOnly {
 		rec.Hint = r.Hint
 	}

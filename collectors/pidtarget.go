@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gotune/gotune/collectors/cgroup"
@@ -52,6 +53,13 @@ type PIDTarget struct {
 	start       time.Time // process start, to 20 ms (metrics runner only)
 	detectAfter time.Time // no detection before (metrics runner only)
 	interval    time.Duration
+	// refStart is the start time (as ProcessSummary reads it) that names
+	// the process: another one under the same PID is not it (metrics
+	// runner only).
+	refStart time.Time
+	// exited is set once the process is gone: a PID names one process,
+	// so nothing is read again, even if the PID comes back.
+	exited atomic.Bool
 
 	procFS   proc.FS
 	cgroupFS cgroup.FS
@@ -204,14 +212,23 @@ var ErrProcessGone = errors.New("process exited")
 // sample is kept and the error reported.
 func (t *PIDTarget) CollectMetrics(store *session.Store) func(ctx context.Context) (string, error) {
 	return func(ctx context.Context) (string, error) {
+		if t.exited.Load() {
+			return t.Via(), t.goneError("process exited")
+		}
 		st, osErr := t.procFS.ProcessSummary(ctx, t.PID)
+		if t.refStart.IsZero() {
+			t.refStart = t.Process.StartTime
+			if t.refStart.IsZero() && osErr == nil {
+				t.refStart = st.StartTime
+			}
+		}
 		if osErr != nil {
 			if errors.Is(osErr, proc.ErrNoProcess) {
-				return t.Via(), &FetchError{URL: fmt.Sprintf("pid %d", t.PID), Reason: "process exited", Err: ErrProcessGone, Unreachable: true}
+				return t.Via(), t.exit(store, "process exited")
 			}
-		} else if !t.Process.StartTime.IsZero() && !st.StartTime.IsZero() && st.StartTime.Sub(t.Process.StartTime).Abs() > 2*time.Second {
+		} else if !t.refStart.IsZero() && !st.StartTime.IsZero() && st.StartTime.Sub(t.refStart).Abs() > 2*time.Second {
 			// The PID now belongs to another process.
-			return t.Via(), &FetchError{URL: fmt.Sprintf("pid %d", t.PID), Reason: "process exited (its PID was reused)", Err: ErrProcessGone, Unreachable: true}
+			return t.Via(), t.exit(store, "process exited (its PID was reused)")
 		}
 		var s session.Sample
 		var metricsErr error
@@ -282,6 +299,23 @@ func (t *PIDTarget) CollectMetrics(store *session.Store) func(ctx context.Contex
 	}
 }
 
+// exit records that the process is gone for good: the store's target says
+// when, and every later call fails at once with ErrProcessGone (which
+// stops the runners). A new process, even under the same PID or on the
+// same port, is another target: attach to it.
+func (t *PIDTarget) exit(store *session.Store, why string) error {
+	if !t.exited.Swap(true) {
+		now := time.Now()
+		store.UpdateTarget(func(tg *session.Target) { tg.ExitedAt = now })
+	}
+	return t.goneError(why)
+}
+
+func (t *PIDTarget) goneError(why string) error {
+	return &FetchError{URL: fmt.Sprintf("pid %d", t.PID), Reason: why + "; gotune does not follow another process by PID (attach to the new one)",
+		Err: ErrProcessGone, Unreachable: true}
+}
+
 // pace is the metrics runner's Pace: the fused source's.
 func (t *PIDTarget) pace() (time.Duration, string) {
 	if t.metrics == nil || !t.detected {
@@ -307,6 +341,9 @@ func (t *PIDTarget) explain(store *session.Store, s session.Sample) {
 // NumaMapsInterval). It is a Runner's Collect on HostInterval.
 func (t *PIDTarget) CollectHost(store *session.Store) func(ctx context.Context) (string, error) {
 	return func(ctx context.Context) (string, error) {
+		if t.exited.Load() {
+			return "/proc, /sys", t.goneError("process exited")
+		}
 		var errs []error
 		if err := t.collectCgroup(ctx, store); err != nil {
 			errs = append(errs, err)

@@ -2,6 +2,7 @@ package collectors
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/gotune/gotune/session"
@@ -10,7 +11,8 @@ import (
 // Runner calls one collection function on its own cadence: a deadline per
 // call, at most one call in flight (a tick or trigger that arrives while a
 // call runs is dropped and counted), exponential backoff after failures, and
-// its status published to the store after every call.
+// its status published to the store after every call. A call that fails
+// with ErrProcessGone ends it (Status.Exited).
 type Runner struct {
 	Source     string        // what is collected, e.g. "metrics"
 	Interval   time.Duration // cadence when healthy
@@ -128,6 +130,17 @@ func (r *Runner) Run(ctx context.Context) {
 				if IsUnreachable(res.err) && !r.status.LastOK.IsZero() && !r.status.Lost {
 					r.status.Lost = true
 					r.status.LostAt = now
+				}
+				if errors.Is(res.err, ErrProcessGone) {
+					// Gone for good (a PID names one process): say so
+					// once and stop; nothing is retried.
+					if !r.status.Lost {
+						r.status.Lost, r.status.LostAt = true, now
+					}
+					r.status.Exited = true
+					r.status.Backoff = 0
+					r.publish()
+					return
 				}
 			}
 			if r.Pace != nil {

@@ -152,6 +152,12 @@ func seriesRate(s *snapshot.Snapshot, name string, from, to time.Time) (float64,
 	if !ok1 || !ok2 || secs <= 0 || b.Values[name] < a.Values[name] {
 		return 0, false
 	}
+	// Two processes' counters make no rate.
+	for _, p := range s.Series.Points {
+		if p.Restart != nil && p.Time.After(a.Time) && !p.Time.After(b.Time) {
+			return 0, false
+		}
+	}
 	return (b.Values[name] - a.Values[name]) / secs, true
 }
 
@@ -209,8 +215,27 @@ func Compare(before, after *snapshot.Snapshot) *Comparison {
 	c.Groups = compareGroups(before, after)
 	c.Findings = compareFindings(before, after)
 	c.Trace = compareTrace(before, after)
-	c.Notes = notes(c)
+	c.Notes = append(notes(c), restartNotes(before, after)...)
 	return c
+}
+
+// restartNotes say which side's window holds a restart of the target: its
+// figures are of two processes (nothing derived across the restart).
+func restartNotes(before, after *snapshot.Snapshot) []string {
+	var out []string
+	for _, sd := range []struct {
+		name string
+		s    *snapshot.Snapshot
+	}{{"before", before}, {"after", after}} {
+		for _, r := range sd.s.Restarts() {
+			n := fmt.Sprintf("the %s window holds a restart of the target at %s", sd.name, r.At.UTC().Format("2006-01-02 15:04:05 MST"))
+			if ps := r.Processes(); ps != "" {
+				n += " (" + ps + ")"
+			}
+			out = append(out, n+": its means span two processes, and no rate is derived across the restart")
+		}
+	}
+	return out
 }
 
 func side(s *snapshot.Snapshot) Side {

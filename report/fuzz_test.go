@@ -29,6 +29,8 @@ func FuzzRender(f *testing.F) {
 				Values:  map[string]float64{session.HeapLive: v, session.Goroutines: v, session.GOMEMLIMIT: v},
 				Derived: map[string]float64{session.GCCPU: v, session.PauseP99: v}})
 		}
+		// A restart marked with outside text.
+		s.Series.Points[1].Restart = &snapshot.Restart{At: s.Series.Points[1].Time, FromPID: 1, ToPID: 2, Why: fn}
 		s.Goroutines = []profile.GoroutineGroup{{Count: 2, State: state, Frames: []profile.Frame{{Func: fn, File: name, Line: 1}}}}
 		s.Advice = &advisor.Report{Findings: []advisor.Finding{{ID: name, Severity: advisor.Warn, Title: fn,
 			Evidence: []advisor.Evidence{{Name: state, Text: fn, Source: name}}, Action: advisor.Action{Kind: advisor.ActionEnv, Text: fn}}}}

@@ -24,21 +24,22 @@ var htmlSource string
 // links this package, and parsing costs about 1 ms of each one's start.
 var htmlTemplate = sync.OnceValue(func() *template.Template {
 	return template.Must(template.New("report").Funcs(template.FuncMap{
-		"unit":      unitText,
-		"pct":       func(f float64) string { return fmt.Sprintf("%.2f%%", f*100) },
-		"dur":       durationText,
-		"when":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 MST") },
-		"bytesEst":  bytesRange,
-		"pctEst":    pctRange,
-		"rateEst":   rateRange,
-		"mark":      func(wi *advisor.WhatIf, i int) string { return strings.ReplaceAll(whatIfMark(wi, i), "**", "") },
-		"bytes":     measurement.Bytes,
-		"seconds":   measurement.Seconds,
-		"percent":   measurement.Percent,
-		"rate":      func(v float64) string { return measurement.Rate(measurement.Bytes, v) },
-		"fmtf":      func(format string, v float64) string { return fmt.Sprintf(format, v) },
-		"sortedEnv": sortedKeys,
-		"add":       func(a, b int) int { return a + b },
+		"unit":            unitText,
+		"pct":             func(f float64) string { return fmt.Sprintf("%.2f%%", f*100) },
+		"dur":             durationText,
+		"when":            func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 MST") },
+		"bytesEst":        bytesRange,
+		"pctEst":          pctRange,
+		"rateEst":         rateRange,
+		"mark":            func(wi *advisor.WhatIf, i int) string { return strings.ReplaceAll(whatIfMark(wi, i), "**", "") },
+		"bytes":           measurement.Bytes,
+		"seconds":         measurement.Seconds,
+		"percent":         measurement.Percent,
+		"rate":            func(v float64) string { return measurement.Rate(measurement.Bytes, v) },
+		"fmtf":            func(format string, v float64) string { return fmt.Sprintf(format, v) },
+		"sortedEnv":       sortedKeys,
+		"add":             func(a, b int) int { return a + b },
+		"restartsMeaning": func() string { return RestartsMeaning },
 	}).Parse(htmlSource))
 })
 
@@ -82,7 +83,9 @@ type chartView struct {
 	Lines     []lineView
 	YTicks    []tick
 	XTicks    []tick
-	Summary   string // for the chart's <title>
+	// Marks are the x of the restarts in the window.
+	Marks   []string
+	Summary string // for the chart's <title>
 }
 
 type lineView struct {
@@ -139,6 +142,11 @@ func (r *Report) chartViews() []chartView {
 				anchor = "end"
 			}
 			cv.XTicks = append(cv.XTicks, tick{f1(x(t)), measurement.Seconds(math.Round(t)), anchor})
+		}
+		for _, t := range r.restartTs() {
+			if t >= 0 && t <= tMax {
+				cv.Marks = append(cv.Marks, f1(x(t)))
+			}
 		}
 		var sums []string
 		for i, c := range cs {

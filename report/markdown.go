@@ -41,6 +41,14 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		m.printf("\n")
 	}
 
+	if len(r.Restarts) > 0 {
+		m.printf("## The target restarted\n\n")
+		for _, x := range r.Restarts {
+			m.printf("- %s\n", mdText(x.Text))
+		}
+		m.printf("\n%s\n\n", mdText(RestartsMeaning))
+	}
+
 	r.mdEnvironment(m)
 	r.mdSettings(m)
 	r.mdChanges(m)

@@ -98,6 +98,11 @@ type Report struct {
 	// (changes.go).
 	Changes []AppliedChange `json:"changes,omitempty"`
 
+	// Restarts are the restarts of the target inside the subject's
+	// window, oldest first (restart.go); the curves are not merged across
+	// them.
+	Restarts []Restart `json:"restarts,omitempty"`
+
 	// Flame is the call tree of the flame graph (HTML only).
 	Flame *Flame `json:"-"`
 }
@@ -264,6 +269,7 @@ func Build(before, after *snapshot.Snapshot) (*Report, error) {
 	r.Changes = appliedChanges(before, after)
 	advised := r.advice(subject.Advice)
 	r.Summary = summarize(r.Findings, advised)
+	r.Restarts = restarts(subject, curveStart(subject))
 	r.Curves = curves(subject)
 	r.Profiles = r.tops(subject)
 	r.Goroutines = r.goroutines(subject)
@@ -384,16 +390,27 @@ var curveSpecs = []curveSpec{
 // default), which a chart must not draw.
 const noLimit = 1 << 62
 
-func curves(s *snapshot.Snapshot) []Curve {
-	out := []Curve{}
+// curveStart is the time the curves' seconds count from: the window's
+// start, or its first point when earlier.
+func curveStart(s *snapshot.Snapshot) time.Time {
 	start := s.Manifest.Window.Start
 	if len(s.Series.Points) > 0 && (start.IsZero() || s.Series.Points[0].Time.Before(start)) {
 		start = s.Series.Points[0].Time
 	}
+	return start
+}
+
+func curves(s *snapshot.Snapshot) []Curve {
+	out := []Curve{}
+	start := curveStart(s)
 	for _, cs := range curveSpecs {
 		var pts []CurvePoint
+		var cuts []int // indexes in pts of the first point after a restart
 		estimated := false
 		for _, p := range s.Series.Points {
+			if p.Restart != nil && len(pts) > 0 && (len(cuts) == 0 || cuts[len(cuts)-1] != len(pts)) {
+				cuts = append(cuts, len(pts))
+			}
 			src := p.Values
 			if cs.derived {
 				src = p.Derived
@@ -422,7 +439,26 @@ func curves(s *snapshot.Snapshot) []Curve {
 			name += " (estimated from the heap goal and GOGC)"
 		}
 		out = append(out, Curve{Chart: cs.chart, Name: name, Key: cs.key, Unit: cs.unit, Aggregate: cs.agg,
-			Samples: len(pts), Points: downsample(pts, MaxCurvePoints, cs.agg == "max")})
+			Samples: len(pts), Points: downsampleSegments(pts, cuts, MaxCurvePoints, cs.agg == "max")})
+	}
+	return out
+}
+
+// downsampleSegments downsamples each run of points between restarts on
+// its own (a bucket never merges two processes), sharing n points among
+// them by their lengths, at least one each.
+func downsampleSegments(pts []CurvePoint, cuts []int, n int, useMax bool) []CurvePoint {
+	if len(cuts) == 0 || len(pts) <= n {
+		return downsample(pts, n, useMax)
+	}
+	out := make([]CurvePoint, 0, n+len(cuts))
+	bounds := append(append([]int{0}, cuts...), len(pts))
+	for i := 0; i+1 < len(bounds); i++ {
+		seg := pts[bounds[i]:bounds[i+1]]
+		if len(seg) == 0 {
+			continue
+		}
+		out = append(out, downsample(seg, max(1, n*len(seg)/len(pts)), useMax)...)
 	}
 	return out
 }

@@ -18,6 +18,10 @@ type Point struct {
 	// DerivedOrigins says how each derived figure was computed and from
 	// what (see DeriveWithOrigins); an estimate's starts "estimate: ".
 	DerivedOrigins map[string]string
+	// Restart, when not nil, marks the first point read from a new
+	// process: the target restarted between the point before and this
+	// one, so nothing here is derived across the two.
+	Restart *Restart
 }
 
 // Status is what one collector last did: when it last succeeded, its last
@@ -39,6 +43,10 @@ type Status struct {
 	Backoff   time.Duration // wait before the next try; 0 when healthy
 	Lost      bool          // the target stopped answering after answering before
 	LostAt    time.Time
+	// Exited says the process is gone for good (a PID target whose
+	// process exited): the collector stopped, nothing is retried. Lost
+	// is set too.
+	Exited bool
 }
 
 // Target names what the session is attached to.
@@ -49,6 +57,10 @@ type Target struct {
 	Args      []string // the argv vector Command joins, when known: redaction works on it
 	GoVersion string
 	StartTime time.Time
+	// ExitedAt is when the process was found gone for good (a PID
+	// target: the PID names one process and gotune follows no other);
+	// zero while it runs or when gotune cannot tell.
+	ExitedAt time.Time
 }
 
 // Snapshot is an immutable view of the store. Readers may keep it as long as
@@ -62,6 +74,9 @@ type Snapshot struct {
 	// process figures, cgroup limits, NUMA placement, build info, effective
 	// settings).
 	Facts Facts
+	// Restarts are the restarts of the target seen in this session,
+	// oldest first (the last maxRestarts); each also marks its point.
+	Restarts []Restart
 }
 
 // Latest returns the newest point, or nil.
@@ -88,17 +103,18 @@ func (s *Snapshot) StatusOf(source string) (Status, bool) {
 // sends never block, so bursts of writes coalesce into one wake-up and a slow
 // reader cannot hold up the writer.
 type Store struct {
-	mu      sync.Mutex
-	ring    []Point
-	head    int // index of the oldest point
-	n       int
-	target  Target
-	status  map[string]Status
-	facts   Facts
-	seq     uint64
-	snap    atomic.Pointer[Snapshot]
-	changed chan struct{}
-	subs    []chan struct{} // Subscribe's channels
+	mu       sync.Mutex
+	ring     []Point
+	head     int // index of the oldest point
+	n        int
+	target   Target
+	status   map[string]Status
+	facts    Facts
+	restarts []Restart
+	seq      uint64
+	snap     atomic.Pointer[Snapshot]
+	changed  chan struct{}
+	subs     []chan struct{} // Subscribe's channels
 }
 
 // NewStore returns a store keeping capacity points (DefaultCapacity if ≤ 0).
@@ -152,35 +168,78 @@ func (s *Store) SetTarget(t Target) {
 	s.publishLocked()
 }
 
+// UpdateTarget publishes the target changed by update, which sets fields
+// of a copy of the current one.
+func (s *Store) UpdateTarget(update func(*Target)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	update(&s.target)
+	s.publishLocked()
+}
+
 // Append stores a sample, deriving rates against the previous point.
 func (s *Store) Append(sample Sample) Point {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var prev, base *Sample
-	if s.n > 0 {
-		prev = &s.ring[(s.head+s.n-1)%len(s.ring)].Sample
-		// The newest point at least GCCPUWindow old, else the oldest.
-		base = &s.ring[s.head].Sample
-		for i := s.n - 1; i >= 0; i-- {
-			q := &s.ring[(s.head+i)%len(s.ring)].Sample
-			if sample.Time.Sub(q.Time) >= GCCPUWindow {
-				base = q
-				break
-			}
-		}
-	}
-	d, o := DeriveWithOrigins(prev, &sample, base)
-	p := Point{Sample: sample, Derived: d, DerivedOrigins: o}
+	p := s.deriveLocked(sample)
 	s.appendLocked(p)
 	s.publishLocked()
 	return p
 }
 
+// AppendRestart stores the first sample read from a new process: the
+// target restarted (r says how it was seen) and is now t. The point is
+// marked, derives nothing from the points before it, and no later point
+// derives a figure across it; the target and the marker are published
+// together.
+func (s *Store) AppendRestart(sample Sample, r Restart, t Target) Point {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.At.IsZero() {
+		r.At = sample.Time
+	}
+	rr := r
+	p := Point{Sample: sample, Derived: map[string]float64{}, DerivedOrigins: map[string]string{}, Restart: &rr}
+	s.target = t
+	s.restarts = append(s.restarts, r)
+	if len(s.restarts) > maxRestarts {
+		s.restarts = append([]Restart(nil), s.restarts[len(s.restarts)-maxRestarts:]...)
+	}
+	s.appendLocked(p)
+	s.publishLocked()
+	return p
+}
+
+// deriveLocked makes the point of sample: figures derived against the
+// previous point, and GC CPU against the newest point at least
+// GCCPUWindow old (else the oldest), never reaching back past a restart.
+func (s *Store) deriveLocked(sample Sample) Point {
+	var prev, base *Sample
+	if s.n > 0 {
+		last := &s.ring[(s.head+s.n-1)%len(s.ring)]
+		prev = &last.Sample
+		base = &s.ring[s.head].Sample
+		for i := s.n - 1; i >= 0; i-- {
+			q := &s.ring[(s.head+i)%len(s.ring)]
+			if sample.Time.Sub(q.Time) >= GCCPUWindow || q.Restart != nil {
+				base = &q.Sample
+				break
+			}
+		}
+	}
+	d, o := DeriveWithOrigins(prev, &sample, base)
+	return Point{Sample: sample, Derived: d, DerivedOrigins: o}
+}
+
 // AppendPoint stores a point whose derived figures are already known (a
-// recorded series being replayed), without deriving them again.
+// recorded series being replayed), without deriving them again; a marked
+// point's restart joins the store's list.
 func (s *Store) AppendPoint(p Point) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if p.Restart != nil {
+		s.restarts = append(s.restarts, *p.Restart)
+	}
 	s.appendLocked(p)
 	s.publishLocked()
 }
@@ -224,6 +283,9 @@ func (s *Store) publishLocked() {
 	}
 	sort.Slice(snap.Status, func(i, j int) bool { return snap.Status[i].Source < snap.Status[j].Source })
 	snap.Facts = s.facts
+	if len(s.restarts) > 0 {
+		snap.Restarts = append([]Restart(nil), s.restarts...)
+	}
 	s.snap.Store(snap)
 	signal(s.changed)
 	for _, c := range s.subs {

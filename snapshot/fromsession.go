@@ -51,7 +51,7 @@ func FromSession(snap *session.Snapshot, name, gotuneVersion string, start, end 
 			continue
 		}
 		s.Series.Points = append(s.Series.Points, Point{Time: wallUTC(p.Time), Source: p.Source,
-			Values: finite(p.Values), Derived: finite(p.Derived), Missing: nonEmpty(p.Missing), Origins: nonEmptyMap(p.Origins)})
+			Values: finite(p.Values), Derived: finite(p.Derived), Missing: nonEmpty(p.Missing), Origins: nonEmptyMap(p.Origins), Restart: restartOf(p.Restart)})
 		last = p
 	}
 	if last != nil && len(last.Histograms) > 0 {

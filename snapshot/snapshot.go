@@ -137,6 +137,9 @@ type Point struct {
 	// Origins says where each figure came from (an estimate's origin
 	// starts with "estimate: ").
 	Origins map[string]string `json:"origins,omitempty"`
+	// Restart marks the first point read from a new process (restart.go):
+	// nothing here is derived from the points before it.
+	Restart *Restart `json:"restart,omitempty"`
 }
 
 // Series is the metric series of the window. Histograms are kept for the

@@ -17,10 +17,25 @@ type chartSeries struct {
 // braille dot bits, indexed [dx][dy] within a 2×4 cell.
 var brailleBits = [2][4]uint8{{0x01, 0x02, 0x04, 0x40}, {0x08, 0x10, 0x20, 0x80}}
 
+// chartMarks are vertical marks across a chart (a restart of the target):
+// x in [0,1] like a series', drawn in the cells no curve uses.
+type chartMarks struct {
+	xs    []float64
+	paint themes.Paint
+}
+
+// markRune draws a mark.
+const markRune = '┊'
+
 // renderChart draws series as braille lines in a w×h cell grid scaled to
 // [0, hi]. Later series are drawn over earlier ones where they share a
 // cell. It is a pure function of its input: a chart is data, not state.
 func renderChart(series []chartSeries, w, h int, hi float64) []string {
+	return renderChartMarked(series, chartMarks{}, w, h, hi)
+}
+
+// renderChartMarked is renderChart with vertical marks.
+func renderChartMarked(series []chartSeries, marks chartMarks, w, h int, hi float64) []string {
 	if w <= 0 || h <= 0 {
 		return nil
 	}
@@ -76,8 +91,22 @@ func renderChart(series []chartSeries, w, h int, hi float64) []string {
 			px, py = x, yy
 		}
 	}
+	// A marked column: x maps to dots as a series' does, then to cells.
+	marked := make([]bool, w)
+	for _, x := range marks.xs {
+		if x >= 0 && x <= 1 {
+			marked[int(x*float64(dw-1))/2] = true
+		}
+	}
+	const markOwner = -2
 	rows := make([]string, h)
 	var b strings.Builder
+	paintOf := func(o int) themes.Paint {
+		if o == markOwner {
+			return marks.paint
+		}
+		return series[o].paint
+	}
 	for r := 0; r < h; r++ {
 		b.Reset()
 		b.Grow(w * 4)
@@ -87,24 +116,30 @@ func renderChart(series []chartSeries, w, h int, hi float64) []string {
 			o := int(owner[i])
 			if bits[i] == 0 {
 				o = -1
+				if marked[c] {
+					o = markOwner
+				}
 			}
 			if o != run {
-				if run >= 0 {
-					b.WriteString(series[run].paint.Close())
+				if run != -1 {
+					b.WriteString(paintOf(run).Close())
 				}
-				if o >= 0 {
-					b.WriteString(series[o].paint.Open())
+				if o != -1 {
+					b.WriteString(paintOf(o).Open())
 				}
 				run = o
 			}
-			if bits[i] == 0 {
+			switch {
+			case o == markOwner:
+				b.WriteRune(markRune)
+			case bits[i] == 0:
 				b.WriteByte(' ')
-			} else {
+			default:
 				b.WriteRune(rune(0x2800 + int(bits[i])))
 			}
 		}
-		if run >= 0 {
-			b.WriteString(series[run].paint.Close())
+		if run != -1 {
+			b.WriteString(paintOf(run).Close())
 		}
 		rows[r] = b.String()
 	}

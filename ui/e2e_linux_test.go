@@ -214,11 +214,15 @@ func TestDashboardEndToEnd(t *testing.T) {
 	tm.send("Escape")
 	tm.waitText(d, "goroutines in")
 
-	// The target dies: the dashboard says so, keeps its data and keys.
+	// The target dies: the dashboard says so, keeps its data and keys. A
+	// PID names one process: it exited, and nothing is retried.
 	demo.Kill()
-	tm.waitText(30*time.Second, "target lost at")
+	tm.waitText(30*time.Second, "target exited at")
 	tm.send("1")
-	s = tm.waitText(d, "Heap", "target lost at", "window 1m")
+	s = tm.waitText(d, "Heap", "target exited at", "window 1m")
+	if strings.Contains(s, "retrying") {
+		t.Errorf("an exited PID target is retried:\n%s", s)
+	}
 	tm.send("w")
 	tm.waitText(d, "window 5m")
 	tm.send("2")

@@ -593,6 +593,9 @@ func (m *Model) headerLines(w int) []string {
 	l1 := strings.Join(parts, t.Faint.S(" · "))
 	if st, ok := snap.StatusOf("metrics"); ok && st.Lost {
 		lost := t.Crit.S("target lost at " + st.LostAt.Local().Format("15:04:05"))
+		if st.Exited {
+			lost = t.Crit.S("target exited at " + st.LostAt.Local().Format("15:04:05"))
+		}
 		l1 = joinRight(l1, lost, w)
 	}
 	return []string{l1, m.settingsLine(w)}
@@ -710,6 +713,9 @@ func (m *Model) statusLine(w int) string {
 	if st := m.exportStatus(); st != "" {
 		parts = append([]string{st}, parts...)
 	}
+	if r := snap.RestartInPoints(); r != nil {
+		parts = append([]string{t.Warn.S(r.String())}, parts...)
+	}
 	if st := m.save.statusText(); st != "" {
 		// The path matters more than the hint while it shows.
 		parts = append([]string{st}, parts...)
@@ -730,6 +736,8 @@ func (m *Model) statusText(st session.Status) string {
 		name += " · " + shortDuration(st.Interval)
 	}
 	switch {
+	case st.Exited:
+		return t.Crit.S(fmt.Sprintf("%s · target exited at %s; not followed to another process (attach to the new one)", name, st.LostAt.Local().Format("15:04:05")))
 	case st.Lost:
 		s := fmt.Sprintf("%s · target lost at %s, retrying", name, st.LostAt.Local().Format("15:04:05"))
 		if st.Backoff > 0 {

@@ -306,10 +306,29 @@ func (o *overviewScreen) panel(f figure, pts []session.Point, w, h int) []string
 	}
 	out[0] = joinRight(title.String(), scale, w)
 	if h > 1 && shown > 0 {
-		chart := renderChart(ss, w, h-1, hi*1.1)
+		chart := renderChartMarked(ss, chartMarks{xs: o.restartXs(pts), paint: t.Warn}, w, h-1, hi*1.1)
 		copy(out[1:], chart)
 	}
 	return out
+}
+
+// restartXs are the x positions (as series gives them) of the points that
+// mark a restart of the target: each chart draws a vertical mark there,
+// and the status line says when and which PIDs.
+func (o *overviewScreen) restartXs(pts []session.Point) []float64 {
+	var xs []float64
+	for i := range pts {
+		if pts[i].Restart == nil {
+			continue
+		}
+		end := pts[len(pts)-1].Time
+		if o.s.now.After(end) {
+			end = o.s.now
+		}
+		start := end.Add(-o.s.window)
+		xs = append(xs, pts[i].Time.Sub(start).Seconds()/end.Sub(start).Seconds())
+	}
+	return xs
 }
 
 func (o *overviewScreen) source() string {

@@ -575,6 +575,28 @@ func Resolve(ctx context.Context, pid int, ov Overrides, opts Options) (Process,
 	return *p, nil
 }
 
+// Inspect reads one Go process's OS figures, build info and GO*
+// environment without probing how to reach it: the process behind a URL
+// target, found by LocalPID. It fails with ErrNotGo for a process that is
+// not a Go program (a proxy in front of the target).
+func Inspect(ctx context.Context, pid int, opts Options) (Process, error) {
+	opts = opts.withDefaults()
+	fsys := proc.FS{Root: opts.Root}
+	in := inspector{opts: opts, fsys: fsys}
+	st, err := fsys.ProcessSummary(ctx, pid)
+	if err != nil {
+		return Process{}, err
+	}
+	p := in.inspect(ctx, pid)
+	if p == nil {
+		return Process{}, fmt.Errorf("process %d (%s): %w: its executable has no Go build info", pid, command(st), ErrNotGo)
+	}
+	if !p.StartTime.IsZero() {
+		p.UptimeSeconds = max(0, time.Since(p.StartTime).Truncate(time.Second).Seconds())
+	}
+	return *p, nil
+}
+
 // Env returns the process's GO* environment as read at discovery (nil when
 // unreadable). It never holds other variables.
 func (p Process) Env() map[string]string { return p.env }

@@ -1,6 +1,7 @@
 // Command pprofserver is a test target for gotune: a Go program serving
-// net/http/pprof on a random loopback port. It prints "ready <pid> <addr>"
-// and serves until killed.
+// net/http/pprof on a loopback port (a random one, or the address given as
+// its one argument, so a test can restart it on the same port). It prints
+// "ready <pid> <addr>" and serves until killed.
 package main
 
 import (
@@ -12,7 +13,11 @@ import (
 )
 
 func main() {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := "127.0.0.1:0"
+	if len(os.Args) > 1 {
+		addr = os.Args[1]
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pprofserver:", err)
 		os.Exit(1)
