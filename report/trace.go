@@ -185,13 +185,7 @@ func newTraceView(c *trace.Captured) *traceView {
 		cs = cs[len(cs)-TraceCycles:]
 	}
 	for _, c := range cs {
-		n := fmt.Sprint(c.N)
-		switch {
-		case c.BeganBefore:
-			n += " (began before)"
-		case c.Unfinished:
-			n += " (unfinished)"
-		}
+		n := c.Label()
 		v.Cycles = append(v.Cycles, []string{n, tat(c.Start), tdur(c.SweepTermination), tdur(c.Mark), tdur(c.MarkTermination), tdur(c.Sweep),
 			tdur(c.Assist), tdur(c.Dedicated + c.Fractional + c.Idle), measurement.Percent(c.AssistShare), bytesOrDash(c.HeapLive), bytesOrDash(c.HeapGoal)})
 	}

@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/gotune/gotune/profile"
@@ -240,6 +241,19 @@ type GCSummary struct {
 	CPUShare float64 `json:"cpu_share"`
 	// Cycles holds the cycles in order; at most MaxCycles (the last ones).
 	Cycles []GCCycle `json:"cycles"`
+}
+
+// Label is the cycle's number as tables show it, with "(began before)" or
+// "(unfinished)" for a cycle the trace cut.
+func (c GCCycle) Label() string {
+	n := fmt.Sprint(c.N)
+	switch {
+	case c.BeganBefore:
+		n += " (began before)"
+	case c.Unfinished:
+		n += " (unfinished)"
+	}
+	return n
 }
 
 // GCCycle is one GC cycle: sweep termination (a pause), concurrent mark,

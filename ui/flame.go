@@ -757,20 +757,26 @@ func (f *flameScreen) view() string {
 // withPrompts joins the body's lines, the refine or export prompt over
 // the bottom ones.
 func (f *flameScreen) withPrompts(lines []string) string {
+	return overlayPrompt(lines, f.w, f.h, f.refine, f.export)
+}
+
+// overlayPrompt joins a screen's lines with the open refine or export
+// prompt drawn over the bottom ones (the Flame and Top screens).
+func overlayPrompt(lines []string, w, h int, refine *refinePrompt, export *exportPrompt) string {
 	var pl []string
 	switch {
-	case f.refine.open:
-		pl = f.refine.view(f.w, f.h)
-	case f.export.open:
-		pl = f.export.view(f.w)
+	case refine.open:
+		pl = refine.view(w, h)
+	case export.open:
+		pl = export.view(w)
 	}
 	if len(pl) > 0 {
-		for len(lines) < f.h {
+		for len(lines) < h {
 			lines = append(lines, "")
 		}
-		lines = lines[:f.h]
-		pl = pl[:min(len(pl), f.h)]
-		copy(lines[f.h-len(pl):], pl)
+		lines = lines[:h]
+		pl = pl[:min(len(pl), h)]
+		copy(lines[h-len(pl):], pl)
 	}
 	return strings.Join(lines, "\n")
 }

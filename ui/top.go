@@ -261,20 +261,5 @@ func (t *topScreen) view() string {
 		}
 		lines = append(lines, row)
 	}
-	var pl []string
-	switch {
-	case t.refine.open:
-		pl = t.refine.view(t.w, t.h)
-	case t.export.open:
-		pl = t.export.view(t.w)
-	}
-	if len(pl) > 0 {
-		for len(lines) < t.h {
-			lines = append(lines, "")
-		}
-		lines = lines[:t.h]
-		pl = pl[:min(len(pl), t.h)]
-		copy(lines[t.h-len(pl):], pl)
-	}
-	return strings.Join(lines, "\n")
+	return overlayPrompt(lines, t.w, t.h, t.refine, t.export)
 }

@@ -485,13 +485,7 @@ func (ts *traceScreen) cycleLines(s *trace.Summary, room int) []string {
 		cs = cs[len(cs)-n:]
 	}
 	for _, c := range cs {
-		n := fmt.Sprint(c.N)
-		switch {
-		case c.BeganBefore:
-			n += " (began before)"
-		case c.Unfinished:
-			n += " (unfinished)"
-		}
+		n := c.Label()
 		heap := "-"
 		if c.HeapLive > 0 {
 			heap = measurement.Bytes(float64(c.HeapLive))
