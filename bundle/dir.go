@@ -43,7 +43,9 @@ type bundleFile struct {
 }
 
 // OpenDir opens (making it) a bundle directory capped at maxBytes
-// (DefaultMaxBytes when 0); bundles already there count.
+// (DefaultMaxBytes when 0); bundles already there count. What a crashed
+// run left (a write under way, a trace without its bundle) is removed:
+// one watch per directory.
 func OpenDir(path string, maxBytes int64) (*Dir, error) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
@@ -56,7 +58,18 @@ func OpenDir(path string, maxBytes int64) (*Dir, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bundle directory: %w", err)
 	}
+	names := map[string]bool{}
 	for _, e := range ents {
+		names[e.Name()] = true
+	}
+	for _, e := range ents {
+		// What a crash left: a write under way, or a trace whose bundle
+		// was never renamed into place.
+		if n := e.Name(); strings.HasPrefix(n, ".writing-") ||
+			strings.HasSuffix(n, TraceExt) && !strings.HasPrefix(n, ".") && !names[strings.TrimSuffix(n, TraceExt)+".gotune"] {
+			_ = os.Remove(filepath.Join(path, n))
+			continue
+		}
 		if !isBundle(e.Name()) {
 			continue
 		}

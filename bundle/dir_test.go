@@ -142,9 +142,24 @@ func TestDirTrace(t *testing.T) {
 	if fmt.Sprint(evicted) != "[b0.gotune]" || n != 2 || total != 4*size || len(traces) != 2 || filepath.Base(traces[0]) != "b1.trace" {
 		t.Errorf("evicted %v; %d bundles, %d bytes (want 2, %d); traces %v", evicted, n, total, 4*size, traces)
 	}
+	// What a crash would leave: a write under way, a trace without its
+	// bundle. Opening the directory removes them.
+	for _, name := range []string{".writing-c.gotune", ".writing-c.trace", "orphan.trace"} {
+		if err := os.WriteFile(filepath.Join(dir, "b", name), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	again, _ := bundle.OpenDir(filepath.Join(dir, "b"), 5*size)
 	if tot, n := again.Usage(); n != 2 || tot != total {
 		t.Errorf("reopened: %d bundles, %d bytes; want 2, %d", n, tot, total)
+	}
+	for _, name := range []string{".writing-c.gotune", ".writing-c.trace", "orphan.trace"} {
+		if _, err := os.Stat(filepath.Join(dir, "b", name)); !os.IsNotExist(err) {
+			t.Errorf("%s left after opening: %v", name, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "b", "b1.trace")); err != nil {
+		t.Errorf("a bundle's trace was removed: %v", err)
 	}
 	if _, err := again.Write("huge", fakeBundle(t, 10), make([]byte, 5*size)); !errors.Is(err, bundle.ErrTooBig) {
 		t.Errorf("a bundle and trace over the cap: %v", err)

@@ -149,8 +149,6 @@ func TestExportSnapshots(t *testing.T) {
 // equal).
 func TestWatchExportToCollector(t *testing.T) {
 	p := testproc.StartWith(t, testproc.Build(t, testproc.Target("episodes")), testproc.Options{WaitReady: true}, "-leak-rate", "50")
-	col := exporttest.StartCollector(t, t.TempDir(), 0, 0)
-	dir := t.TempDir()
 	go func() {
 		time.Sleep(3 * time.Second)
 		resp, err := http.Get("http://" + p.Addr() + "/control?leak=on")
@@ -159,10 +157,33 @@ func TestWatchExportToCollector(t *testing.T) {
 			resp.Body.Close()
 		}
 	}()
+	watchToCollector(t, strconv.Itoa(p.PID), "goroutine-growth>300/min:5s", "goroutine-growth", "episodes")
+}
+
+// TestDemoExportToCollector: the same with gotune's own demo workload
+// (`gotune demo --serve`, the real binary): its GC-heavy request loop
+// fires a GC CPU rule, and the demo session's profiles and metrics at the
+// real collector equal the bundle's.
+func TestDemoExportToCollector(t *testing.T) {
+	d := testproc.StartWith(t, testproc.Build(t, "."), testproc.Options{FirstLine: true}, "demo", "--serve", "127.0.0.1:0")
+	url := strings.TrimSpace(d.FirstLine)
+	if !strings.HasPrefix(url, "http://127.0.0.1:") {
+		t.Fatalf("gotune demo --serve printed %q", d.FirstLine)
+	}
+	watchToCollector(t, url, "gc-cpu>1%:2s", "gc-cpu", "demo")
+}
+
+// watchToCollector runs gotune watch on target with rule until its one
+// bundle, exporting to a real collector over OTLP/HTTP, and checks the
+// collector's file output against the bundle.
+func watchToCollector(t *testing.T, target, rule, kind, service string) {
+	t.Helper()
+	col := exporttest.StartCollector(t, t.TempDir(), 0, 0)
+	dir := t.TempDir()
 	var out, errb bytes.Buffer
-	err := Run(context.Background(), []string{"watch", strconv.Itoa(p.PID), "--trigger", "goroutine-growth>300/min:5s", "--out", dir,
+	err := Run(context.Background(), []string{"watch", target, "--trigger", rule, "--out", dir, "--cooldown", "10m",
 		"--cpu", "2s", "--duration", "25s", "--interval", "500ms", "--export", "otlp+" + col.HTTPURL(),
-		"--service", "episodes"}, &out, &errb)
+		"--service", service}, &out, &errb)
 	if err != nil {
 		t.Fatalf("gotune watch: %v\n%s%s", err, out.String(), errb.String())
 	}
@@ -182,7 +203,7 @@ func TestWatchExportToCollector(t *testing.T) {
 		for _, pd := range profs {
 			rps := pd.ResourceProfiles()
 			for i := range rps.Len() {
-				if v, _ := rps.At(i).Resource().Attributes().Get("gotune.trigger"); v.AsString() != "goroutine-growth" {
+				if v, _ := rps.At(i).Resource().Attributes().Get("gotune.trigger"); v.AsString() != kind {
 					continue
 				}
 				one := exporttest.OTLPTotals(pd, k)
@@ -196,6 +217,7 @@ func TestWatchExportToCollector(t *testing.T) {
 				t.Errorf("%s %s: the collector has %d, the bundle's pprof %d", k, st, sum[st], n)
 			}
 		}
+		t.Logf("%s: totals %v at the collector and in the bundle", k, want)
 	}
 	if s.Profile(profile.KindCPU) == nil || s.Profile(profile.KindGoroutine) == nil {
 		t.Errorf("bundle kinds %v", s.Kinds())
@@ -218,6 +240,7 @@ func TestWatchExportToCollector(t *testing.T) {
 	if n < 100 {
 		t.Errorf("only %d metric values checked", n)
 	}
+	t.Logf("%d metric values of %d points equal at the collector", n, len(s.Series.Points))
 	if !strings.Contains(errb.String(), "export otlp-http") || !strings.Contains(errb.String(), "0 dropped, 0 failed") {
 		t.Errorf("the export counters at the end:\n%s", errb.String())
 	}

@@ -53,7 +53,7 @@ the debug=2 dump below 10000 goroutines), heap, allocations, mutex and block
 contention over the capture, a CPU profile, the metric series of the minutes
 around it and the advisor's findings, with the reason as its first note, and
 beside it (NAME.trace) the flight recorder's snapshot where the target enabled
-the gotune agent's, else an execution trace of --trace after the window. One
+the gotune agent's (else, with --trace, an execution trace after the window). One
 bundle per episode: none while the rule goes on holding, none again within
 the cool-down. DIR/index.jsonl lists every event; --max-disk caps the bundles
 (the oldest go first). Memory stays bounded: five minutes of samples per
@@ -169,7 +169,7 @@ trigger=<rule kind>, rule, episode (see gotune export).`,
 	f.DurationVar(&cooldown, "cooldown", trigger.DefaultCooldown, "least time between two firings of one rule on one target")
 	f.DurationVar(&clearAfter, "clear-after", trigger.DefaultClearAfter, "how long a rule must stop holding for its episode to end")
 	f.DurationVar(&cpu, "cpu", bundle.DefaultCPU, "length of each bundle's CPU profile (the allocations and contention are counted over it too)")
-	f.DurationVar(&traceLen, "trace", bundle.DefaultTraceSeconds*time.Second, "length of the execution trace a bundle takes from a target without a flight recorder (0: the flight recorder only)")
+	f.DurationVar(&traceLen, "trace", 0, "also take an execution trace this long after the window from a target without a flight recorder (0: the flight recorder only; a trace costs the target CPU, and gotune holds it in memory until written)")
 	f.BoolVar(&noTrace, "no-trace", false, "take no execution trace, not even the flight recorder's")
 	f.StringVar(&maxDisk, "max-disk", "1GiB", "cap on the bundles' total size; the oldest go first")
 	f.DurationVar(&interval, "interval", time.Second, "sampling interval")

@@ -2,6 +2,7 @@ package hostview_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -23,11 +24,14 @@ func rowOf(v *hostview.View, pid int) (hostview.Row, bool) {
 	return hostview.Row{}, false
 }
 
-// refreshUntil refreshes every 200 ms until cond holds for the view.
-func refreshUntil(t *testing.T, h *hostview.Host, what string, cond func(*hostview.View) bool) *hostview.View {
+// refreshUntil refreshes every 200 ms until cond holds for the view. Each
+// refresh reads every Go process of the (shared) machine, so on a loaded
+// box under -race a dozen refreshes can take more than a minute: the
+// watchdog is generous, the condition is about the data, not the speed.
+func refreshUntil(t *testing.T, h *hostview.Host, what string, cond func(*hostview.View) bool, state ...fmt.Stringer) *hostview.View {
 	t.Helper()
 	var v *hostview.View
-	testproc.Eventually(t, 60*time.Second, func() bool {
+	testproc.Eventually(t, 5*time.Minute, func() bool {
 		var err error
 		v, err = h.Refresh(context.Background())
 		if err != nil {
@@ -38,9 +42,14 @@ func refreshUntil(t *testing.T, h *hostview.Host, what string, cond func(*hostvi
 		}
 		time.Sleep(200 * time.Millisecond)
 		return false
-	}, "%s", what)
+	}, "%s %v", what, state)
 	return v
 }
+
+// lazy is a Stringer evaluated when printed (at a failure).
+type lazy func() string
+
+func (l lazy) String() string { return l() }
 
 // TestHostRealProcesses watches real processes: one serving the gotune
 // agent that leaks goroutines, one reachable only through the OS; their
@@ -55,10 +64,15 @@ func TestHostRealProcesses(t *testing.T) {
 	resp.Body.Close()
 
 	h := hostview.New(hostview.Options{Rescan: time.Hour, AdviseEvery: time.Millisecond, Workers: 4})
+	var last hostview.Row
+	var found bool
 	v := refreshUntil(t, h, "the leaker's growth and findings", func(v *hostview.View) bool {
 		r, ok := rowOf(v, leaker.PID)
+		last, found = r, ok
 		return ok && r.GoroutineGrowth != nil && r.Findings.At.After(time.Time{}) && r.Samples >= 12
-	})
+	}, lazy(func() string {
+		return fmt.Sprintf("row found %v, growth %v, findings %+v, %d samples, error %q", found, last.GoroutineGrowth, last.Findings, last.Samples, last.Error)
+	}))
 	r, _ := rowOf(v, leaker.PID)
 	if r.Via != "agent" || !strings.Contains(r.Reach, "agent+pprof") {
 		t.Errorf("leaker: via %q, reach %q; want the agent and pprof", r.Via, r.Reach)
