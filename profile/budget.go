@@ -31,7 +31,7 @@ const BudgetEnv = "GOTUNE_PROFILE_BUDGET"
 // ParseGoroutineDumpBytes use.
 //
 // The defaults are sized so that any input gotune accepts within its
-// default fetch caps (a 64 MiB body that inflates to at most 512 MiB,
+// default fetch caps (a 64 MiB body that inflates to at most 256 MiB,
 // collectors.DefaultMaxBody and DefaultMaxInflated) is refused or
 // decoded in a few hundred MiB, and a whole command holding many
 // profiles (Held) stays under 1 GiB: docs/budgets.md gives the measured
@@ -177,7 +177,7 @@ func ParseBudget(spec string) (Budget, error) {
 			}
 			return b, fmt.Errorf("unknown budget %q (known: %s)", name, strings.Join(names, ", "))
 		}
-		v, err := parseQuantity(strings.TrimSpace(val))
+		v, err := ParseQuantity(strings.TrimSpace(val))
 		if err != nil {
 			return b, fmt.Errorf("%s=%s: %w", fl.name, val, err)
 		}
@@ -186,8 +186,9 @@ func ParseBudget(spec string) (Budget, error) {
 	return b, nil
 }
 
-// parseQuantity reads 4000000, 4M, 1.5GiB, 512MB.
-func parseQuantity(s string) (int64, error) {
+// ParseQuantity reads a budget's value: a count (4000000, 4M) or a size
+// (1.5GiB, 512MB), as BudgetEnv and snapshot's budget variable take them.
+func ParseQuantity(s string) (int64, error) {
 	units := []struct {
 		suffix string
 		mult   float64
@@ -259,7 +260,7 @@ func (e *BudgetError) Error() string {
 	if e.Note != "" {
 		b.WriteString("; " + e.Note)
 	}
-	fmt.Fprintf(&b, "; not decoded (to allow it: %s=%s=%s)", BudgetEnv, e.Budget, raised(e.Limit, e.Seen, fl.bytes))
+	fmt.Fprintf(&b, "; not decoded (to allow it: %s=%s=%s)", BudgetEnv, e.Budget, SuggestRaise(e.Limit, e.Seen, fl.bytes))
 	return b.String()
 }
 
@@ -281,9 +282,10 @@ func grouped(v int64) string {
 	return string(out)
 }
 
-// raised suggests a budget that takes the input: twice the figure seen,
-// rounded up to a round number.
-func raised(limit, seen int64, bytes bool) string {
+// SuggestRaise suggests a budget that takes an input over limit, in
+// ParseQuantity's syntax: twice the figure seen (or the limit), rounded
+// up to a round number.
+func SuggestRaise(limit, seen int64, bytes bool) string {
 	want := max(2*seen, 2*limit)
 	if bytes {
 		for _, u := range []struct {
