@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -31,11 +32,16 @@ type Budget struct {
 	Trace     int64 // the execution trace entry
 	Total     int64 // every entry together, inflated
 	Ratio     int64 // inflated/compressed of a deflated entry
+	// JSONDecoded bounds what the JSON entries together are estimated to
+	// decode to (jsonCost), checked before each is decoded: a series of
+	// points whose value maps hold many short keys decodes to about seven
+	// times its size.
+	JSONDecoded int64
 }
 
 var defaultSnapshotBudget = Budget{
 	File: MaxFileSize, Manifest: MaxManifestSize, Entry: MaxEntrySize, JSONEntry: MaxJSONEntry,
-	Trace: MaxTraceEntry, Total: MaxTotalSize, Ratio: MaxRatio,
+	Trace: MaxTraceEntry, Total: MaxTotalSize, Ratio: MaxRatio, JSONDecoded: MaxJSONDecoded,
 }
 
 type budgetField struct {
@@ -52,6 +58,16 @@ var budgetFields = []budgetField{
 	{"trace", true, func(b *Budget) *int64 { return &b.Trace }},
 	{"total", true, func(b *Budget) *int64 { return &b.Total }},
 	{"ratio", false, func(b *Budget) *int64 { return &b.Ratio }},
+	{"json-decoded", true, func(b *Budget) *int64 { return &b.JSONDecoded }},
+}
+
+// jsonCost estimates the memory a JSON entry decodes to: its bytes (held
+// while it decodes) and, for each colon (a field or a map entry, an
+// over-count when strings hold colons), a map slot, its key's string and
+// the allocation rounding; measured at about 40 bytes per entry for
+// map[string]float64 on Go 1.26, doubled for growth.
+func jsonCost(data []byte) int64 {
+	return int64(len(data)) + 80*int64(bytes.Count(data, []byte{':'}))
 }
 
 // ParseBudget returns the default budget changed by spec, in BudgetEnv's

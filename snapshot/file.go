@@ -31,6 +31,7 @@ const (
 	MaxManifestSize = 4 << 20   // manifest.json, inflated
 	MaxJSONEntry    = 64 << 20  // series, groups, findings, inflated (each decodes to several times its size)
 	MaxTotalSize    = 512 << 20 // every entry together, inflated
+	MaxJSONDecoded  = 256 << 20 // what the JSON entries decode to, estimated (jsonCost)
 	// MaxRatio is the largest inflated/compressed ratio of a deflated
 	// entry: JSON compresses 5–20×, far below it; a zip bomb far above.
 	MaxRatio = 200
@@ -317,7 +318,10 @@ func DecodeWithin(r io.ReaderAt, size int64, b Budget, held int64) (*Snapshot, e
 		}
 		switch file.Kind {
 		case "series", "goroutines", "goroutines-start", "trace-summary", "findings":
-			s.jsonBytes += file.Size
+			s.jsonBytes += jsonCost(data)
+			if err := b.over(file.Name+" decoded (estimated, with the JSON entries before it)", "json-decoded", s.jsonBytes); err != nil {
+				return nil, err
+			}
 		}
 		switch file.Kind {
 		case "series":

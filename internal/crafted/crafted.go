@@ -10,10 +10,17 @@
 package crafted
 
 import (
+	"archive/zip"
 	"bufio"
+	"bytes"
+	"compress/flate"
 	"compress/gzip"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math/rand/v2"
 )
@@ -249,4 +256,163 @@ type bytesBuffer []byte
 func (b *bytesBuffer) Write(p []byte) (int, error) {
 	*b = append(*b, p...)
 	return len(p), nil
+}
+
+// GoroutineDump writes a debug=2 goroutine dump of n goroutines, each
+// with depth frames and a "created by" line, as the runtime prints them.
+func GoroutineDump(w io.Writer, n, depth int) (int64, error) {
+	cw := &countWriter{w: w}
+	bw := bufio.NewWriterSize(cw, 256<<10)
+	for i := range n {
+		fmt.Fprintf(bw, "goroutine %d [chan receive, %d minutes]:\n", i+1, i%7)
+		for j := range depth {
+			fmt.Fprintf(bw, "crafted/pkg%d.Func%d(0x%x, 0x%x)\n\t/crafted/pkg%d/f%d.go:%d +0x%x\n", j%50, (i+j)%1000, 0xc000010000+i, j, j%50, j, 10+j, 0x20+j)
+		}
+		fmt.Fprintf(bw, "created by crafted/main.spawn in goroutine 1\n\t/crafted/main.go:42 +0x55\n\n")
+	}
+	if err := bw.Flush(); err != nil {
+		return cw.n, err
+	}
+	return cw.n, nil
+}
+
+// SnapshotEntry is one member of a crafted .gotune file.
+type SnapshotEntry struct {
+	Name    string // "profiles/heap.pb.gz", "series.json"
+	Kind    string // the manifest's kind: "profile", "series", ...
+	Profile string // the profile kind, for Kind "profile"
+	// Data is written as it is when Size is 0; else Pattern (one zero
+	// byte by default) is repeated to Size bytes and deflated, as a zip
+	// bomb is.
+	Data    []byte
+	Size    int64
+	Pattern []byte
+	// Listed is the size the manifest gives (a lie when it differs);
+	// 0 is the true size.
+	Listed int64
+	// Store writes the entry uncompressed (profiles are gzipped already).
+	Store bool
+}
+
+// Snapshot describes a crafted .gotune archive: a manifest of Format and
+// Version (snapshot.Format and snapshot.FormatVersion: this package
+// imports nothing of gotune) listing its entries with their checksums.
+type Snapshot struct {
+	Format  string
+	Version int
+	Entries []SnapshotEntry
+}
+
+// WriteTo writes the archive to w. Entries of one pattern and size are
+// deflated once and their compressed bytes reused, so six 511 MiB
+// entries cost one deflate of 511 MiB.
+func (s Snapshot) WriteTo(w io.Writer) (int64, error) {
+	type member struct {
+		raw      []byte // deflated, or stored
+		crc      uint32
+		size     uint64
+		sum      string
+		deflated bool
+	}
+	cache := map[string]member{}
+	members := make([]member, len(s.Entries))
+	type file struct {
+		Name    string `json:"name"`
+		Kind    string `json:"kind"`
+		Profile string `json:"profile,omitempty"`
+		Size    int64  `json:"size"`
+		SHA256  string `json:"sha256"`
+	}
+	var files []file
+	for i, e := range s.Entries {
+		var m member
+		if e.Size == 0 {
+			m = member{raw: e.Data, crc: crc32.ChecksumIEEE(e.Data), size: uint64(len(e.Data))}
+			sum := sha256.Sum256(e.Data)
+			m.sum = hex.EncodeToString(sum[:])
+			if !e.Store {
+				var b bytesBuffer
+				fw, _ := flate.NewWriter(&b, flate.BestSpeed)
+				fw.Write(e.Data)
+				fw.Close()
+				m.raw, m.deflated = b, true
+			}
+		} else {
+			pat := e.Pattern
+			if len(pat) == 0 {
+				pat = []byte{0}
+			}
+			key := fmt.Sprintf("%d/%x", e.Size, pat)
+			var ok bool
+			if m, ok = cache[key]; !ok {
+				var b bytesBuffer
+				fw, _ := flate.NewWriter(&b, flate.BestCompression)
+				h, c := sha256.New(), crc32.NewIEEE()
+				chunk := bytes.Repeat(pat, max(1, (1<<20)/len(pat)))
+				for left := e.Size; left > 0; {
+					part := chunk[:min(int64(len(chunk)), left)]
+					fw.Write(part)
+					h.Write(part)
+					c.Write(part)
+					left -= int64(len(part))
+				}
+				fw.Close()
+				m = member{raw: b, crc: c.Sum32(), size: uint64(e.Size), sum: hex.EncodeToString(h.Sum(nil)), deflated: true}
+				cache[key] = m
+			}
+		}
+		members[i] = m
+		listed := int64(m.size)
+		if e.Listed != 0 {
+			listed = e.Listed
+		}
+		files = append(files, file{Name: e.Name, Kind: e.Kind, Profile: e.Profile, Size: listed, SHA256: m.sum})
+	}
+	cw := &countWriter{w: w}
+	zw := zip.NewWriter(cw)
+	mw, err := zw.Create("manifest.json")
+	if err != nil {
+		return cw.n, err
+	}
+	if err := json.NewEncoder(mw).Encode(map[string]any{"format": s.Format, "format_version": s.Version, "files": files}); err != nil {
+		return cw.n, err
+	}
+	for i, e := range s.Entries {
+		m := members[i]
+		h := &zip.FileHeader{Name: e.Name, Method: zip.Store, CRC32: m.crc, CompressedSize64: uint64(len(m.raw)), UncompressedSize64: m.size}
+		if m.deflated {
+			h.Method = zip.Deflate
+		}
+		fw, err := zw.CreateRaw(h)
+		if err != nil {
+			return cw.n, err
+		}
+		if _, err := fw.Write(m.raw); err != nil {
+			return cw.n, err
+		}
+	}
+	err = zw.Close()
+	return cw.n, err
+}
+
+// SeriesJSON returns a snapshot series of n points, each with keys
+// values (short names, the costliest to decode), as snapshot writes it.
+func SeriesJSON(n, keys int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"points":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"time":"2026-01-01T00:%02d:%02dZ","source":"crafted","values":{`, i/60%60, i%60)
+		for k := range keys {
+			if k > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `"k%d":%d`, k, (i+k)%10)
+		}
+		b.WriteString("}}")
+	}
+	b.WriteString("]}")
+	return b.Bytes()
 }
