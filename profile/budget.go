@@ -91,7 +91,7 @@ var defaultBudget = Budget{
 	Values:      16,
 	Labels:      4_000_000,
 	FullDecoder: 256 << 20,
-	DumpBytes:   256 << 20,
+	DumpBytes:   128 << 20,
 	Goroutines:  1_000_000,
 	Frames:      4_000_000,
 	Held:        512 << 20,
@@ -117,7 +117,7 @@ var budgetFields = []budgetField{
 	{"values", false, "values per sample", func(b *Budget) *int64 { return &b.Values }},
 	{"labels", false, "labels", func(b *Budget) *int64 { return &b.Labels }},
 	{"full-decoder", true, "google/pprof parser's estimated memory", func(b *Budget) *int64 { return &b.FullDecoder }},
-	{"dump-bytes", true, "goroutine dump size", func(b *Budget) *int64 { return &b.DumpBytes }},
+	{"dump-bytes", true, "size", func(b *Budget) *int64 { return &b.DumpBytes }},
 	{"goroutines", false, "goroutines", func(b *Budget) *int64 { return &b.Goroutines }},
 	{"frames", false, "frames", func(b *Budget) *int64 { return &b.Frames }},
 	{"held", true, "profiles held together", func(b *Budget) *int64 { return &b.Held }},
@@ -325,8 +325,8 @@ const (
 	costString    = 16           // the string header (plus its bytes)
 	costLabel     = 24 + 32 + 4  // rawLabel, Label, labelOff
 	costFullDec   = 16           // google/pprof's bytes per input byte (measured: 13× on protos, 9–14× on text)
-	costGoroutine = 136 + 8      // Goroutine and its share of the slice
-	costFrame     = 56           // Frame
+	costGoroutine = 2 * 136      // Goroutine, twice: its slice grows by doubling
+	costFrame     = 56 + 8       // Frame, and its Args string's rounding to a size class (its bytes are counted)
 )
 
 // check is the decoder's budget state for one input.

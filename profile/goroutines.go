@@ -88,6 +88,16 @@ func ParseGoroutineDumpWithin(data []byte, b Budget) ([]Goroutine, error) {
 	var budgetErr error
 	var gs []Goroutine
 	var cur *Goroutine
+	// A goroutine's frames gather in frameBuf and are copied out at its
+	// end at their exact size: appending to each goroutine's own slice
+	// would leave about as much garbage as it keeps.
+	var frameBuf []Frame
+	endGoroutine := func() {
+		if cur != nil && len(frameBuf) > 0 {
+			cur.Frames = slices.Clone(frameBuf)
+		}
+		frameBuf = frameBuf[:0]
+	}
 	var pending *Frame // a function line waiting for its file line
 	var pendingCreator bool
 	flush := func() {
@@ -95,7 +105,7 @@ func ParseGoroutineDumpWithin(data []byte, b Budget) ([]Goroutine, error) {
 			if pendingCreator {
 				cur.CreatedBy = pending
 			} else {
-				cur.Frames = append(cur.Frames, *pending)
+				frameBuf = append(frameBuf, *pending)
 			}
 			if err := addFrame(); err != nil && budgetErr == nil {
 				budgetErr = err
@@ -114,6 +124,7 @@ func ParseGoroutineDumpWithin(data []byte, b Budget) ([]Goroutine, error) {
 		if g, ok := ps.header(line); ok {
 			if cur != nil {
 				flush()
+				endGoroutine()
 			}
 			decoded += costGoroutine
 			if err := c.over("goroutines", int64(len(gs))+1, b.Goroutines, true); err != nil {
@@ -162,6 +173,7 @@ func ParseGoroutineDumpWithin(data []byte, b Budget) ([]Goroutine, error) {
 	}
 	if cur != nil && budgetErr == nil {
 		flush()
+		endGoroutine()
 	}
 	if budgetErr != nil {
 		return nil, budgetErr
