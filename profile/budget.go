@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gotune/gotune/measurement"
 )
@@ -211,6 +213,46 @@ func ParseQuantity(s string) (int64, error) {
 	return int64(math.Min(f*mult, math.MaxInt64/2)), nil
 }
 
+// live is the estimated memory of the profiles and goroutine dumps this
+// process has decoded and still holds: each decode adds its figure and a
+// cleanup takes it off when the garbage collector frees it. It is what
+// the Held budget counts, so a command that holds many profiles (a
+// capture session's seven kinds, two snapshots) stays within it without
+// each caller keeping the sum.
+var live atomic.Int64
+
+// track counts n bytes held for as long as obj is reachable.
+func track[T any](n int64, obj *T) {
+	if n <= 0 || obj == nil {
+		return
+	}
+	live.Add(n)
+	runtime.AddCleanup(obj, func(n int64) { live.Add(-n) }, n)
+}
+
+// Live is the estimated memory of the profiles and dumps decoded and not
+// yet freed: what the Held budget counts before each decode.
+func Live() int64 { return live.Load() }
+
+// liveAfterGC is Live once garbage decoded profiles are freed: a
+// collection, then a moment for the cleanups (which run on a goroutine
+// of their own) to take them off. It is called only when Held would
+// bind, so a command near it pays a collection per decode and others
+// nothing.
+func liveAfterGC() int64 {
+	runtime.GC()
+	last, same := live.Load(), 0
+	for i := 0; i < 200 && same < 8; i++ {
+		runtime.Gosched()
+		if n := live.Load(); n == last {
+			same++
+		} else {
+			last, same = n, 0
+		}
+	}
+	return last
+}
+
 // After returns b for one more input when the caller already holds held
 // bytes of profiles (raw and decoded): the input and what it decodes to
 // must fit in what is left of Held.
@@ -343,6 +385,14 @@ type check struct {
 func newCheck(b Budget, what string, input int64) check {
 	c := check{b: b, what: what, limit: b.Decoded, input: input}
 	if b.Held > 0 {
+		// What is held is what the caller says (After) or what this
+		// process holds, whichever is more: a caller's figure counts its
+		// raw inputs too.
+		b.held = max(b.held, live.Load())
+		if b.Held-b.held-input < b.Decoded || b.Decoded <= 0 {
+			b.held = max(c.b.held, liveAfterGC())
+		}
+		c.b = b
 		left := b.Held - b.held - input
 		if c.limit <= 0 || left < c.limit {
 			c.limit, c.heldBinds = max(left, 0), true

@@ -223,3 +223,40 @@ func TestLyingTrailerRefused(t *testing.T) {
 	_, err := ParseBytesWithin(data, b)
 	budgetErr(t, err, "inflated")
 }
+
+// The Held budget counts the profiles this process still holds: with
+// them held, a decode that would pass them is refused; once they are
+// dropped, the same decode passes.
+func TestHeldCountsLiveProfiles(t *testing.T) {
+	data := crafted.Profile{Samples: 50_000, Stacks: 500, Seed: 3}.Bytes()
+	one, err := ParseBytes(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := one.Footprint()
+	b := DefaultBudget()
+	b.Held = liveAfterGC() + 3*fp + 3*int64(len(data)) // room for three more, not four
+	held := []*Profile{one}
+	var refused error
+	for range 6 {
+		p, err := ParseBytesWithin(data, b)
+		if err != nil {
+			refused = err
+			break
+		}
+		held = append(held, p)
+	}
+	be := budgetErr(t, refused, "held")
+	if len(held) < 3 || len(held) > 4 {
+		t.Errorf("decoded %d profiles of %s each within %s held", len(held), measurement.Bytes(float64(fp)), measurement.Bytes(float64(b.Held)))
+	}
+	if be.Held < int64(len(held)-1)*fp {
+		t.Errorf("the error says %d bytes held, want at least %d", be.Held, int64(len(held)-1)*fp)
+	}
+	runtime.KeepAlive(held)
+	held = nil
+	// Dropped, they are freed by the next decode's collection.
+	if _, err := ParseBytesWithin(data, b); err != nil {
+		t.Fatalf("after dropping them: %v", err)
+	}
+}

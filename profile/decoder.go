@@ -70,6 +70,15 @@ func ParseBytes(data []byte) (*Profile, error) {
 // ParseBytesWithin is ParseBytes within budget b: an input over one of
 // its budgets fails with a *BudgetError as soon as decoding reaches it.
 func ParseBytesWithin(data []byte, b Budget) (*Profile, error) {
+	p, err := parseWithin(data, b)
+	if err != nil {
+		return nil, err
+	}
+	track(p.Footprint(), p)
+	return p, nil
+}
+
+func parseWithin(data []byte, b Budget) (*Profile, error) {
 	if b.err != nil {
 		return nil, b.err
 	}

@@ -181,6 +181,7 @@ func ParseGoroutineDumpWithin(data []byte, b Budget) ([]Goroutine, error) {
 	if len(gs) == 0 {
 		return nil, ErrNotGoroutineDump
 	}
+	track(decoded+ps.bytes, &gs[0])
 	return gs, nil
 }
 

@@ -120,8 +120,18 @@ func TestPeakRSS(t *testing.T) {
 			t.Errorf("%s: peak RSS %s, over the 1 GB budget", name, measurement.Bytes(float64(r.peak)))
 		}
 	}
+	// serve writes each kind's profile of samples samples (the test's
+	// memory stays small: they stream to files) and serves them.
 	serve := func(samples string) (*testproc.Proc, string) {
-		p := testproc.StartWith(t, target, testproc.Options{WaitReady: true}, "-samples", samples, "-stacks", "64", "-value-range", "64")
+		pdir := filepath.Join(dir, "profiles-"+samples)
+		os.MkdirAll(pdir, 0o700)
+		for kind, types := range kindTypes {
+			writeFile(t, filepath.Join(pdir, kind+".pb.gz"), func(f *os.File) error {
+				_, err := crafted.Profile{Samples: atoi(samples), Stacks: 64, ValueRange: 64, Level: 6, Types: types, Seed: uint64(len(kind))}.WriteTo(f)
+				return err
+			})
+		}
+		p := testproc.StartWith(t, target, testproc.Options{WaitReady: true}, "-dir", pdir)
 		f := strings.Fields(p.FirstLine) // ready PID ADDR HEAPBYTES
 		return p, "http://" + f[2] + " (" + samples + " samples, heap " + measurement.Bytes(float64(atoi(f[3]))) + " gzipped)"
 	}
@@ -216,6 +226,17 @@ func TestPeakRSS(t *testing.T) {
 			report(fmt.Sprintf("goroutines, %dk dump", n/1000), measurement.Bytes(float64(size))+fmt.Sprintf(" text, %.1fM frames", float64(n*10)/1e6), runGotune(t, gotune, "goroutines", path))
 		}
 	}
+}
+
+// kindTypes are each pprof endpoint's sample types, as craftedpprof's.
+var kindTypes = map[string][]string{
+	"heap":         {"alloc_objects", "alloc_space", "inuse_objects", "inuse_space"},
+	"allocs":       {"alloc_objects", "alloc_space", "inuse_objects", "inuse_space"},
+	"goroutine":    {"goroutine"},
+	"threadcreate": {"threadcreate"},
+	"mutex":        {"contentions", "delay"},
+	"block":        {"contentions", "delay"},
+	"profile":      {"samples", "cpu"},
 }
 
 func atoi(s string) int {

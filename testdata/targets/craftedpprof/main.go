@@ -11,6 +11,7 @@
 // serves until killed.
 //
 //	craftedpprof -samples 3000000 [-depth 8] [-stacks 64] [-string-bytes N]
+//	craftedpprof -dir DIR   (profiles written before, one per kind)
 package main
 
 import (
@@ -21,12 +22,14 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/gotune/gotune/internal/crafted"
 )
 
-// kindTypes are each endpoint's sample types, as the runtime writes them.
+// kindTypes are each endpoint's sample types, as the runtime writes them
+// (crafted.KindTypes).
 var kindTypes = map[string][]string{
 	"heap":         {"alloc_objects", "alloc_space", "inuse_objects", "inuse_space"},
 	"allocs":       {"alloc_objects", "alloc_space", "inuse_objects", "inuse_space"},
@@ -47,11 +50,26 @@ func main() {
 	flag.IntVar(&spec.ValueRange, "value-range", 128, "sample values are in [1, value-range]")
 	flag.Int64Var(&spec.StringBytes, "string-bytes", 0, "extra string-table bytes per profile")
 	flag.IntVar(&spec.Level, "level", 6, "gzip level")
+	dir := flag.String("dir", "", "serve DIR/<kind>.pb.gz (KindTypes' kinds) instead of building the profiles")
 	flag.Parse()
 
 	bodies := map[string][]byte{}
 	shapes := map[string][]byte{} // one body per set of sample types
+	for kind := range kindTypes {
+		if *dir == "" {
+			break
+		}
+		b, err := os.ReadFile(filepath.Join(*dir, kind+".pb.gz"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "craftedpprof:", err)
+			os.Exit(1)
+		}
+		bodies[kind] = b
+	}
 	for kind, types := range kindTypes {
+		if *dir != "" {
+			break
+		}
 		key := strings.Join(types, ",")
 		if b, ok := shapes[key]; ok && kind != "heap" && kind != "allocs" {
 			bodies[kind] = b
