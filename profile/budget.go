@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gotune/gotune/measurement"
 )
@@ -235,15 +236,16 @@ func track[T any](n int64, obj *T) {
 func Live() int64 { return live.Load() }
 
 // liveAfterGC is Live once garbage decoded profiles are freed: a
-// collection, then a moment for the cleanups (which run on a goroutine
+// collection, then a moment (a few ms) for the cleanups (which run on a goroutine
 // of their own) to take them off. It is called only when Held would
 // bind, so a command near it pays a collection per decode and others
 // nothing.
 func liveAfterGC() int64 {
 	runtime.GC()
 	last, same := live.Load(), 0
-	for i := 0; i < 200 && same < 8; i++ {
-		runtime.Gosched()
+	// Until the figure has not moved for about 2 ms, at most 50 ms.
+	for i := 0; i < 500 && same < 20; i++ {
+		time.Sleep(100 * time.Microsecond)
 		if n := live.Load(); n == last {
 			same++
 		} else {
