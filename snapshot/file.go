@@ -378,20 +378,35 @@ func (s *Snapshot) addProfile(f File, data []byte, b profile.Budget) {
 
 // readMember reads one entry, refusing more than limit bytes; zip checks
 // the entry's CRC-32 when it reaches the end. With exact, limit is the
-// size the manifest gives: the buffer is allocated once at it (a stream
-// that lies about its size fails before more is allocated), instead of
-// growing by doubling, which would touch twice the memory.
+// size the manifest gives: the entry is read into one buffer of that
+// size (a stream that lies about its size fails before more is
+// allocated), instead of one growing by doubling, which would touch
+// twice the memory.
 func readMember(f *zip.File, limit int64, exact bool) ([]byte, error) {
 	rc, err := f.Open()
 	if err != nil {
 		return nil, &FormatError{Reason: fmt.Sprintf("corrupt: cannot open %s: %v", f.Name, err), Err: err}
 	}
 	defer rc.Close()
-	var buf bytes.Buffer
+	var data []byte
+	var n int64
 	if exact {
-		buf.Grow(int(limit) + bytes.MinRead)
+		data = make([]byte, limit)
+		n, err = readFull(rc, data)
+		if err == nil { // full: one byte more is a lie, EOF checks the CRC
+			var one [1]byte
+			var m int64
+			m, err = readFull(rc, one[:])
+			n += m
+		}
+		if errors.Is(err, io.EOF) {
+			err = nil
+		}
+	} else {
+		var buf bytes.Buffer
+		n, err = io.Copy(&buf, io.LimitReader(rc, limit+1))
+		data = buf.Bytes()
 	}
-	n, err := io.Copy(&buf, io.LimitReader(rc, limit+1))
 	if err != nil {
 		reason := fmt.Sprintf("corrupt: %s: %v", f.Name, err)
 		if errors.Is(err, zip.ErrChecksum) {
@@ -404,7 +419,23 @@ func readMember(f *zip.File, limit int64, exact bool) ([]byte, error) {
 	if n > limit {
 		return nil, &FormatError{Reason: fmt.Sprintf("corrupt: %s is larger than its manifest says", f.Name)}
 	}
-	return buf.Bytes(), nil
+	return data[:n], nil
+}
+
+// readFull reads into p until it is full (nil) or r ends (io.EOF, with
+// what was read) or fails. Unlike io.ReadFull it does not turn a short
+// entry's clean end into io.ErrUnexpectedEOF, which here means a
+// truncated deflate stream.
+func readFull(r io.Reader, p []byte) (int64, error) {
+	n := 0
+	for n < len(p) {
+		k, err := r.Read(p[n:])
+		n += k
+		if err != nil {
+			return int64(n), err
+		}
+	}
+	return int64(n), nil
 }
 
 // Extract writes the snapshot's profiles to dir as <name>.pb.gz files (the
