@@ -37,9 +37,14 @@ between absolute and normalized), Goroutines, Settings and Findings. With
 			if err != nil {
 				return err
 			}
-			after, err := snapshot.Read(args[1])
-			if err != nil {
-				return err
+			// Each file is read once: the same file twice is one read,
+			// and the second counts what the first holds against the
+			// profile budget (a command's snapshots together).
+			after := before
+			if !sameFile(args[0], args[1]) {
+				if after, err = snapshot.ReadAfter(args[1], before.Footprint()); err != nil {
+					return err
+				}
 			}
 			c := compare.Compare(before, after)
 			if !cmd.Flags().Changed("format") && isTerminal(e.stdout) {
@@ -65,4 +70,14 @@ between absolute and normalized), Goroutines, Settings and Findings. With
 	cmd.Flags().StringVar(&format, "format", "text", "print instead of opening the compare view: text, md or json")
 	cmd.Flags().StringVar(&theme, "theme", "auto", "compare view colours: auto, dark, light, high-contrast, mono; NO_COLOR forces mono")
 	return cmd
+}
+
+// sameFile reports whether a and b name one file.
+func sameFile(a, b string) bool {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
 }

@@ -36,7 +36,7 @@ const (
 	DefaultTimeout     = 5 * time.Second
 	DefaultMaxBody     = 64 << 20  // profiles: a large heap profile is tens of MB
 	DefaultMaxMetrics  = 8 << 20   // metrics pages
-	DefaultMaxInflated = 512 << 20 // a gzip body may not inflate beyond this
+	DefaultMaxInflated = 256 << 20 // a gzip body may not inflate beyond this: profile's default inflated budget, which GOTUNE_PROFILE_BUDGET raises
 	userAgent          = "gotune"
 )
 

@@ -7,13 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
 	"sync"
 	"time"
 
-	"github.com/gotune/gotune/measurement"
 	"github.com/gotune/gotune/profile"
 )
 
@@ -134,7 +134,9 @@ func profileHint(body []byte) string {
 // CheckProfile verifies that body is a complete pprof profile: gzip that
 // inflates to its end with a good checksum (pprof profiles are always
 // gzipped over HTTP), or an uncompressed protobuf. It reads at most
-// DefaultMaxInflated bytes of inflated data.
+// the profile package's inflated budget (DefaultMaxInflated unless
+// GOTUNE_PROFILE_BUDGET changes it), so a body fetched is one the decoder
+// takes.
 func CheckProfile(body []byte) error {
 	if len(body) == 0 {
 		return errors.New("empty response, not a profile")
@@ -154,15 +156,23 @@ func CheckProfile(body []byte) error {
 	if err != nil {
 		return fmt.Errorf("not a pprof profile: %w", err)
 	}
-	n, err := io.Copy(io.Discard, io.LimitReader(zr, DefaultMaxInflated+1))
+	limit := int64(DefaultMaxInflated)
+	if b := profile.DefaultBudget(); b.Err() != nil {
+		return b.Err()
+	} else if b.Inflated > 0 {
+		limit = b.Inflated
+	} else {
+		limit = math.MaxInt64 - 1 // lifted
+	}
+	n, err := io.Copy(io.Discard, io.LimitReader(zr, limit+1))
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			return errors.New("profile is truncated (gzip stream ends early)")
 		}
 		return fmt.Errorf("profile is corrupt: %w", err)
 	}
-	if n > DefaultMaxInflated {
-		return fmt.Errorf("profile inflates beyond %s; not read", measurement.Bytes(DefaultMaxInflated))
+	if n > limit {
+		return &profile.BudgetError{What: "profile", Budget: "inflated", Limit: limit, Seen: n, AtLeast: true}
 	}
 	if n == 0 {
 		return errors.New("profile is empty after decompression")

@@ -109,12 +109,15 @@ func (d *decoder) finish() (*Profile, error) {
 	}
 	p.Mappings = make([]Mapping, len(d.maps))
 	for i, m := range d.maps {
-		if p.Mappings[i].File, err = d.str(m.filename); err != nil {
+		pm := &p.Mappings[i]
+		if pm.File, err = d.str(m.filename); err != nil {
 			return nil, err
 		}
-		if p.Mappings[i].BuildID, err = d.str(m.buildID); err != nil {
+		if pm.BuildID, err = d.str(m.buildID); err != nil {
 			return nil, err
 		}
+		pm.Start, pm.Limit, pm.Offset = m.start, m.limit, m.offset
+		pm.HasFunctions, pm.HasFilenames, pm.HasLineNumbers, pm.HasInlineFrames = m.hasFunctions, m.hasFilenames, m.hasLineNumbers, m.hasInlineFrames
 	}
 
 	funcIdx, err := newIDIndex(len(d.funcs), func(i int) uint64 { return d.funcs[i].id })
@@ -219,7 +222,8 @@ func FromPprof(pp *pprof.Profile) *Profile {
 	mi := map[*pprof.Mapping]int32{}
 	for i, m := range pp.Mapping {
 		mi[m] = int32(i)
-		p.Mappings = append(p.Mappings, Mapping{File: m.File, BuildID: m.BuildID})
+		p.Mappings = append(p.Mappings, Mapping{File: m.File, BuildID: m.BuildID, Start: m.Start, Limit: m.Limit, Offset: m.Offset,
+			HasFunctions: m.HasFunctions, HasFilenames: m.HasFilenames, HasLineNumbers: m.HasLineNumbers, HasInlineFrames: m.HasInlineFrames})
 	}
 	fi := map[*pprof.Function]int32{}
 	for i, f := range pp.Function {

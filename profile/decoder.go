@@ -14,31 +14,80 @@ import (
 	"math/bits"
 
 	pprof "github.com/google/pprof/profile"
-)
 
-// MaxDecompressed bounds the decompressed size of a profile, so a gzip bomb
-// fails with an error instead of exhausting memory. The largest real heap
-// profiles we have seen are well under 200 MB raw.
-const MaxDecompressed = 1 << 30
+	"github.com/gotune/gotune/measurement"
+)
 
 // ErrNotProfile is wrapped by Parse errors for input that is neither a pprof
 // protobuf nor a legacy text profile.
 var ErrNotProfile = errors.New("not a pprof profile")
 
 // Parse reads a profile: gzipped or raw pprof protobuf, or one of the legacy
-// text formats google/pprof understands.
+// text formats google/pprof understands. It reads at most what the default
+// budget lets it decode (ReadInput).
 func Parse(r io.Reader) (*Profile, error) {
-	data, err := io.ReadAll(r)
+	data, err := ReadInput(r)
 	if err != nil {
 		return nil, err
 	}
 	return ParseBytes(data)
 }
 
-// ParseBytes is Parse on a byte slice. It does not retain data.
+// ReadInput reads a profile or goroutine dump from r, refusing more bytes
+// than the default budget lets either decode (Inflated, DumpBytes) with
+// a *BudgetError, so a huge file is refused without being read.
+func ReadInput(r io.Reader) ([]byte, error) {
+	b := DefaultBudget()
+	if b.err != nil {
+		return nil, b.err
+	}
+	name, limit := "inflated", b.Inflated
+	if b.DumpBytes > limit || b.DumpBytes <= 0 {
+		name, limit = "dump-bytes", b.DumpBytes
+	}
+	if b.Inflated <= 0 || limit <= 0 {
+		return io.ReadAll(r)
+	}
+	// A gzip is a few bytes larger than what it holds when that does not
+	// compress: allow for its header and blocks.
+	slack := limit/1000 + 1<<10
+	data, err := io.ReadAll(io.LimitReader(r, limit+slack+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit+slack {
+		return nil, &BudgetError{What: "input", Budget: name, Limit: limit, Seen: int64(len(data)), AtLeast: true}
+	}
+	return data, nil
+}
+
+// ParseBytes is Parse on a byte slice, within DefaultBudget. It does not
+// retain data.
 func ParseBytes(data []byte) (*Profile, error) {
+	return ParseBytesWithin(data, DefaultBudget())
+}
+
+// ParseBytesWithin is ParseBytes within budget b: an input over one of
+// its budgets fails with a *BudgetError as soon as decoding reaches it.
+func ParseBytesWithin(data []byte, b Budget) (*Profile, error) {
+	p, err := parseWithin(data, b)
+	if err != nil {
+		return nil, err
+	}
+	track(p.Footprint(), p)
+	return p, nil
+}
+
+func parseWithin(data []byte, b Budget) (*Profile, error) {
+	if b.err != nil {
+		return nil, b.err
+	}
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%w: empty input", ErrNotProfile)
+	}
+	c := newCheck(b, "profile", int64(len(data)))
+	if err := c.heldInput(); err != nil {
+		return nil, err
 	}
 	switch {
 	case len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b:
@@ -46,34 +95,57 @@ func ParseBytes(data []byte) (*Profile, error) {
 		// inflating is about half the cost of reading a big profile, so
 		// it is not done twice, and on a big one it runs on a goroutine
 		// of its own while the decoder follows (pipeline.go).
-		if p, ok, err := parsePipelined(data); ok {
+		if p, ok, err := parsePipelined(data, &c); ok {
 			return p, err
 		}
-		raw, gzerr := gunzip(data)
+		raw, gzerr := gunzipWithin(data, &c)
 		if gzerr != nil {
+			if IsBudgetError(gzerr) {
+				return nil, gzerr
+			}
 			return nil, fmt.Errorf("%w: gzip: %v", ErrNotProfile, gzerr)
 		}
 		data = raw
 	case data[0] == 0x1f:
 		// Looks like a damaged gzip header; say so rather than trying proto.
 		return nil, fmt.Errorf("%w: gzip: invalid header", ErrNotProfile)
+	default:
+		if err := c.over("inflated", int64(len(data)), b.Inflated, false); err != nil {
+			return nil, err
+		}
 	}
-	p, err := decodeFields(&bytesFields{w: wire{b: data}}, countSamples(&bytesFields{w: wire{b: data}}))
+	counts := countSamples(&bytesFields{w: wire{b: data}})
+	if err := c.exactCounts(counts); err != nil {
+		return nil, err
+	}
+	p, err := decodeFields(&bytesFields{w: wire{b: data}}, counts, &c)
 	if err == nil {
 		return p, nil
 	}
-	return fallback(data, err)
+	if IsBudgetError(err) {
+		return nil, err
+	}
+	return fallback(data, err, &c)
 }
 
 // fallback hands raw to google/pprof's parser when the lean decoder could
-// not take it: legacy text formats, or protos it does not support.
-func fallback(raw []byte, err error) (*Profile, error) {
+// not take it: legacy text formats, or protos it does not support. That
+// parser builds a struct per sample (about 16 bytes per input byte), so
+// its input is bounded by the FullDecoder budget before it starts.
+func fallback(raw []byte, err error, c *check) (*Profile, error) {
 	if errors.Is(err, errNeedsFallback) || looksLikeText(raw) {
+		if berr := c.fullDecoder(int64(len(raw))); berr != nil {
+			return nil, berr
+		}
 		pp, perr := pprof.ParseData(raw)
 		if perr != nil {
 			return nil, fmt.Errorf("%w: %v", ErrNotProfile, perr)
 		}
-		return FromPprof(pp), nil
+		p := FromPprof(pp)
+		if berr := c.model(p); berr != nil {
+			return nil, berr
+		}
+		return p, nil
 	}
 	return nil, fmt.Errorf("%w: %v", ErrNotProfile, err)
 }
@@ -93,25 +165,62 @@ func looksLikeText(data []byte) bool {
 	return true
 }
 
+// maxDeflateRatio is the most deflate can inflate: 258 bytes per 2-bit
+// code, about 1032 to 1.
+const maxDeflateRatio = 1032
+
 func gunzip(data []byte) ([]byte, error) {
+	c := newCheck(DefaultBudget(), "profile", 0)
+	return gunzipWithin(data, &c)
+}
+
+// gunzipWithin inflates data into one buffer, refusing more than the
+// Inflated budget while it inflates. The gzip trailer holds the size (mod
+// 2^32) of the last member, never more than the whole: one over the budget
+// proves the stream is, but is checked by inflating (a truncated stream's
+// "trailer" is any four bytes) without keeping what is inflated.
+func gunzipWithin(data []byte, c *check) ([]byte, error) {
+	limit := c.b.Inflated
+	if limit <= 0 {
+		limit = math.MaxInt64 / 2
+	}
 	zr, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
 		return nil, err
 	}
-	// The gzip trailer holds the uncompressed size (mod 2^32) of the last
-	// member: use it to allocate once instead of growing by doubling.
-	size := 0
+	trailer := int64(0)
 	if len(data) >= 4 {
-		size = int(binary.LittleEndian.Uint32(data[len(data)-4:]))
+		trailer = int64(binary.LittleEndian.Uint32(data[len(data)-4:]))
 	}
-	size = min(size, len(data)*64, MaxDecompressed)
+	size := min(trailer, int64(len(data))*maxDeflateRatio)
+	if trailer > limit || len(data) >= 64<<10 && trailer != size {
+		// Measure first, keeping nothing: the buffer is then allocated
+		// once, at the size found, and a stream over the budget costs
+		// no memory at all.
+		n, err := io.Copy(io.Discard, io.LimitReader(zr, limit+1))
+		if err != nil {
+			return nil, err
+		}
+		if n > limit {
+			be := &BudgetError{What: "profile", Budget: "inflated", Limit: c.b.Inflated, Seen: n, AtLeast: true}
+			if trailer > limit {
+				be.Note = "its gzip trailer says " + measurement.Bytes(float64(trailer))
+			}
+			return nil, be
+		}
+		size = n
+		if zr, err = gzip.NewReader(bytes.NewReader(data)); err != nil {
+			return nil, err
+		}
+	}
+	size = min(size, limit)
 	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
-	n, err := buf.ReadFrom(io.LimitReader(zr, MaxDecompressed+1))
+	n, err := buf.ReadFrom(io.LimitReader(zr, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if n > MaxDecompressed {
-		return nil, fmt.Errorf("decompressed profile exceeds %d bytes", MaxDecompressed)
+	if n > limit {
+		return nil, &BudgetError{What: "profile", Budget: "inflated", Limit: c.b.Inflated, Seen: n, AtLeast: true}
 	}
 	return buf.Bytes(), nil
 }
@@ -138,8 +247,10 @@ type rawFunction struct {
 }
 
 type rawMapping struct {
-	id                uint64
-	filename, buildID int64
+	id                                                          uint64
+	start, limit, offset                                        uint64
+	filename, buildID                                           int64
+	hasFunctions, hasFilenames, hasLineNumbers, hasInlineFrames bool
 }
 
 // decoder holds string-table indices until the table (which Go writes last)
@@ -157,14 +268,27 @@ type decoder struct {
 	strs        []string
 	labels      []rawLabel
 	lineBuf     []rawLine
+
+	c *check
+	// fixed is the decoded bytes of every record but the sample arrays
+	// (decodedBytes adds theirs); strBytes the string table's bytes.
+	fixed, strBytes int64
+}
+
+// decodedBytes is what the decode holds so far, for the Decoded budget.
+func (d *decoder) decodedBytes() int64 {
+	p := d.p
+	return d.fixed + costSample*int64(cap(p.stackOff)) + costLocID*int64(cap(p.stack)) + costValue*int64(cap(p.values))
 }
 
 // sampleCounts sizes the sample arrays.
 type sampleCounts struct{ samples, locs, values int }
 
-// decodeFields decodes a profile.proto message.
-func decodeFields(fr fieldReader, counts sampleCounts) (*Profile, error) {
-	d := &decoder{p: &Profile{stackOff: []uint32{0}}}
+// decodeFields decodes a profile.proto message within c's budget.
+// counts sizes the sample arrays; the caller has checked them against
+// the budget (exactCounts, or clamped an estimate).
+func decodeFields(fr fieldReader, counts sampleCounts, c *check) (*Profile, error) {
+	d := &decoder{p: &Profile{stackOff: []uint32{0}}, c: c}
 	// Size the sample arrays exactly: growing them by doubling would touch
 	// (and page-fault) about twice the memory on a big profile.
 	if counts.samples > 0 {
@@ -200,7 +324,7 @@ func decodeFields(fr fieldReader, counts sampleCounts) (*Profile, error) {
 			case 5:
 				err = d.function(msg)
 			case 6:
-				d.strs = append(d.strs, string(msg))
+				err = d.str6(msg)
 			case 11:
 				d.periodType, err = decodeValueType(msg)
 			}
@@ -241,7 +365,30 @@ func decodeFields(fr fieldReader, counts sampleCounts) (*Profile, error) {
 			}
 		}
 	}
-	return d.finish()
+	p, err := d.finish()
+	if err != nil {
+		return nil, err
+	}
+	p.footprint = footprint(p)
+	return p, nil
+}
+
+// str6 appends a string-table entry.
+func (d *decoder) str6(msg []byte) error {
+	d.strBytes += int64(len(msg))
+	d.fixed += costString + int64(len(msg))
+	b := &d.c.b
+	if err := d.c.over("strings", int64(len(d.strs))+1, b.Strings, true); err != nil {
+		return err
+	}
+	if err := d.c.over("string-bytes", d.strBytes, b.StringBytes, true); err != nil {
+		return err
+	}
+	if err := d.c.decoded(d.decodedBytes()); err != nil {
+		return err
+	}
+	d.strs = append(d.strs, string(msg))
+	return nil
 }
 
 // countSamples counts samples, location IDs and values by scanning the
@@ -361,6 +508,9 @@ func (d *decoder) sample(b []byte) error {
 		}
 	}
 	if len(p.stackOff) == 1 {
+		if err := d.c.over("values", int64(nv), d.c.b.Values, false); err != nil {
+			return err
+		}
 		d.nvals = nv
 	} else if nv != d.nvals {
 		return fmt.Errorf("sample %d has %d values, sample 0 has %d", idx, nv, d.nvals)
@@ -369,7 +519,10 @@ func (d *decoder) sample(b []byte) error {
 		return errors.New("too many locations in samples")
 	}
 	p.stackOff = append(p.stackOff, uint32(len(p.stack)))
-	return nil
+	if n := int64(len(p.stackOff) - 1); n > d.c.b.Samples && d.c.b.Samples > 0 {
+		return d.c.over("samples", n, d.c.b.Samples, true)
+	}
+	return d.c.decoded(d.decodedBytes())
 }
 
 func (d *decoder) label(sample uint32, b []byte) error {
@@ -391,6 +544,10 @@ func (d *decoder) label(sample uint32, b []byte) error {
 	// Numeric labels (the heap profile's "bytes") are not kept: no view
 	// uses them, and they would cost 16 bytes per sample.
 	if l.str != 0 || !hasNum {
+		if err := d.c.over("labels", int64(len(d.labels))+1, d.c.b.Labels, true); err != nil {
+			return err
+		}
+		d.fixed += costLabel
 		d.labels = append(d.labels, l)
 	}
 	return nil
@@ -402,17 +559,35 @@ func (d *decoder) mapping(b []byte) error {
 		switch field {
 		case 1:
 			m.id = v
+		case 2:
+			m.start = v
+		case 3:
+			m.limit = v
+		case 4:
+			m.offset = v
 		case 5:
 			m.filename = int64(v)
 		case 6:
 			m.buildID = int64(v)
+		case 7:
+			m.hasFunctions = v != 0
+		case 8:
+			m.hasFilenames = v != 0
+		case 9:
+			m.hasLineNumbers = v != 0
+		case 10:
+			m.hasInlineFrames = v != 0
 		}
 	})
 	if err != nil {
 		return err
 	}
+	if err := d.c.over("mappings", int64(len(d.maps))+1, d.c.b.Mappings, true); err != nil {
+		return err
+	}
+	d.fixed += costMapping
 	d.maps = append(d.maps, m)
-	return nil
+	return d.c.decoded(d.decodedBytes())
 }
 
 func (d *decoder) location(b []byte) error {
@@ -465,8 +640,12 @@ func (d *decoder) location(b []byte) error {
 	}
 	// Lines live in one shared buffer; finish slices them out.
 	l.lines = d.lineBuf[start:len(d.lineBuf):len(d.lineBuf)]
+	if err := d.c.over("locations", int64(len(d.locs))+1, d.c.b.Locations, true); err != nil {
+		return err
+	}
+	d.fixed += costLocation + costLine*int64(len(l.lines))
 	d.locs = append(d.locs, l)
-	return nil
+	return d.c.decoded(d.decodedBytes())
 }
 
 func (d *decoder) function(b []byte) error {
@@ -488,8 +667,12 @@ func (d *decoder) function(b []byte) error {
 	if err != nil {
 		return err
 	}
+	if err := d.c.over("functions", int64(len(d.funcs))+1, d.c.b.Functions, true); err != nil {
+		return err
+	}
+	d.fixed += costFunction
 	d.funcs = append(d.funcs, f)
-	return nil
+	return d.c.decoded(d.decodedBytes())
 }
 
 func (d *decoder) str(i int64) (string, error) {

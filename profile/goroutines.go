@@ -42,18 +42,62 @@ var ErrNotGoroutineDump = errors.New("not a goroutine dump: no \"goroutine N [st
 // stacks are skipped or kept as far as they make sense, never a panic. It
 // fails only when no goroutine header is found at all.
 func ParseGoroutineDump(r io.Reader) ([]Goroutine, error) {
-	data, err := io.ReadAll(r)
+	data, err := ReadInput(r)
 	if err != nil {
 		return nil, err
 	}
 	return ParseGoroutineDumpBytes(data)
 }
 
-// ParseGoroutineDumpBytes is ParseGoroutineDump on a byte slice.
+// ParseGoroutineDumpBytes is ParseGoroutineDump on a byte slice, within
+// DefaultBudget.
 func ParseGoroutineDumpBytes(data []byte) ([]Goroutine, error) {
+	return ParseGoroutineDumpWithin(data, DefaultBudget())
+}
+
+// ParseGoroutineDumpWithin is ParseGoroutineDumpBytes within budget b:
+// the dump's size (DumpBytes), its goroutines, their frames and what they
+// decode to (Decoded, Held) are checked as it is parsed, and the first
+// over its budget stops it with a *BudgetError.
+func ParseGoroutineDumpWithin(data []byte, b Budget) ([]Goroutine, error) {
+	if b.err != nil {
+		return nil, b.err
+	}
+	c := newCheck(b, "goroutine dump", int64(len(data)))
+	if err := c.heldInput(); err != nil {
+		return nil, err
+	}
+	if err := c.over("dump-bytes", int64(len(data)), b.DumpBytes, false); err != nil {
+		return nil, err
+	}
 	ps := dumpParser{intern: map[string]string{}}
+	var frames, decoded int64
+	// addFrame counts one more frame; the decoded size is checked every
+	// 4096 frames and at each goroutine, cheap next to parsing them.
+	addFrame := func() error {
+		frames++
+		decoded += costFrame
+		if err := c.over("frames", frames, b.Frames, true); err != nil {
+			return err
+		}
+		if frames%4096 == 0 {
+			return c.decoded(decoded + ps.bytes)
+		}
+		return nil
+	}
+	var budgetErr error
 	var gs []Goroutine
 	var cur *Goroutine
+	// A goroutine's frames gather in frameBuf and are copied out at its
+	// end at their exact size: appending to each goroutine's own slice
+	// would leave about as much garbage as it keeps.
+	var frameBuf []Frame
+	endGoroutine := func() {
+		if cur != nil && len(frameBuf) > 0 {
+			cur.Frames = slices.Clone(frameBuf)
+		}
+		frameBuf = frameBuf[:0]
+	}
 	var pending *Frame // a function line waiting for its file line
 	var pendingCreator bool
 	flush := func() {
@@ -61,12 +105,15 @@ func ParseGoroutineDumpBytes(data []byte) ([]Goroutine, error) {
 			if pendingCreator {
 				cur.CreatedBy = pending
 			} else {
-				cur.Frames = append(cur.Frames, *pending)
+				frameBuf = append(frameBuf, *pending)
+			}
+			if err := addFrame(); err != nil && budgetErr == nil {
+				budgetErr = err
 			}
 			pending = nil
 		}
 	}
-	for len(data) > 0 {
+	for len(data) > 0 && budgetErr == nil {
 		var line []byte
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
 			line, data = data[:i], data[i+1:]
@@ -77,6 +124,14 @@ func ParseGoroutineDumpBytes(data []byte) ([]Goroutine, error) {
 		if g, ok := ps.header(line); ok {
 			if cur != nil {
 				flush()
+				endGoroutine()
+			}
+			decoded += costGoroutine
+			if err := c.over("goroutines", int64(len(gs))+1, b.Goroutines, true); err != nil {
+				return nil, err
+			}
+			if err := c.decoded(decoded + ps.bytes); err != nil {
+				return nil, err
 			}
 			gs = append(gs, g)
 			cur = &gs[len(gs)-1]
@@ -106,6 +161,7 @@ func ParseGoroutineDumpBytes(data []byte) ([]Goroutine, error) {
 		case bytes.HasPrefix(line, []byte("labels: ")):
 			flush()
 			cur.Labels = parseLabelsLine(string(line[len("labels: "):]))
+			ps.bytes += 2 * int64(len(line)) // the line and the labels cut from it
 		default:
 			flush()
 			if f, ok := ps.call(line); ok {
@@ -115,17 +171,23 @@ func ParseGoroutineDumpBytes(data []byte) ([]Goroutine, error) {
 			// unavailable", "exit status 2", register dumps) is skipped.
 		}
 	}
-	if cur != nil {
+	if cur != nil && budgetErr == nil {
 		flush()
+		endGoroutine()
+	}
+	if budgetErr != nil {
+		return nil, budgetErr
 	}
 	if len(gs) == 0 {
 		return nil, ErrNotGoroutineDump
 	}
+	track(decoded+ps.bytes, &gs[0])
 	return gs, nil
 }
 
 type dumpParser struct {
 	intern map[string]string
+	bytes  int64 // the bytes of the strings it made, for the Decoded budget
 }
 
 func (ps *dumpParser) str(b []byte) string {
@@ -133,6 +195,7 @@ func (ps *dumpParser) str(b []byte) string {
 		return s
 	}
 	s := string(b)
+	ps.bytes += int64(len(s))
 	if len(ps.intern) < 1<<16 {
 		ps.intern[s] = s
 	}

@@ -188,28 +188,39 @@ func (f *pipeFields) streamErr() error {
 // false when it could not (a trailer that does not match the stream, or a
 // profile the lean decoder hands to google/pprof): the caller then takes
 // the plain path.
-func parsePipelined(data []byte) (p *Profile, ok bool, err error) {
+func parsePipelined(data []byte, c *check) (p *Profile, ok bool, err error) {
 	if len(data) < pipelineMin {
 		return nil, false, nil
 	}
-	return parseWhileInflating(data)
+	return parseWhileInflatingWithin(data, c)
 }
 
 func parseWhileInflating(data []byte) (p *Profile, ok bool, err error) {
+	c := newCheck(DefaultBudget(), "profile", int64(len(data)))
+	return parseWhileInflatingWithin(data, &c)
+}
+
+// parseWhileInflatingWithin needs a trailer within the Inflated budget
+// (the buffer is allocated at its size): the plain path measures and
+// refuses a larger stream.
+func parseWhileInflatingWithin(data []byte, c *check) (p *Profile, ok bool, err error) {
 	if len(data) < 18 { // a gzip header and trailer
 		return nil, false, nil
 	}
 	size := int(binary.LittleEndian.Uint32(data[len(data)-4:]))
-	if size < len(data)/2 || size > len(data)*64 || size > MaxDecompressed {
-		return nil, false, nil // not a single plausible member
+	if size < len(data)/2 || size > len(data)*64 || c.b.Inflated > 0 && int64(size) > c.b.Inflated {
+		return nil, false, nil // not a single plausible member within the budget
 	}
 	in, err := startInflater(data, size)
 	if err != nil {
 		return nil, false, nil
 	}
-	p, err = decodeFields(&pipeFields{in: in}, estimateCounts(in, size))
+	p, err = decodeFields(&pipeFields{in: in}, c.clampCounts(estimateCounts(in, size)), c)
 	if err != nil {
 		in.abort()
+		if IsBudgetError(err) {
+			return nil, true, err
+		}
 		var gerr gzipError
 		if errors.As(err, &gerr) && !errors.Is(gerr.err, errTrailer) {
 			return nil, true, fmt.Errorf("%w: %v", ErrNotProfile, err)

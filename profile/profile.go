@@ -47,9 +47,14 @@ type ValueType struct {
 func (v ValueType) String() string { return v.Type + "/" + v.Unit }
 
 // Mapping is a binary or shared library mapped into the profiled process.
+// Start, Limit, Offset and the Has flags are kept so a profile gotune
+// writes (Delta) tells go tool pprof what the target's did.
 type Mapping struct {
 	File    string
 	BuildID string
+
+	Start, Limit, Offset                                        uint64
+	HasFunctions, HasFilenames, HasLineNumbers, HasInlineFrames bool
 }
 
 // Function is a symbolized function.
@@ -105,6 +110,20 @@ type Profile struct {
 	// labelOff is nil when no sample has string labels.
 	labelOff []uint32
 	labels   []Label
+
+	footprint int64 // Footprint, set when decoded
+}
+
+// Footprint is the memory the decoded profile holds, estimated from its
+// arrays (64-bit sizes): what the Held budget counts for it.
+func (p *Profile) Footprint() int64 {
+	if p == nil {
+		return 0
+	}
+	if p.footprint == 0 {
+		p.footprint = footprint(p)
+	}
+	return p.footprint
 }
 
 // NumSamples returns the number of samples.

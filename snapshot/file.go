@@ -16,7 +16,6 @@ import (
 
 	"github.com/gotune/gotune/advisor"
 	"github.com/gotune/gotune/internal/atomicfile"
-	"github.com/gotune/gotune/measurement"
 	"github.com/gotune/gotune/profile"
 )
 
@@ -32,6 +31,7 @@ const (
 	MaxManifestSize = 4 << 20   // manifest.json, inflated
 	MaxJSONEntry    = 64 << 20  // series, groups, findings, inflated (each decodes to several times its size)
 	MaxTotalSize    = 512 << 20 // every entry together, inflated
+	MaxJSONDecoded  = 256 << 20 // what the JSON entries decode to, estimated (jsonCost)
 	// MaxRatio is the largest inflated/compressed ratio of a deflated
 	// entry: JSON compresses 5–20×, far below it; a zip bomb far above.
 	MaxRatio = 200
@@ -39,12 +39,6 @@ const (
 	// at most (collectors.DefaultMaxTrace).
 	MaxTraceEntry = 256 << 20
 )
-
-// budgetError says which budget a file exceeds.
-func budgetError(what string, size, budget int64) error {
-	return &FormatError{Reason: fmt.Sprintf("%s is %s, over the %s a snapshot entry may be; not read (a file this large was not written by gotune, or was changed)",
-		what, measurement.Bytes(float64(size)), measurement.Bytes(float64(budget)))}
-}
 
 // entry is one archive member before writing.
 type entry struct {
@@ -188,8 +182,14 @@ func (e *FormatError) Unwrap() error { return e.Err }
 // ErrNewerFormat is wrapped by the error for a file written by a newer gotune.
 var ErrNewerFormat = errors.New("newer snapshot format")
 
-// Read loads and checks the snapshot at path.
-func Read(path string) (*Snapshot, error) {
+// Read loads and checks the snapshot at path, within DefaultBudget. It
+// reads each entry once.
+func Read(path string) (*Snapshot, error) { return ReadAfter(path, 0) }
+
+// ReadAfter is Read for a command that holds held bytes of profiles and
+// snapshots already (Footprint of one read before): the profiles decoded
+// count them against the profile package's Held budget.
+func ReadAfter(path string, held int64) (*Snapshot, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open snapshot: %w", err)
@@ -202,10 +202,15 @@ func Read(path string) (*Snapshot, error) {
 	if fi.IsDir() {
 		return nil, &FormatError{Path: path, Reason: "is a directory, not a snapshot file"}
 	}
-	if fi.Size() > MaxFileSize {
-		return nil, &FormatError{Path: path, Reason: fmt.Sprintf("is %d bytes, larger than the %d a snapshot may be; not read", fi.Size(), int64(MaxFileSize))}
+	b, err := DefaultBudget()
+	if err != nil {
+		return nil, err
 	}
-	s, err := Decode(f, fi.Size())
+	if err := b.over("the file", "file", fi.Size()); err != nil {
+		err.(*FormatError).Path = path
+		return nil, err
+	}
+	s, err := DecodeWithin(f, fi.Size(), b, held)
 	if err != nil {
 		var fe *FormatError
 		if errors.As(err, &fe) {
@@ -216,8 +221,23 @@ func Read(path string) (*Snapshot, error) {
 	return s, nil
 }
 
-// Decode reads a snapshot archive of the given size.
+// Decode reads a snapshot archive of the given size, within
+// DefaultBudget.
 func Decode(r io.ReaderAt, size int64) (*Snapshot, error) {
+	b, err := DefaultBudget()
+	if err != nil {
+		return nil, err
+	}
+	return DecodeWithin(r, size, b, 0)
+}
+
+// DecodeWithin is Decode within budget b, for a command that holds held
+// bytes already (ReadAfter). Every entry's inflated size is checked
+// against its budget and the total before it is read, its compression
+// ratio before it is inflated, and its bytes while it is read; profiles
+// are decoded within profile.DefaultBudget, counting held and the
+// entries read so far.
+func DecodeWithin(r io.ReaderAt, size int64, b Budget, held int64) (*Snapshot, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		reason := "not a gotune snapshot (not a zip archive)"
@@ -234,10 +254,14 @@ func Decode(r io.ReaderAt, size int64) (*Snapshot, error) {
 	if !ok {
 		return nil, &FormatError{Reason: "not a gotune snapshot: no " + ManifestEntry}
 	}
-	if mf.UncompressedSize64 > MaxManifestSize {
-		return nil, budgetError(ManifestEntry, int64(mf.UncompressedSize64), MaxManifestSize)
+	if err := b.over(ManifestEntry, "manifest", int64(min(mf.UncompressedSize64, 1<<62))); err != nil {
+		return nil, err
 	}
-	mj, err := readMember(mf, MaxManifestSize)
+	mlimit := b.Manifest
+	if mlimit <= 0 {
+		mlimit = int64(min(mf.UncompressedSize64, 1<<62))
+	}
+	mj, err := readMember(mf, mlimit, false)
 	if err != nil {
 		return nil, err
 	}
@@ -265,25 +289,26 @@ func Decode(r io.ReaderAt, size int64) (*Snapshot, error) {
 		if file.Size < 0 {
 			return nil, &FormatError{Reason: fmt.Sprintf("corrupt manifest: %s has size %d", file.Name, file.Size)}
 		}
-		limit := int64(MaxEntrySize)
+		budget := "entry"
 		switch file.Kind {
 		case "profile", "goroutine-dump":
 		case "trace":
-			limit = MaxTraceEntry
+			budget = "trace"
 		default:
-			limit = MaxJSONEntry
+			budget = "json-entry"
 		}
-		if file.Size > limit {
-			return nil, budgetError(file.Name, file.Size, limit)
+		if err := b.over(file.Name, budget, file.Size); err != nil {
+			return nil, err
 		}
-		if total += file.Size; total > MaxTotalSize {
-			return nil, budgetError("the snapshot's entries together", total, MaxTotalSize)
+		if total += file.Size; b.over("", "total", total) != nil {
+			return nil, b.over("the snapshot's entries together", "total", total)
 		}
-		if zf.Method != zip.Store && zf.CompressedSize64 > 0 && uint64(file.Size)/zf.CompressedSize64 > MaxRatio {
-			return nil, &FormatError{Reason: fmt.Sprintf("%s inflates %d-fold (%s from %s), beyond the %d-fold a snapshot entry may: not read (a zip bomb?)",
-				file.Name, uint64(file.Size)/zf.CompressedSize64, measurement.Bytes(float64(file.Size)), measurement.Bytes(float64(zf.CompressedSize64)), MaxRatio)}
+		if zf.Method != zip.Store && zf.CompressedSize64 > 0 && b.Ratio > 0 && uint64(file.Size)/zf.CompressedSize64 > uint64(b.Ratio) {
+			ratio := int64(uint64(file.Size) / zf.CompressedSize64)
+			be := &BudgetError{What: file.Name, Budget: "ratio", Limit: b.Ratio, Seen: ratio, Compressed: int64(zf.CompressedSize64)}
+			return nil, &FormatError{Reason: be.Error(), Err: be}
 		}
-		data, err := readMember(zf, file.Size)
+		data, err := readMember(zf, file.Size, true)
 		if err != nil {
 			return nil, err
 		}
@@ -292,12 +317,19 @@ func Decode(r io.ReaderAt, size int64) (*Snapshot, error) {
 			return nil, &FormatError{Reason: fmt.Sprintf("corrupt: %s does not match its checksum in the manifest", file.Name)}
 		}
 		switch file.Kind {
+		case "series", "goroutines", "goroutines-start", "trace-summary", "findings":
+			s.jsonBytes += jsonCost(data)
+			if err := b.over(file.Name+" decoded (estimated, with the JSON entries before it)", "json-decoded", s.jsonBytes); err != nil {
+				return nil, err
+			}
+		}
+		switch file.Kind {
 		case "series":
 			if err := json.Unmarshal(data, &s.Series); err != nil {
 				return nil, &FormatError{Reason: "corrupt metric series: " + err.Error(), Err: err}
 			}
 		case "profile":
-			s.addProfile(file, data)
+			s.addProfile(file, data, profile.DefaultBudget().After(held+s.Footprint()))
 		case "goroutine-dump":
 			s.GoroutineDump = data
 		case "goroutines":
@@ -326,7 +358,7 @@ func Decode(r io.ReaderAt, size int64) (*Snapshot, error) {
 
 // addProfile decodes one profile entry. A profile that does not parse is
 // kept (its bytes still extract) and named in Problems.
-func (s *Snapshot) addProfile(f File, data []byte) {
+func (s *Snapshot) addProfile(f File, data []byte, b profile.Budget) {
 	scope := f.Scope
 	if scope == "" {
 		scope = profile.ScopeSinceStart // format 1: as the target served it
@@ -335,7 +367,7 @@ func (s *Snapshot) addProfile(f File, data []byte) {
 		}
 	}
 	c := &profile.Captured{Kind: f.Profile, Raw: data, Scope: scope, From: f.From, To: f.To, FetchedAt: f.To}
-	p, err := profile.ParseBytes(data)
+	p, err := profile.ParseBytesWithin(data, b)
 	if err != nil {
 		s.Problems = append(s.Problems, fmt.Sprintf("%s profile: %v", f.Profile, err))
 	} else {
@@ -345,15 +377,36 @@ func (s *Snapshot) addProfile(f File, data []byte) {
 }
 
 // readMember reads one entry, refusing more than limit bytes; zip checks
-// the entry's CRC-32 when it reaches the end.
-func readMember(f *zip.File, limit int64) ([]byte, error) {
+// the entry's CRC-32 when it reaches the end. With exact, limit is the
+// size the manifest gives: the entry is read into one buffer of that
+// size (a stream that lies about its size fails before more is
+// allocated), instead of one growing by doubling, which would touch
+// twice the memory.
+func readMember(f *zip.File, limit int64, exact bool) ([]byte, error) {
 	rc, err := f.Open()
 	if err != nil {
 		return nil, &FormatError{Reason: fmt.Sprintf("corrupt: cannot open %s: %v", f.Name, err), Err: err}
 	}
 	defer rc.Close()
-	var buf bytes.Buffer
-	n, err := io.Copy(&buf, io.LimitReader(rc, limit+1))
+	var data []byte
+	var n int64
+	if exact {
+		data = make([]byte, limit)
+		n, err = readFull(rc, data)
+		if err == nil { // full: one byte more is a lie, EOF checks the CRC
+			var one [1]byte
+			var m int64
+			m, err = readFull(rc, one[:])
+			n += m
+		}
+		if errors.Is(err, io.EOF) {
+			err = nil
+		}
+	} else {
+		var buf bytes.Buffer
+		n, err = io.Copy(&buf, io.LimitReader(rc, limit+1))
+		data = buf.Bytes()
+	}
 	if err != nil {
 		reason := fmt.Sprintf("corrupt: %s: %v", f.Name, err)
 		if errors.Is(err, zip.ErrChecksum) {
@@ -366,7 +419,23 @@ func readMember(f *zip.File, limit int64) ([]byte, error) {
 	if n > limit {
 		return nil, &FormatError{Reason: fmt.Sprintf("corrupt: %s is larger than its manifest says", f.Name)}
 	}
-	return buf.Bytes(), nil
+	return data[:n], nil
+}
+
+// readFull reads into p until it is full (nil) or r ends (io.EOF, with
+// what was read) or fails. Unlike io.ReadFull it does not turn a short
+// entry's clean end into io.ErrUnexpectedEOF, which here means a
+// truncated deflate stream.
+func readFull(r io.Reader, p []byte) (int64, error) {
+	n := 0
+	for n < len(p) {
+		k, err := r.Read(p[n:])
+		n += k
+		if err != nil {
+			return int64(n), err
+		}
+	}
+	return int64(n), nil
 }
 
 // Extract writes the snapshot's profiles to dir as <name>.pb.gz files (the

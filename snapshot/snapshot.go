@@ -180,6 +180,8 @@ type Snapshot struct {
 	// Problems are parts Read could not decode (a profile that does not
 	// parse, findings of another format); the rest of the snapshot stands.
 	Problems []string
+
+	jsonBytes int64 // the inflated JSON entries decoded, for Footprint
 }
 
 // Profile returns the profile of kind k, or nil.
