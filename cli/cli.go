@@ -22,7 +22,12 @@ var Version = "v0.1.0-dev"
 type env struct {
 	ctx    context.Context
 	stdout io.Writer
+	// stderr is for people: everything written to it is made
+	// terminal-safe (safetext.NewWriter), whatever outside text a message
+	// quotes. term is the same stream unwrapped, for gotune's own
+	// progress line on a terminal.
 	stderr io.Writer
+	term   io.Writer
 }
 
 // commands lists every subcommand. Add one line per new command file.
@@ -46,7 +51,7 @@ func commands(e *env) []*cobra.Command {
 
 // Run executes gotune with args (without the program name).
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	e := &env{ctx: ctx, stdout: stdout, stderr: stderr}
+	e := &env{ctx: ctx, stdout: stdout, stderr: safetext.NewWriter(stderr), term: stderr}
 	var theme string
 	root := &cobra.Command{
 		Use:   "gotune",
@@ -72,7 +77,7 @@ to attach.`,
 	}
 	root.SetArgs(args)
 	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetErr(e.stderr)
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.Flags().StringVar(&theme, "theme", "auto", "picker and dashboard colours: auto, dark, light, high-contrast, mono")
 	root.AddCommand(commands(e)...)

@@ -95,7 +95,7 @@ total first.`,
 				return err
 			}
 			if asJSON {
-				return writeTopJSON(e.stdout, name, baseName, normalize, p, t, to)
+				return writeTopJSON(e.jsonOut(), name, baseName, normalize, p, t, to)
 			}
 			return writeTopText(safetext.NewWriter(e.stdout), p, t, baseName, normalize, unit)
 		},

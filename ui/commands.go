@@ -65,7 +65,7 @@ func fetchProfile(ctx context.Context, sess *capture.Session, gen int, kind prof
 			}
 			return profileMsg{gen: gen, kind: kind, err: err}
 		}
-		d, err := buildFlameData(c, sampleIndex)
+		d, err := buildFlameData(safeCaptured(c), sampleIndex)
 		if err != nil {
 			return profileMsg{gen: gen, kind: kind, err: err}
 		}
