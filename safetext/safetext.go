@@ -192,4 +192,3 @@ func (s *jsonWriter) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
-
