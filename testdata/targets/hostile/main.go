@@ -8,12 +8,17 @@
 // go_version is Payload; and a second port answers every request with
 // HTTP 500 and a short body carrying ErrorBody.
 //
-// Payload holds OSC 0 and OSC 2 (window title), OSC 52 (clipboard write),
-// OSC 8 (hyperlink), CSI (clear screen, cursor moves), SGR 8 (conceal),
-// and 8-bit C1 controls both as UTF-8 runes (U+009B, U+009D) and as raw
-// bytes 0x9b and 0x9d (invalid UTF-8). Its visible words are INJECTED,
-// PWNED, CONCEALED and LINK: a sanitizer keeps them, so a test can tell
-// "shown inert" from "dropped".
+// Payload (package internal/hostile) holds OSC 0 and OSC 2 (window title),
+// OSC 52 (clipboard write), OSC 8 (hyperlink), CSI (clear screen, cursor
+// moves), SGR 8 (conceal), and 8-bit C1 controls both as UTF-8 runes
+// (U+009B, U+009D) and as raw bytes 0x9b and 0x9d (invalid UTF-8). Its
+// visible words are INJECTED, PWNED, CONCEALED and LINK: a sanitizer
+// keeps them, so a test can tell "shown inert" from "dropped".
+//
+// Some runtime figures of the agent document are changed too, so that
+// gotune's advisor names the crafted stacks: a mutex wait of 2 s/s and a
+// goroutine count growing 20 a second (the crafted goroutine group grows
+// alike).
 //
 // Served on the first port: /debug/pprof/{heap,allocs,profile,mutex,block}
 // as crafted protos (cumulative ones grow with each request, so window
@@ -44,26 +49,19 @@ import (
 	gprofile "github.com/google/pprof/profile"
 
 	"github.com/gotune/gotune/agent"
+	"github.com/gotune/gotune/internal/hostile"
 )
 
-// The pieces of Payload.
+// The payload and its pieces (see package internal/hostile).
 const (
-	osc0    = "\x1b]0;PWNED\x07"
-	osc2    = "\x1b]2;PWNED\x1b\\"
-	osc52   = "\x1b]52;c;SU5KRUNURUQ=\x07"
-	osc8    = "\x1b]8;;https://evil.example/\x1b\\LINK\x1b]8;;\x1b\\"
-	csi     = "\x1b[2J\x1b[H\x1b[3A\x1b[10C"
-	conceal = "\x1b[8mCONCEALED\x1b[0m"
-	c1UTF8  = "\u009b2J\u009d0;PWNED\u009c"
-	c1Raw   = "\x9b2J\x9d0;PWNED\x07"
+	Payload   = hostile.Payload
+	ErrorBody = hostile.ErrorBody
+	osc0      = hostile.OSC0
+	osc52     = hostile.OSC52
+	osc8      = hostile.OSC8
+	conceal   = hostile.Conceal
+	c1Raw     = hostile.C1Raw
 )
-
-// Payload is what every hostile string carries.
-const Payload = "INJECTED" + osc0 + osc2 + osc52 + osc8 + csi + conceal + c1UTF8 + c1Raw
-
-// ErrorBody is the 500 body: short enough (< 200 bytes) that gotune's
-// probe errors quote it.
-const ErrorBody = "INJECTED" + osc0 + osc52 + "\x1b[2J" + conceal + "\u009b2J" + c1Raw
 
 // The crafted stacks, leaf first: names the flame, top and goroutine
 // screens show.
