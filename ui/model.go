@@ -380,7 +380,9 @@ func (m *Model) click(msg tea.MouseClickMsg) tea.Cmd {
 
 // View renders the whole screen.
 func (m *Model) View() tea.View {
-	v := tea.NewView(m.render())
+	// Fields from outside were made safe where they entered; safeFrame is
+	// the backstop for one that was missed.
+	v := tea.NewView(safeFrame(m.render()))
 	v.AltScreen = true
 	v.MouseMode = tea.MouseModeCellMotion
 	v.WindowTitle = "gotune"
@@ -614,7 +616,8 @@ func (m *Model) statusText(st session.Status) string {
 		}
 		return t.Crit.S(s)
 	case st.Failures > 0:
-		return t.Warn.S(fmt.Sprintf("%s · failing (%d×): %s", name, st.Failures, st.LastErr))
+		// LastErr quotes what the target answered (an error body).
+		return t.Warn.S(fmt.Sprintf("%s · failing (%d×): %s", name, st.Failures, safetext.Line(st.LastErr)))
 	case st.LastOK.IsZero():
 		return t.Muted.S(name + " · waiting")
 	}

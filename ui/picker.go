@@ -171,7 +171,7 @@ func (p *pickerScreen) statusText() string {
 	case p.attaching != "":
 		return t.Warn.S("attaching to " + p.attaching + "…")
 	case p.err != nil:
-		return t.Crit.S(p.err.Error())
+		return t.Crit.S(safetext.Line(p.err.Error())) // may quote what a target answered
 	case p.scanning:
 		return t.Muted.S("scanning for Go processes…")
 	}

@@ -84,7 +84,8 @@ const TitlePrefix = "gotune"
 
 // CheckTerminal returns what, in the bytes a full-screen program wrote to
 // its terminal, did not come from the program's own drawing: an OSC other
-// than a title starting with TitlePrefix (with clean text) or a colour
+// than a title starting with TitlePrefix (with clean text), an empty
+// title (a reset) or a colour
 // query (OSC 52 clipboard writes and OSC 8 links never), SGR 8 (conceal;
 // 38;5;8, 48;5;8 and 38;2;r;g;b are colours and are parsed as such), a
 // DCS, SOS, PM or APC string, C0 controls other than the ones a renderer
@@ -170,7 +171,9 @@ func escape(b []byte, i int, add func(int, string, ...any)) int {
 		num, text, _ := strings.Cut(body, ";")
 		switch num {
 		case "0", "1", "2":
-			if !strings.HasPrefix(text, TitlePrefix) {
+			if text == "" {
+				// A program resets the title as it exits.
+			} else if !strings.HasPrefix(text, TitlePrefix) {
 				add(i, "OSC %s title not set by gotune: %q", num, text)
 			} else if err := CheckText([]byte(text)); err != nil || strings.ContainsRune(text, '\n') {
 				add(i, "OSC %s title with unsafe text: %v", num, err)
