@@ -138,6 +138,7 @@ func TestHostileTextNeverReachesTheTerminal(t *testing.T) {
 			t.Fatalf("gotune %s: exit %d\n%s", strings.Join(args, " "), r.code, clip(r.stderr))
 		}
 		checkOutput(t, r, "stderr", r.stderr)
+		checkOutput(t, r, "stdout", r.stdout)
 		return r
 	}
 	// The payload's OSC 52 as a JSON value: the original, kept.

@@ -111,16 +111,23 @@ func TestHostileTextNeverReachesTheDashboardTerminal(t *testing.T) {
 		tm.send("Enter") // the stack, with file names
 		tm.waitText(d, "main.INJECTEDleafINJECTED", "/src/evil")
 		tm.send("d") // the full dump: states and labels
-		tm.waitText(d, "INJECTEDstate")
+		tm.waitText(d, "debug=2 dump read", "chan receiveINJ")
 		tm.send("5")
 		tm.waitText(d, "goroutine-leak", "main.INJECTEDleafINJECTED")
 		tm.send("1")
 		tm.waitText(d, "Heap", "metrics via agent")
-		// The agent document now answers 500 with the hostile body: the
-		// status line quotes it.
+		// Every endpoint now answers 500 with the hostile body: the status
+		// line quotes it.
 		fail(t, url, true)
 		defer fail(t, url, false)
 		tm.waitText(d, "failing", "500", "INJECTED")
+		// A profile fetched again now fails with it too.
+		tm.send("2")
+		tm.waitText(d, "heap · inuse_space")
+		tm.send("r")
+		tm.waitFor(d, "the fetch's error", func(s string) bool {
+			return strings.Contains(lineWith(s, "heap"), "500") && strings.Contains(lineWith(s, "heap"), "INJECTED")
+		})
 		tm.checkTitle("gotune attach PID")
 		tm.quit(d)
 		tm.check("gotune attach PID")
@@ -138,9 +145,19 @@ func TestHostileTextNeverReachesTheDashboardTerminal(t *testing.T) {
 		tm.check("gotune attach URL")
 	})
 
+	t.Run("an error body at attach", func(t *testing.T) {
+		// The dashboard opens and its status line says why no source
+		// answers, quoting the bodies (wide enough to show them).
+		tm := startRawTmux(t, 500, 45, gotune+" attach "+target.Ready[2])
+		tm.waitText(d, "failing", "500", "INJECTED")
+		tm.quit(d)
+		tm.check("gotune attach ERROR-URL")
+	})
+
 	t.Run("picker", func(t *testing.T) {
 		tm := startRawTmux(t, 200, 45, gotune)
-		tm.waitText(d, "pick a Go process", pid)
+		// Other processes may fill the first page: filter by the PID.
+		tm.waitText(d, "pick a Go process", "COMMAND")
 		tm.send("/")
 		tm.typeText(pid)
 		tm.waitFor(d, "the hostile target's row", func(s string) bool {

@@ -26,8 +26,8 @@
 // crafted samples (proto), the real debug=1 and debug=2 texts plus a
 // crafted group each, /debug/pprof/trace (the real one),
 // /debug/pprof/cmdline, and the gotune agent's real document with its
-// strings changed (an HTTP 500 with ErrorBody after POST /hostile/fail, until
-// POST /hostile/fail?off). It ignores its arguments, prints
+// strings changed (and everything an HTTP 500 with ErrorBody after POST /hostile/fail,
+// until POST /hostile/fail?off). It ignores its arguments, prints
 // "ready <pid> <url> <error-url>" and serves until killed.
 package main
 
@@ -76,8 +76,9 @@ var (
 var (
 	requests atomic.Int64
 	started  = time.Now()
-	// failing makes the agent document answer 500 with ErrorBody, so a
-	// dashboard already attached shows a source failing with that body.
+	// failing makes every endpoint of the first port answer 500 with
+	// ErrorBody, so a dashboard already attached shows its sources and
+	// fetches failing with that body.
 	failing atomic.Bool
 )
 
@@ -130,9 +131,9 @@ func main() {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc(agent.Path, agentDocument)
-	// POST /hostile/fail: from now on the agent document is an HTTP 500
-	// with ErrorBody (a test turns it on once the dashboard is attached);
-	// POST /hostile/fail?off turns it off.
+	// POST /hostile/fail: from now on every other endpoint answers HTTP
+	// 500 with ErrorBody (a test turns it on once the dashboard is
+	// attached); POST /hostile/fail?off turns it off.
 	mux.HandleFunc("/hostile/fail", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			http.Error(w, "POST", http.StatusMethodNotAllowed)
@@ -150,7 +151,14 @@ func main() {
 
 	fmt.Printf("ready %d http://%s http://%s\n", os.Getpid(), ln.Addr(), errLn.Addr())
 	go func() { _ = (&http.Server{Handler: errMux, ReadHeaderTimeout: 10 * time.Second}).Serve(errLn) }()
-	_ = (&http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}).Serve(ln)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() && r.URL.Path != "/hostile/fail" {
+			errMux.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+	_ = (&http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}).Serve(ln)
 }
 
 // startLabelledGoroutines parks goroutines under pprof labels whose keys
@@ -284,12 +292,6 @@ func goroutine(w http.ResponseWriter, r *http.Request) {
 // agentDocument serves the real agent document with its strings carrying
 // Payload: go_version, and one metric name more.
 func agentDocument(w http.ResponseWriter, r *http.Request) {
-	if failing.Load() {
-		w.Header().Set("Content-Type", "text/plain")
-		w.WriteHeader(http.StatusInternalServerError)
-		_, _ = w.Write([]byte(ErrorBody))
-		return
-	}
 	rec := httptest.NewRecorder()
 	agent.Handler().ServeHTTP(rec, r)
 	var doc agent.Document
