@@ -74,12 +74,13 @@ func (r *rawTmux) quit(d time.Duration) {
 // in tmux against a real process whose argv, function and file names,
 // sample and goroutine labels, goroutine states, agent go_version and HTTP
 // error bodies carry OSC 0/2/8/52, CSI, SGR conceal and C1 controls
-// (internal/hostile): attached by PID, by URL and from the picker, through
-// every screen that shows what the target said, the window title, a source
-// failing with a hostile error body in the status line, and the compare
-// view's Profiles tab. The raw bytes gotune wrote to its terminal (stderr
-// included) hold none of the payload's sequences, and its visible words are
-// on the screen (shown inert, not dropped).
+// (internal/hostile): attached by PID, by URL, from the picker and to a URL
+// that answers 500, through every screen that shows what the target said,
+// the window title, saving a snapshot, sources and a fetch failing with a
+// hostile error body, and the compare view's Profiles, Goroutines and
+// Findings tabs. The raw bytes gotune wrote to its terminal (stderr
+// included) hold none of the payload's sequences, and its visible words
+// are on the screen (shown inert, not dropped).
 func TestHostileTextNeverReachesTheDashboardTerminal(t *testing.T) {
 	needTmux(t)
 	bin := testproc.Build(t, ".")
@@ -116,6 +117,12 @@ func TestHostileTextNeverReachesTheDashboardTerminal(t *testing.T) {
 		tm.waitText(d, "goroutine-leak", "main.INJECTEDleafINJECTED")
 		tm.send("1")
 		tm.waitText(d, "Heap", "metrics via agent")
+		// Saving a snapshot: the prompt's default path is named after the
+		// target, and the status line says where it went.
+		tm.send("s")
+		tm.waitText(d, "Save a snapshot", "path")
+		tm.send("Enter")
+		tm.waitText(d, "saved to")
 		// Every endpoint now answers 500 with the hostile body: the status
 		// line quotes it.
 		fail(t, url, true)
