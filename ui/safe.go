@@ -130,26 +130,40 @@ func sgrEnd(s string, i int) (int, bool) {
 
 // conceals reports whether an SGR parameter list turns on conceal (8),
 // reading the colour forms 38/48/58;5;N and 38/48/58;2;R;G;B as one
-// parameter each.
+// parameter each. It does not allocate: it runs for every SGR of every
+// frame.
 func conceals(params string) bool {
-	ps := strings.Split(params, ";")
-	for k := 0; k < len(ps); k++ {
-		n, err := strconv.Atoi(ps[k])
-		if err != nil {
+	skip := 0 // parameters of a colour form still to pass over
+	for params != "" {
+		p, rest, _ := strings.Cut(params, ";")
+		params = rest
+		if skip != 0 {
+			if skip == -1 { // the colour form's kind: 5 (one index) or 2 (three values)
+				switch p {
+				case "5":
+					skip = 1
+				case "2":
+					skip = 3
+				default:
+					skip = 0
+				}
+				continue
+			}
+			skip--
+			continue
+		}
+		if strings.IndexByte(p, ':') >= 0 {
 			continue // 38:5:8 and the like: one parameter, a colour
+		}
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			continue
 		}
 		switch n {
 		case 8:
 			return true
 		case 38, 48, 58:
-			if k+1 < len(ps) {
-				switch ps[k+1] {
-				case "5":
-					k += 2
-				case "2":
-					k += 4
-				}
-			}
+			skip = -1
 		}
 	}
 	return false

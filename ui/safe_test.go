@@ -29,3 +29,39 @@ func TestSafeFrame(t *testing.T) {
 		t.Errorf("own drawing before the payload changed: %q", got)
 	}
 }
+
+// Whatever a frame holds, what safeFrame lets through passes
+// hostile.CheckTerminal, and a second pass changes nothing.
+func FuzzSafeFrame(f *testing.F) {
+	for _, s := range []string{hostile.Payload, hostile.ErrorBody, "\x1b[1;38;5;8mx\x1b[m", "\x1b[8m", "\x1b", "\x1b[", "\x1b]8;;x", "\xc2\x07\x9b", "\u202e\x1b[38;2;1;2;8;8m"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := safeFrame(s)
+		if bad := hostile.CheckTerminal([]byte(got)); len(bad) > 0 {
+			t.Fatalf("safeFrame(%q) = %q: %v", s, got, bad)
+		}
+		if again := safeFrame(got); again != got {
+			t.Fatalf("a second pass changed %q to %q", got, again)
+		}
+	})
+}
+
+func BenchmarkSafeFrame(b *testing.B) {
+	// A 300×50 frame styled every few cells, as the dashboard draws: the
+	// cost of the backstop on every frame.
+	var sb strings.Builder
+	for range 50 {
+		for range 30 {
+			sb.WriteString("\x1b[38;5;208mfunction\x1b[m µs")
+		}
+		sb.WriteByte('\n')
+	}
+	frame := sb.String()
+	b.SetBytes(int64(len(frame)))
+	for b.Loop() {
+		if safeFrame(frame) != frame {
+			b.Fatal("changed")
+		}
+	}
+}
