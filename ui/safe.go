@@ -137,18 +137,16 @@ func conceals(params string) bool {
 	for params != "" {
 		p, rest, _ := strings.Cut(params, ";")
 		params = rest
-		if skip != 0 {
-			if skip == -1 { // the colour form's kind: 5 (one index) or 2 (three values)
-				switch p {
-				case "5":
-					skip = 1
-				case "2":
-					skip = 3
-				default:
-					skip = 0
-				}
-				continue
-			}
+		switch {
+		case skip == -1 && p == "5": // the colour form's kind: one index
+			skip = 1
+			continue
+		case skip == -1 && p == "2": // three values
+			skip = 3
+			continue
+		case skip == -1: // no colour form: read p as a parameter of its own
+			skip = 0
+		case skip > 0:
 			skip--
 			continue
 		}
