@@ -99,10 +99,12 @@ func TestHostileTextNeverReachesTheDashboardTerminal(t *testing.T) {
 
 	t.Run("by PID, every screen", func(t *testing.T) {
 		// Wide enough that the status line shows a whole error.
-		tm := startRawTmux(t, 300, 50, gotune+" attach "+pid)
+		tm := startRawTmux(t, 500, 50, gotune+" attach "+pid)
 		tm.waitText(d, "Heap", "metrics via agent", "PWNED")
 		tm.send("2")
-		tm.waitText(d, "heap · inuse_space", "pkg.(*T).Mid", "CONCEALED")
+		tm.waitFor(d, "the flame's hostile frame", func(s string) bool {
+			return strings.Contains(s, "heap · inuse_space") && strings.Contains(lineWith(s, "pkg.(*T).Mid"), "CONCEALED")
+		})
 		tm.send("j") // the frame panel follows the selection
 		tm.waitText(d, "Callees", "LINK")
 		tm.send("3")
@@ -127,7 +129,10 @@ func TestHostileTextNeverReachesTheDashboardTerminal(t *testing.T) {
 		// line quotes it.
 		fail(t, url, true)
 		defer fail(t, url, false)
-		tm.waitText(d, "failing", "500", "INJECTED")
+		tm.waitFor(d, "the status line quoting the body", func(s string) bool {
+			l := lineWith(s, "failing (")
+			return strings.Contains(l, "500") && strings.Contains(l, "INJECTED") && strings.Contains(l, "CONCEALED")
+		})
 		// A profile fetched again now fails with it too.
 		tm.send("2")
 		tm.waitText(d, "heap · inuse_space")
@@ -156,7 +161,10 @@ func TestHostileTextNeverReachesTheDashboardTerminal(t *testing.T) {
 		// The dashboard opens and its status line says why no source
 		// answers, quoting the bodies (wide enough to show them).
 		tm := startRawTmux(t, 500, 45, gotune+" attach "+target.Ready[2])
-		tm.waitText(d, "failing", "500", "INJECTED")
+		tm.waitFor(d, "the status line quoting the body", func(s string) bool {
+			l := lineWith(s, "failing (")
+			return strings.Contains(l, "500") && strings.Contains(l, "INJECTED") && strings.Contains(l, "CONCEALED")
+		})
 		tm.quit(d)
 		tm.check("gotune attach ERROR-URL")
 	})

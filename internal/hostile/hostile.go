@@ -8,6 +8,7 @@
 package hostile
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -20,7 +21,7 @@ const (
 	OSC2    = "\x1b]2;PWNED\x1b\\"                                    // window title, ST-terminated
 	OSC52   = "\x1b]52;c;SU5KRUNURUQ=\x07"                            // clipboard write ("INJECTED")
 	OSC8    = "\x1b]8;;https://evil.example/\x1b\\LINK\x1b]8;;\x1b\\" // hyperlink
-	CSI     = "\x1b[2J\x1b[H\x1b[3A\x1b[10C"                          // clear screen, cursor moves
+	CSI     = "\x1b[2J\x1b[H\x1b[3A\x1b[10C\x1b[21t"                  // clear screen, cursor moves, report the title
 	Conceal = "\x1b[8mCONCEALED\x1b[0m"                               // SGR 8 hides text
 	C1UTF8  = "\u009b2J\u009d0;PWNED\u009c"                           // 8-bit CSI, OSC, ST as UTF-8
 	C1Raw   = "\x9b2J\x9d0;PWNED\x07"                                 // 8-bit CSI and OSC as raw bytes (invalid UTF-8)
@@ -33,7 +34,7 @@ const Payload = "INJECTED" + OSC0 + OSC2 + OSC52 + OSC8 + CSI + Conceal + C1UTF8
 
 // ErrorBody is the body of the target's HTTP 500 answers: short enough
 // (under 200 bytes) that gotune's probe errors quote it.
-const ErrorBody = "INJECTED" + OSC0 + OSC52 + "\x1b[2J" + Conceal + "\u009b2J" + C1Raw
+const ErrorBody = "INJECTED" + OSC0 + OSC52 + "\x1b[2J\x1b[21t" + Conceal + "\u009b2J" + C1Raw
 
 // Words are the visible words of Payload.
 var Words = []string{"INJECTED", "PWNED", "CONCEALED", "LINK"}
@@ -90,7 +91,10 @@ const TitlePrefix = "gotune"
 // 38;5;8, 48;5;8 and 38;2;r;g;b are colours and are parsed as such), a
 // DCS, SOS, PM or APC string, C0 controls other than the ones a renderer
 // moves with (CR, LF, TAB, BS), C1 controls (U+0080–U+009F) and bytes that
-// are not UTF-8. CSI sequences other than SGR 8 are the program's drawing.
+// are not UTF-8. A CSI sequence is the program's drawing unless it is SGR
+// 8, a window operation or report (final byte t: CSI 21 t makes the
+// terminal type its title back as input) or media copy (final byte i),
+// which a renderer never sends, or the payload's CSI run itself.
 func CheckTerminal(b []byte) []string {
 	var bad []string
 	add := func(at int, format string, args ...any) {
@@ -150,8 +154,13 @@ func escape(b []byte, i int, add func(int, string, ...any)) int {
 			add(i, "malformed CSI")
 			return j
 		}
-		if b[j] == 'm' && j == i+2+len(params) && concealed(params) {
+		switch {
+		case b[j] == 'm' && j == i+2+len(params) && concealed(params):
 			add(i, "SGR 8 (conceal) in %q", params)
+		case b[j] == 't' || b[j] == 'i':
+			add(i, "CSI %s%c (window operation or media copy)", params, b[j])
+		case bytes.HasPrefix(b[i:], []byte(CSI)):
+			add(i, "the payload's CSI sequences")
 		}
 		return j + 1
 	case ']': // OSC, ended by BEL or ST

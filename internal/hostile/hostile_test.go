@@ -11,7 +11,7 @@ func TestCheckTerminal(t *testing.T) {
 		"OSC 0": OSC0, "OSC 2": OSC2, "OSC 52": OSC52, "OSC 8": OSC8, "SGR 8": Conceal,
 		"SGR 1;8": "\x1b[1;8mx", "SGR 38;5;1;8": "\x1b[38;5;1;8mx", "C1 as UTF-8": C1UTF8, "raw C1": C1Raw,
 		"BEL": "a\x07b", "payload": Payload, "error body": ErrorBody, "title with ESC": "\x1b]2;gotune \x1b[2J\x07",
-		"DCS": "\x1bPq#0\x1b\\",
+		"DCS": "\x1bPq#0\x1b\\", "CSI": CSI, "CSI 21 t": "\x1b[21t", "media copy": "\x1b[5i",
 	} {
 		if bad := CheckTerminal([]byte(s)); len(bad) == 0 {
 			t.Errorf("%s: %q passed", name, s)
