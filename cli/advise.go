@@ -104,7 +104,7 @@ above that level exists (for CI).`,
 				}
 			}
 			if f.json {
-				enc := json.NewEncoder(e.stdout)
+				enc := json.NewEncoder(e.jsonOut())
 				enc.SetIndent("", "  ")
 				if err := enc.Encode(out); err != nil {
 					return err

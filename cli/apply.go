@@ -165,7 +165,7 @@ func runApply(e *env, t collectors.Target, setting string, f applyFlags) error {
 			out.Error = err.Error()
 		}
 		if f.json {
-			enc := json.NewEncoder(e.stdout)
+			enc := json.NewEncoder(e.jsonOut())
 			enc.SetIndent("", "  ")
 			if jerr := enc.Encode(out); jerr != nil {
 				return jerr

@@ -118,7 +118,7 @@ func watch(e *env, w watchFlags, t collectors.Target, targetName string) error {
 
 	var p printer
 	if w.json {
-		p = &jsonPrinter{w: e.stdout, target: targetName}
+		p = &jsonPrinter{w: e.jsonOut(), target: targetName}
 	} else {
 		p = &linePrinter{w: safetext.NewWriter(e.stdout), target: targetName}
 	}

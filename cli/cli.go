@@ -22,7 +22,12 @@ var Version = "v0.1.0-dev"
 type env struct {
 	ctx    context.Context
 	stdout io.Writer
+	// stderr is for people: everything written to it is made
+	// terminal-safe (safetext.NewWriter), whatever outside text a message
+	// quotes. term is the same stream unwrapped, for gotune's own
+	// progress line on a terminal.
 	stderr io.Writer
+	term   io.Writer
 }
 
 // commands lists every subcommand. Add one line per new command file.
@@ -48,7 +53,7 @@ func commands(e *env) []*cobra.Command {
 
 // Run executes gotune with args (without the program name).
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	e := &env{ctx: ctx, stdout: stdout, stderr: stderr}
+	e := &env{ctx: ctx, stdout: stdout, stderr: safetext.NewWriter(stderr), term: stderr}
 	var theme string
 	var exports []string
 	root := &cobra.Command{
@@ -76,7 +81,7 @@ and 0 in a dashboard to come back with its session kept.`,
 	}
 	root.SetArgs(args)
 	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetErr(e.stderr)
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.Flags().StringVar(&theme, "theme", "auto", "picker and dashboard colours: auto, dark, light, high-contrast, mono")
 	root.Flags().StringArrayVar(&exports, "export", nil, "the dashboards' e exports to this destination, repeatable (default $"+ExportEnv+")")

@@ -60,7 +60,7 @@ between absolute and normalized), Goroutines, Settings and Findings. With
 			case "md", "markdown":
 				return c.WriteMarkdown(e.stdout)
 			case "json":
-				enc := json.NewEncoder(e.stdout)
+				enc := json.NewEncoder(e.jsonOut())
 				enc.SetIndent("", "  ")
 				return enc.Encode(c)
 			}

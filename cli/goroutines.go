@@ -42,7 +42,7 @@ the profile, which carries pprof labels).`,
 				return fmt.Errorf("read %s: %w", name, err)
 			}
 			if asJSON {
-				enc := json.NewEncoder(e.stdout)
+				enc := json.NewEncoder(e.jsonOut())
 				enc.SetIndent("", "  ")
 				return enc.Encode(struct {
 					Source     string                   `json:"source"`

@@ -47,7 +47,7 @@ not; run as root to see everything.`,
 				return fmt.Errorf("ps: %w", err)
 			}
 			if asJSON {
-				return writePsJSON(e.stdout, procs)
+				return writePsJSON(e.jsonOut(), procs)
 			}
 			return writePsTable(safetext.NewWriter(e.stdout), procs)
 		},

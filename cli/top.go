@@ -131,7 +131,7 @@ as recorded, under --source-path, in the module cache or GOROOT).`,
 				return err
 			}
 			if asJSON {
-				return writeTopJSON(e.stdout, name, baseName, normalize, p, t, to)
+				return writeTopJSON(e.jsonOut(), name, baseName, normalize, p, t, to)
 			}
 			return writeTopText(safetext.NewWriter(e.stdout), p, t, opts, baseName, normalize, unit)
 		},

@@ -124,8 +124,8 @@ func captureTrace(e *env, arg string, f traceFlags) error {
 	defer cancel()
 	sess := capture.Start(ctx, t, capture.Options{Interval: time.Second})
 	o := capture.TraceOptions{Seconds: f.seconds, FlightRecorder: f.flight}
-	if isTerminal(e.stderr) {
-		o.Progress = func(p collectors.TraceProgress) { fmt.Fprint(e.stderr, "\r"+traceProgressLine(p)+"\x1b[K") }
+	if isTerminal(e.term) {
+		o.Progress = func(p collectors.TraceProgress) { fmt.Fprint(e.term, "\r"+traceProgressLine(p)+"\x1b[K") }
 	}
 	c, err := sess.Trace(ctx, o)
 	if o.Progress != nil {
@@ -192,7 +192,7 @@ func printTrace(e *env, out *traceOutput, f traceFlags, readErr error) error {
 		out.Findings = []advisor.Finding{}
 	}
 	if f.json {
-		enc := json.NewEncoder(e.stdout)
+		enc := json.NewEncoder(e.jsonOut())
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(out); err != nil {
 			return err
@@ -227,7 +227,7 @@ func printTrace(e *env, out *traceOutput, f traceFlags, readErr error) error {
 func rankTraces(e *env, paths []string, f traceFlags) error {
 	rs := trace.RankFiles(e.ctx, paths, trace.Options{})
 	if f.json {
-		enc := json.NewEncoder(e.stdout)
+		enc := json.NewEncoder(e.jsonOut())
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rs); err != nil {
 			return err

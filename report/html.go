@@ -15,6 +15,7 @@ import (
 	"github.com/gotune/gotune/compare"
 	"github.com/gotune/gotune/measurement"
 	"github.com/gotune/gotune/profile"
+	"github.com/gotune/gotune/safetext"
 )
 
 //go:embed report.html.tmpl
@@ -64,7 +65,10 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	if r.Comparison != nil {
 		v.Compare = newCompareView(r.Comparison)
 	}
-	return htmlTemplate().Execute(w, v)
+	// html/template escapes for the browser, not for a terminal: a control
+	// character in outside text stays raw in HTML text, and the page is
+	// printed with -o - or cat. They become U+FFFD, as in Markdown.
+	return htmlTemplate().Execute(safetext.NewWriter(w), v)
 }
 
 // Chart geometry, in SVG user units (the SVG scales to the page width).

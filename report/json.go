@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"io"
 	"slices"
+
+	"github.com/gotune/gotune/safetext"
 )
 
 // WriteJSON writes the report as one indented JSON document (see
 // docs/report-json.md).
 func (r *Report) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
+	enc := json.NewEncoder(safetext.NewJSONWriter(w))
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
 }

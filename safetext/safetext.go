@@ -11,7 +11,9 @@
 // every byte that is not UTF-8 becomes U+FFFD, so what an escape sequence
 // carried is shown inert and visibly. This is the one sanitizer: the
 // dashboard, the text commands, stderr and the Markdown reports call it
-// where outside text enters what they print.
+// where outside text enters what they print. JSON outputs keep the
+// original text: NewJSONWriter escapes what a terminal would act on instead
+// of replacing it.
 package safetext
 
 import (
@@ -124,6 +126,63 @@ func (s *writer) Write(p []byte) (int, error) {
 		if unsafe(r, true) && !(r == utf8.RuneError && size > 1) {
 			out = utf8.AppendRune(out, Replacement)
 		} else {
+			out = append(out, in[i:i+size]...)
+		}
+		i += size
+	}
+	if _, err := s.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// NewJSONWriter wraps w for JSON meant for programs that may be printed
+// on a terminal (gotune's --json outputs, the JSON report). JSON holds the
+// original text, so nothing is replaced: every character Line would
+// replace and that encoding/json leaves raw (C1 controls, DEL,
+// bidirectional formatting, U+FFFD's invalid bytes) is written as its
+// \uXXXX escape, which a JSON reader decodes back to the same string and a
+// terminal shows as text. Newlines and tabs (indentation between values)
+// stay; a raw C0 control, which encoding/json never writes, is escaped
+// too. An invalid UTF-8 byte becomes \ufffd, as encoding/json does.
+func NewJSONWriter(w io.Writer) io.Writer { return &jsonWriter{w: w} }
+
+type jsonWriter struct {
+	w       io.Writer
+	partial []byte
+}
+
+const hexDigits = "0123456789abcdef"
+
+func appendEscape(out []byte, r rune) []byte {
+	return append(out, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+}
+
+func (s *jsonWriter) Write(p []byte) (int, error) {
+	in := p
+	if len(s.partial) > 0 {
+		in = append(s.partial, p...)
+		s.partial = nil
+	}
+	out := make([]byte, 0, len(in))
+	for i := 0; i < len(in); {
+		c := in[i]
+		if c >= 0x20 && c < 0x7f || c == '\n' || c == '\t' {
+			out = append(out, c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(in[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1 && !utf8.FullRune(in[i:]):
+			s.partial = append([]byte(nil), in[i:]...)
+			i = len(in)
+			continue
+		case r == utf8.RuneError && size <= 1:
+			out = appendEscape(out, utf8.RuneError)
+		case unsafe(r, true) && r != utf8.RuneError:
+			out = appendEscape(out, r)
+		default:
 			out = append(out, in[i:i+size]...)
 		}
 		i += size

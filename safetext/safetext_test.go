@@ -2,6 +2,9 @@ package safetext
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -58,6 +61,71 @@ func TestWriter(t *testing.T) {
 	}
 }
 
+// terminalSafe reports the first byte or rune of b a terminal could act
+// on: C0 other than newline and tab, DEL, C1, bidirectional formatting, or
+// invalid UTF-8.
+func terminalSafe(b []byte) error {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			return fmt.Errorf("invalid UTF-8 at %d", i)
+		case r < 0x20 && r != '\n' && r != '\t', r == 0x7f, r >= 0x80 && r <= 0x9f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+			return fmt.Errorf("%U at %d", r, i)
+		}
+		i += size
+	}
+	return nil
+}
+
+// JSON written through NewJSONWriter holds no raw control, and decodes to
+// the original strings (invalid UTF-8 aside, which JSON cannot carry).
+func TestJSONWriter(t *testing.T) {
+	valid := strings.ToValidUTF8(hostile, "")
+	type doc struct {
+		Name  string            `json:"name"`
+		Lines []string          `json:"lines"`
+		M     map[string]string `json:"m"`
+	}
+	in := doc{Name: valid, Lines: []string{"a\tb\nc", valid, "héllo µs 日本 \uFFFD"}, M: map[string]string{valid: valid}}
+	for _, indent := range []bool{false, true} {
+		var out bytes.Buffer
+		enc := json.NewEncoder(NewJSONWriter(&out))
+		if indent {
+			enc.SetIndent("", "\t")
+		}
+		if err := enc.Encode(in); err != nil {
+			t.Fatal(err)
+		}
+		if err := terminalSafe(out.Bytes()); err != nil {
+			t.Errorf("indent %v: %v in %q", indent, err, out.Bytes())
+		}
+		for _, esc := range []string{`\u001b`, `\u0007`, `\u009b`, `\u202e`, `\u007f`} {
+			if !strings.Contains(out.String(), esc) {
+				t.Errorf("indent %v: %s is missing from %s", indent, esc, out.Bytes())
+			}
+		}
+		var back doc
+		if err := json.Unmarshal(out.Bytes(), &back); err != nil {
+			t.Fatalf("not JSON: %v\n%s", err, out.Bytes())
+		}
+		if back.Name != in.Name || !slices.Equal(back.Lines, in.Lines) || back.M[valid] != valid {
+			t.Errorf("the decoded document differs:\n got %q\nwant %q", back, in)
+		}
+	}
+	// Split writes (a rune cut in two) and raw invalid bytes.
+	var out bytes.Buffer
+	w := NewJSONWriter(&out)
+	for _, chunk := range [][]byte{[]byte(`["a\u00`), []byte("e9 \xc2"), []byte("\x9b \xc3"), []byte("\xa9 \x9b\x1b\"]\n")} {
+		if _, err := w.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := `["a\u00e9 \u009b é \ufffd\u001b"]` + "\n"; out.String() != want {
+		t.Errorf("got %q, want %q", out.String(), want)
+	}
+}
+
 func FuzzSafe(f *testing.F) {
 	f.Add(hostile)
 	f.Add("plain")
@@ -82,6 +150,22 @@ func FuzzSafe(f *testing.F) {
 		w.Write([]byte(s[len(s)/2:]))
 		if got := b.String(); !utf8.ValidString(got) || strings.ContainsRune(got, '\x1b') {
 			t.Fatalf("writer: %q → %q", s, got)
+		}
+		// JSON of s, written in two halves, is terminal-safe and decodes
+		// to what the JSON of s decodes to (invalid bytes are U+FFFD in
+		// both).
+		enc, _ := json.Marshal(s)
+		b.Reset()
+		jw := NewJSONWriter(&b)
+		jw.Write(enc[:len(enc)/2])
+		jw.Write(enc[len(enc)/2:])
+		if err := terminalSafe(b.Bytes()); err != nil {
+			t.Fatalf("json writer: %v in %q", err, b.Bytes())
+		}
+		var back, want string
+		_ = json.Unmarshal(enc, &want)
+		if err := json.Unmarshal(b.Bytes(), &back); err != nil || back != want {
+			t.Fatalf("json writer: %q decodes to %q (%v)", s, back, err)
 		}
 	})
 }

@@ -196,7 +196,7 @@ func (f *applyFlow) update(msg tea.Msg) (tea.Cmd, bool) {
 		f.change, f.err = msg.change, msg.err
 		f.last = msg.change.Sentence(time.Local)
 		if msg.err != nil {
-			f.last += " — " + msg.err.Error()
+			f.last += " — " + safetext.Line(msg.err.Error())
 		}
 		f.state, f.trial = flowIdle, nil
 		return nil, true

@@ -70,7 +70,7 @@ func newCmpProfilesScreen(s *shared, c *compare.Comparison, before, after *snaps
 			p.err = "a side's profile could not be read"
 			continue
 		}
-		base, cur := b.Profile, a.Profile
+		base, cur := safeProfile(b.Profile), safeProfile(a.Profile)
 		var err error
 		if p.abs, err = buildDiffFlame(pd.Kind, base, cur, pd.Absolute, c.MinChange); err != nil {
 			p.err = err.Error()

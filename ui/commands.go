@@ -84,7 +84,7 @@ func fetchProfile(ctx context.Context, sess *capture.Session, gen int, kind prof
 			}
 			return profileMsg{gen: gen, kind: kind, err: err}
 		}
-		d, err := buildFlameData(c, o)
+		d, err := buildFlameData(safeCaptured(c), o)
 		if err != nil {
 			return profileMsg{gen: gen, kind: kind, err: err}
 		}

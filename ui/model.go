@@ -488,7 +488,9 @@ func (m *Model) View() tea.View {
 		m.frameOK = false
 	}
 	if !m.frameOK {
-		m.frame, m.frameOK = m.render(), true
+		// Fields from outside were made safe where they entered; safeFrame
+		// is the backstop for one that was missed.
+		m.frame, m.frameOK = safeFrame(m.render()), true
 	}
 	v := tea.NewView(m.frame)
 	v.AltScreen = true
@@ -745,7 +747,8 @@ func (m *Model) statusText(st session.Status) string {
 		}
 		return t.Crit.S(s)
 	case st.Failures > 0:
-		return t.Warn.S(fmt.Sprintf("%s · failing (%d×): %s", name, st.Failures, st.LastErr))
+		// LastErr quotes what the target answered (an error body).
+		return t.Warn.S(fmt.Sprintf("%s · failing (%d×): %s", name, st.Failures, safetext.Line(st.LastErr)))
 	case st.LastOK.IsZero():
 		return t.Muted.S(name + " · waiting")
 	}

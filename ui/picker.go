@@ -285,7 +285,7 @@ func (p *pickerScreen) statusText() string {
 	case p.attaching != "":
 		return t.Warn.S("attaching to " + p.attaching + "…")
 	case p.err != nil:
-		return t.Crit.S(safetext.Line(p.err.Error()))
+		return t.Crit.S(safetext.Line(p.err.Error())) // may quote what a target answered
 	case p.hv == nil:
 		return t.Muted.S("reading the Go processes of this host…")
 	case p.note != "":

@@ -15,6 +15,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/gotune/gotune/capture"
+	"github.com/gotune/gotune/safetext"
 	"github.com/gotune/gotune/session"
 	"github.com/gotune/gotune/snapshot"
 	"github.com/gotune/gotune/themes"
@@ -246,10 +247,10 @@ func (p *savePrompt) done(msg savedMsg) {
 	p.saving = false
 	p.resultAt = p.s.now
 	if msg.err != nil {
-		p.result, p.failed = "save failed: "+msg.err.Error(), true
+		p.result, p.failed = "save failed: "+safetext.Line(msg.err.Error()), true
 		return
 	}
-	p.result, p.failed = "saved to "+homeShort(msg.path), false
+	p.result, p.failed = "saved to "+safetext.Line(homeShort(msg.path)), false
 	if len(msg.notes) > 0 {
 		p.result += fmt.Sprintf(" (%d not captured: see the manifest's notes)", len(msg.notes))
 	}

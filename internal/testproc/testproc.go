@@ -82,6 +82,10 @@ const (
 	PlainSleep  = "plainsleep"  // no agent, no server
 	OldGoMod    = "oldgomod"    // DefaultGODEBUG containermaxprocs=0,updatemaxprocs=0
 	HostFigures = "hostfigures" // known RSS, threads, CPU and listening ports
+	// Hostile: argv, profiles, labels, agent document and 500 bodies
+	// carrying terminal escapes (internal/hostile); prints
+	// "ready <pid> <url> <error-url>".
+	Hostile = "hostile"
 )
 
 // Target is the package path of the target named name, for Build.
