@@ -169,10 +169,10 @@ func TestHostileTextNeverReachesTheDashboardTerminal(t *testing.T) {
 		tm.check("gotune attach ERROR-URL")
 	})
 
-	t.Run("picker", func(t *testing.T) {
+	t.Run("host overview", func(t *testing.T) {
 		tm := startRawTmux(t, 200, 45, gotune)
 		// Other processes may fill the first page: filter by the PID.
-		tm.waitText(d, "pick a Go process", "COMMAND")
+		tm.waitText(d, "every Go process on this host", "COMMAND")
 		tm.send("/")
 		tm.typeText(pid)
 		tm.waitFor(d, "the hostile target's row", func(s string) bool {
@@ -180,9 +180,9 @@ func TestHostileTextNeverReachesTheDashboardTerminal(t *testing.T) {
 		})
 		tm.send("Enter")
 		tm.waitText(d, "Heap", "metrics via agent", "PWNED")
-		tm.checkTitle("gotune (the picker)")
+		tm.checkTitle("gotune (the host overview)")
 		tm.quit(d)
-		tm.check("gotune (the picker)")
+		tm.check("gotune (the host overview)")
 	})
 
 	t.Run("compare view", func(t *testing.T) {
