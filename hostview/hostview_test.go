@@ -91,8 +91,9 @@ func TestHostRealProcesses(t *testing.T) {
 		}
 	}
 	// 20 goroutines a second is 1200 a minute; the reads are 200 ms apart
-	// at best, the target's ticker is not exact: a wide band.
-	if g := r.GoroutineGrowth.Value; g < 400 || g > 1500 {
+	// at best, and a starved target's ticker falls behind on a busy
+	// machine: a wide band, whose floor still tells growth from none.
+	if g := r.GoroutineGrowth.Value; g < 100 || g > 1500 {
 		t.Errorf("leaker: growth %.0f/min, want about 1200 (%s)", g, r.GoroutineGrowth.Origin)
 	}
 	if r.Goroutines.Value < 50 {
