@@ -63,7 +63,10 @@ func TestHostRealProcesses(t *testing.T) {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 
-	h := hostview.New(hostview.Options{Rescan: time.Hour, AdviseEvery: time.Millisecond, Workers: 4})
+	// The test refreshes every 200 ms, ten times the front ends' cadence:
+	// keep enough points that they span the growth figure's 10 s minimum
+	// (30, the default, span 6 s on a quiet machine and growth never shows).
+	h := hostview.New(hostview.Options{Rescan: time.Hour, AdviseEvery: time.Millisecond, Workers: 4, History: 300})
 	var last hostview.Row
 	var found bool
 	v := refreshUntil(t, h, "the leaker's growth and findings", func(v *hostview.View) bool {
