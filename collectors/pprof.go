@@ -2,7 +2,6 @@ package collectors
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/gotune/gotune/profile"
 )
@@ -152,10 +153,6 @@ func CheckProfile(body []byte) error {
 		}
 		return errors.New("not a pprof profile (neither gzip nor protobuf)")
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("not a pprof profile: %w", err)
-	}
 	limit := int64(DefaultMaxInflated)
 	if b := profile.DefaultBudget(); b.Err() != nil {
 		return b.Err()
@@ -164,8 +161,11 @@ func CheckProfile(body []byte) error {
 	} else {
 		limit = math.MaxInt64 - 1 // lifted
 	}
-	n, err := io.Copy(io.Discard, io.LimitReader(zr, limit+1))
+	n, err := profile.InflatedSize(body, limit)
 	if err != nil {
+		if errors.Is(err, gzip.ErrHeader) {
+			return fmt.Errorf("not a pprof profile: %w", err)
+		}
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			return errors.New("profile is truncated (gzip stream ends early)")
 		}

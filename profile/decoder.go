@@ -5,13 +5,14 @@ package profile
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"math/bits"
+
+	"github.com/klauspost/compress/gzip"
 
 	pprof "github.com/google/pprof/profile"
 
@@ -197,7 +198,7 @@ func gunzipWithin(data []byte, c *check) ([]byte, error) {
 		// Measure first, keeping nothing: the buffer is then allocated
 		// once, at the size found, and a stream over the budget costs
 		// no memory at all.
-		n, err := io.Copy(io.Discard, io.LimitReader(zr, limit+1))
+		n, err := inflatedSize(zr, limit)
 		if err != nil {
 			return nil, err
 		}
@@ -214,15 +215,59 @@ func gunzipWithin(data []byte, c *check) ([]byte, error) {
 		}
 	}
 	size = min(size, limit)
-	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
-	n, err := buf.ReadFrom(io.LimitReader(zr, limit+1))
-	if err != nil {
+	cw := capWriter{buf: make([]byte, 0, size), limit: limit}
+	if _, err := zr.WriteTo(&cw); cw.over {
+		return nil, &BudgetError{What: "profile", Budget: "inflated", Limit: c.b.Inflated, Seen: cw.n, AtLeast: true}
+	} else if err != nil {
 		return nil, err
 	}
-	if n > limit {
-		return nil, &BudgetError{What: "profile", Budget: "inflated", Limit: c.b.Inflated, Seen: n, AtLeast: true}
+	return cw.buf, nil
+}
+
+// InflatedSize inflates the gzip stream data to its end, keeping nothing,
+// and returns its size, checking its CRC and length; it stops once more
+// than limit bytes came out (the size returned is then over limit).
+func InflatedSize(data []byte, limit int64) (int64, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return 0, err
 	}
-	return buf.Bytes(), nil
+	return inflatedSize(zr, limit)
+}
+
+func inflatedSize(zr *gzip.Reader, limit int64) (int64, error) {
+	cw := capWriter{limit: limit, discard: true}
+	n, err := zr.WriteTo(&cw)
+	if cw.over {
+		return cw.n, nil
+	}
+	return n, err
+}
+
+// errCapped ends an inflate that went over its limit.
+var errCapped = errors.New("over the inflated budget")
+
+// capWriter keeps (or, with discard, only counts) what the inflater
+// writes, up to limit bytes. The inflater writes it straight from its
+// window (gzip.Reader.WriteTo), with no copy through a read buffer.
+type capWriter struct {
+	buf     []byte
+	n       int64 // bytes written, with the write that went over
+	limit   int64
+	discard bool
+	over    bool
+}
+
+func (w *capWriter) Write(p []byte) (int, error) {
+	w.n += int64(len(p))
+	if w.n > w.limit {
+		w.over = true
+		return 0, errCapped
+	}
+	if !w.discard {
+		w.buf = append(w.buf, p...)
+	}
+	return len(p), nil
 }
 
 // errNeedsFallback marks valid-looking input the lean decoder does not

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // The unit tables and formatting rules re-create pprof's
@@ -62,67 +64,119 @@ func (ut unitType) sniff(s string) *unit {
 // "minimum") to pick the largest unit that keeps the value ≥ 1. Counts and
 // unknown units are returned unchanged with an empty unit.
 func Scale(value int64, from, to string) (float64, string) {
-	if value < 0 && -value > 0 {
-		v, u := Scale(-value, from, to)
-		return -v, u
-	}
-	for _, ut := range unitTypes {
-		fu := ut.sniff(from)
-		if fu == nil {
-			continue
-		}
-		v := float64(value) * fu.factor
-		if to == "auto" || to == "minimum" {
-			var f float64
-			var name string
-			for _, u := range ut.units {
-				if u.factor >= f && v/u.factor >= 1 {
-					f, name = u.factor, u.name
-				}
+	return newScaler(from, to).scale(value)
+}
+
+// scaler is Scale with the units looked up once: a table formats
+// thousands of values in the same two units.
+type scaler struct {
+	ut       *unitType // nil: from is not a unit of time or bytes
+	from, to *unit     // to nil: auto, or to is not of ut's type
+	auto     bool
+	name     string // the unit printed when ut is nil
+}
+
+func newScaler(from, to string) scaler {
+	s := scaler{auto: to == "auto" || to == "minimum"}
+	for i := range unitTypes {
+		ut := &unitTypes[i]
+		if fu := ut.sniff(from); fu != nil {
+			s.ut, s.from = ut, fu
+			if !s.auto {
+				s.to = ut.sniff(to)
 			}
-			if f == 0 {
-				return v / ut.def.factor, ut.def.name
-			}
-			return v / f, name
+			return s
 		}
-		if tu := ut.sniff(to); tu != nil {
-			return v / tu.factor, tu.name
-		}
-		return v / ut.def.factor, ut.def.name
 	}
 	switch to {
 	case "count", "sample", "unit", "minimum", "auto", "":
-		return float64(value), ""
+	default:
+		s.name = to
 	}
-	return float64(value), to
+	return s
+}
+
+func (s scaler) scale(value int64) (float64, string) {
+	if value < 0 && -value > 0 {
+		v, u := s.scale(-value)
+		return -v, u
+	}
+	ut := s.ut
+	if ut == nil {
+		return float64(value), s.name
+	}
+	v := float64(value) * s.from.factor
+	switch {
+	case s.auto:
+		var f float64
+		var name string
+		for _, u := range ut.units {
+			if u.factor >= f && v/u.factor >= 1 {
+				f, name = u.factor, u.name
+			}
+		}
+		if f == 0 {
+			return v / ut.def.factor, ut.def.name
+		}
+		return v / f, name
+	case s.to != nil:
+		return v / s.to.factor, s.to.name
+	}
+	return v / ut.def.factor, ut.def.name
 }
 
 // FormatValue formats value (in unit) for people, in unit to ("auto" picks
 // one): "1.50MB", "230ms", "42".
 func FormatValue(value int64, unit, to string) string {
-	v, u := Scale(value, unit, to)
-	s := strings.TrimSuffix(fmt.Sprintf("%.2f", v), ".00")
-	if s == "0" || s == "-0" {
-		return "0"
+	return string(newScaler(unit, to).appendValue(nil, value))
+}
+
+// appendValue appends FormatValue's text for value.
+func (s scaler) appendValue(dst []byte, value int64) []byte {
+	v, u := s.scale(value)
+	start := len(dst)
+	dst = strconv.AppendFloat(dst, v, 'f', 2, 64)
+	if n := len(dst); n-start >= 3 && string(dst[n-3:]) == ".00" {
+		dst = dst[:n-3]
 	}
-	return s + u
+	if num := string(dst[start:]); num == "0" || num == "-0" {
+		return append(dst[:start], '0')
+	}
+	return append(dst, u...)
 }
 
 // Percent formats value as a share of total the way pprof does: "12.34%",
 // "0.42%", "  100%". The result is 6 characters wide.
 func Percent(value, total int64) string {
+	return string(appendPercent(nil, value, total))
+}
+
+// appendPercent appends Percent's text: fmt's %5.2f%% or %5.2g%%.
+func appendPercent(dst []byte, value, total int64) []byte {
 	var r float64
 	if total != 0 {
 		r = math.Abs(float64(value)/float64(total)) * 100
 	}
-	switch {
-	case r >= 99.95 && r <= 100.05:
-		return "  100%"
-	case r >= 1.0:
-		return fmt.Sprintf("%5.2f%%", r)
-	default:
-		return fmt.Sprintf("%5.2g%%", r)
+	if r >= 99.95 && r <= 100.05 {
+		return append(dst, "  100%"...)
 	}
+	var num [24]byte
+	var b []byte
+	if r >= 1.0 {
+		b = strconv.AppendFloat(num[:0], r, 'f', 2, 64)
+	} else {
+		b = strconv.AppendFloat(num[:0], r, 'g', 2, 64)
+	}
+	dst = appendPadded(dst, b, 5)
+	return append(dst, '%')
+}
+
+// appendPadded appends b right-aligned in width runes, as fmt's %Ns.
+func appendPadded(dst, b []byte, width int) []byte {
+	for n := utf8.RuneCount(b); n < width; n++ {
+		dst = append(dst, ' ')
+	}
+	return append(dst, b...)
 }
 
 // OutputUnit picks the unit pprof would print a table in: the unit of the
@@ -191,11 +245,29 @@ func (t *Top) WriteText(w io.Writer, unit string) error {
 		}
 	}
 	fmt.Fprintf(&b, "%10s %5s%% %5s%% %10s %5s%%\n", "flat", "flat", "sum", "cum", "cum")
+	// The rows as "%10s %s %s %10s %s  %s\n" with f and Percent, without
+	// fmt: a big profile's table has thousands.
+	sc := newScaler(t.SampleType.Unit, unit)
+	out := []byte(b.String())
 	var sum int64
+	var num []byte
 	for _, r := range t.Rows {
 		sum += r.Flat
-		fmt.Fprintf(&b, "%10s %s %s %10s %s  %s\n", f(r.Flat), Percent(r.Flat, t.Total), Percent(sum, t.Total), f(r.Cum), Percent(r.Cum, t.Total), r.Name)
+		num = sc.appendValue(num[:0], r.Flat)
+		out = appendPadded(out, num, 10)
+		out = append(out, ' ')
+		out = appendPercent(out, r.Flat, t.Total)
+		out = append(out, ' ')
+		out = appendPercent(out, sum, t.Total)
+		out = append(out, ' ')
+		num = sc.appendValue(num[:0], r.Cum)
+		out = appendPadded(out, num, 10)
+		out = append(out, ' ')
+		out = appendPercent(out, r.Cum, t.Total)
+		out = append(out, "  "...)
+		out = append(out, r.Name...)
+		out = append(out, '\n')
 	}
-	_, err := io.WriteString(w, b.String())
+	_, err := w.Write(out)
 	return err
 }
