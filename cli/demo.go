@@ -10,6 +10,7 @@ import (
 	"github.com/gotune/gotune/collectors"
 	"github.com/gotune/gotune/collectors/discover"
 	"github.com/gotune/gotune/demo"
+	"github.com/gotune/gotune/internal/gcstart"
 )
 
 func demoCmd(e *env) *cobra.Command {
@@ -69,6 +70,9 @@ func workloadArgs(fs *pflag.FlagSet) []string {
 }
 
 func serveDemo(e *env, addr string, cfg demo.Config) error {
+	// The workload is what people measure: its collector runs as the
+	// runtime's, never with gotune's deferred first collection.
+	gcstart.Restore()
 	ctx := demo.WatchParent(e.ctx)
 	err := demo.Serve(ctx, addr, cfg, func(baseURL string) {
 		fmt.Fprintln(e.stdout, baseURL)
