@@ -43,12 +43,7 @@ func TestDeferThenRestoreOnFirstGC(t *testing.T) {
 		}
 		return
 	}
-	cmd := exec.Command(os.Args[0], "-test.run", "^TestDeferThenRestoreOnFirstGC$", "-test.v")
-	cmd.Env = append(withoutGC(os.Environ()), "GCSTART_CHILD=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "PASS") {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
+	inChild(t, "TestDeferThenRestoreOnFirstGC", "GCSTART_CHILD=1")
 }
 
 // With GOGC set, Defer changes nothing.
@@ -60,12 +55,7 @@ func TestDeferLeavesTheUsersGOGC(t *testing.T) {
 		}
 		return
 	}
-	cmd := exec.Command(os.Args[0], "-test.run", "^TestDeferLeavesTheUsersGOGC$", "-test.v")
-	cmd.Env = append(withoutGC(os.Environ()), "GCSTART_CHILD=2", "GOGC=150")
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "PASS") {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
+	inChild(t, "TestDeferLeavesTheUsersGOGC", "GCSTART_CHILD=2", "GOGC=150")
 }
 
 // Restore before the first collection ends the deferral for good: the
@@ -84,8 +74,15 @@ func TestRestoreThenLaterSettingsStay(t *testing.T) {
 		}
 		return
 	}
-	cmd := exec.Command(os.Args[0], "-test.run", "^TestRestoreThenLaterSettingsStay$", "-test.v")
-	cmd.Env = append(withoutGC(os.Environ()), "GCSTART_CHILD=3")
+	inChild(t, "TestRestoreThenLaterSettingsStay", "GCSTART_CHILD=3")
+}
+
+// inChild runs test name again in a child process with env added to this
+// environment less GOGC and GOMEMLIMIT (Defer acts once per process).
+func inChild(t *testing.T, name string, env ...string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run", "^"+name+"$", "-test.v")
+	cmd.Env = append(withoutGC(os.Environ()), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "PASS") {
 		t.Fatalf("child: %v\n%s", err, out)
