@@ -109,9 +109,11 @@ func TestAttachJSONEverySource(t *testing.T) {
 			after := mt.readSelf(t)
 			var last *Record
 			recs := decodeRecords(t, out)
+			freshVia := 0
 			for i := range recs {
 				if recs[i].Fresh && recs[i].Source.Via == c.via {
 					last = &recs[i]
+					freshVia++
 				}
 			}
 			if last == nil {
@@ -151,11 +153,18 @@ func TestAttachJSONEverySource(t *testing.T) {
 				last.Source.Via, live/(1<<20), lo/(1<<20), hi/(1<<20), firstWords(last.Origins[session.HeapLive]+last.Origins[session.HeapLiveEstimate], 4),
 				last.Metrics[session.HeapGoal]/(1<<20), after["heap_goal"]/(1<<20), last.Metrics[session.GCCycles], before["gc_cycles"], after["gc_cycles"],
 				last.Metrics[session.Goroutines], after["num_goroutine"], after["goroutines"], gc, firstWords(last.DerivedOrigins[session.GCCPU], 6))
+			// A delta needs two reads; the pprof endpoints are paced by
+			// their cost to the target (collectors.pprofPacer), so on a busy
+			// machine the 3 s window may hold one.
+			paced := c.via == "pprof" && freshVia < 2
+			if paced {
+				t.Logf("one fresh read via pprof (paced): no GC CPU delta to check")
+			}
 			if c.gcMethod == "" {
 				if ok {
 					t.Errorf("GC CPU %v (%s) without the inputs", gc, last.DerivedOrigins[session.GCCPU])
 				}
-			} else if !ok || gc < 0 || gc > 1 || !strings.Contains(last.DerivedOrigins[session.GCCPU], c.gcMethod) {
+			} else if !paced && (!ok || gc < 0 || gc > 1 || !strings.Contains(last.DerivedOrigins[session.GCCPU], c.gcMethod)) {
 				t.Errorf("GC CPU %v (present %v): %q, want by %q", gc, ok, last.DerivedOrigins[session.GCCPU], c.gcMethod)
 			}
 			if g, ok := last.Metrics[session.Goroutines]; ok && math.Abs(g-after["num_goroutine"]) > 6 && math.Abs(g-after["goroutines"]) > 6 {
