@@ -105,23 +105,37 @@ func open(t *testing.T, ctx context.Context, r *Report, name string) (pageURL st
 	if err := chromedp.Listen(ctx, ev.listen); err != nil {
 		t.Fatal(err)
 	}
-	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := chromedp.Do(tctx, chromedp.Navigate(pageURL), chromedp.WaitVisible(chromedp.ID("flame"))); err != nil {
+	if _, err := run(ctx, chromedp.Steps(chromedp.Navigate(pageURL), chromedp.WaitVisible(chromedp.ID("flame")))); err != nil {
 		t.Fatalf("load %s: %v", pageURL, err)
 	}
 	return pageURL, ev
 }
 
-func eval[T any](t *testing.T, ctx context.Context, js string) T {
-	t.Helper()
-	tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+// browserLimit bounds each browser action: a guard against a hung
+// Chromium, not a speed check (on the loaded CI machine under -race a
+// screenshot has taken tens of seconds).
+const browserLimit = 2 * time.Minute
+
+// run runs one browser action within browserLimit.
+func run[T any](ctx context.Context, a chromedp.Action[T]) (T, error) {
+	tctx, cancel := context.WithTimeout(ctx, browserLimit)
 	defer cancel()
-	v, err := chromedp.Run(tctx, chromedp.Evaluate[T](js))
+	return chromedp.Run(tctx, a)
+}
+
+// do runs a browser action whose failure ends the test.
+func do[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
+	t.Helper()
+	v, err := run(ctx, a)
 	if err != nil {
-		t.Fatalf("evaluate %s: %v", js, err)
+		t.Fatalf("%s: %v", what, err)
 	}
 	return v
+}
+
+func eval[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	return do(t, ctx, "evaluate "+js, chromedp.Evaluate[T](js))
 }
 
 // inkStats measures a screenshot: the share of pixels that are not near
@@ -184,22 +198,14 @@ func TestHTMLInBrowser(t *testing.T) {
 	}
 
 	// Screenshots are not blank: the whole page, a chart, the flame graph.
-	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	full, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatal(err)
-	}
+	full := do(t, ctx, "full-page screenshot", chromedp.FullScreenshot(100))
 	ink, colors := inkStats(t, full)
 	t.Logf("full-page screenshot: %d bytes, %.1f%% non-white pixels, %d distinct colours", len(full), ink*100, colors)
 	if ink < 0.03 || colors < 50 {
 		t.Errorf("page screenshot looks blank: %.2f%% non-white, %d colours", ink*100, colors)
 	}
 	for _, sel := range []string{"#chart-heap", "#flame"} {
-		shot, err := chromedp.Run(tctx, chromedp.Screenshot(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatal(err)
-		}
+		shot := do(t, ctx, sel+" screenshot", chromedp.Screenshot(chromedp.CSS(sel)))
 		ink, colors := inkStats(t, shot)
 		t.Logf("%s screenshot: %.1f%% non-white pixels, %d distinct colours", sel, ink*100, colors)
 		if ink < 0.05 || colors < 8 {
@@ -222,9 +228,7 @@ func TestHTMLInBrowser(t *testing.T) {
 	if target.ID == "" {
 		t.Fatal("no flame frame to click")
 	}
-	if err := chromedp.Do(tctx, chromedp.MouseClickXY(target.X, target.Y)); err != nil {
-		t.Fatal(err)
-	}
+	do(t, ctx, "click the frame", chromedp.MouseClickXY(target.X, target.Y))
 	zoomed := eval[struct {
 		Zoom    string
 		W, Full float64
@@ -249,9 +253,7 @@ func TestHTMLInBrowser(t *testing.T) {
 		t.Errorf("zoom hid %d frames, info %q", zoomed.Hidden, zoomed.Info)
 	}
 	// Escape zooms back out.
-	if err := chromedp.Do(tctx, chromedp.KeyEvent("\u001b")); err != nil {
-		t.Fatal(err)
-	}
+	do(t, ctx, "press Escape", chromedp.KeyEvent("\u001b"))
 	if z := eval[string](t, ctx, `document.getElementById("flame").dataset.zoom`); z != "0" {
 		t.Errorf("after Escape data-zoom is %q, want 0", z)
 	}

@@ -166,12 +166,7 @@ func TestTraceSectionInBrowser(t *testing.T) {
 		if !strings.Contains(text, "Stop-the-world pauses, worst first") || !strings.Contains(text, "Time blocked, by reason") {
 			t.Errorf("%s: the trace section reads %q", name, text[:min(len(text), 300)])
 		}
-		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		shot, err := chromedp.Run(tctx, chromedp.Screenshot(chromedp.CSS("#trace")))
-		if err != nil {
-			t.Fatal(err)
-		}
+		shot := do(t, ctx, name+": #trace screenshot", chromedp.Screenshot(chromedp.CSS("#trace")))
 		ink, colors := inkStats(t, shot)
 		t.Logf("%s: #trace screenshot %.1f%% non-white pixels, %d colours", name, ink*100, colors)
 		if ink < 0.03 || colors < 8 {

@@ -148,8 +148,10 @@ func loadProfile(t testing.TB, m *Model, kind profile.Kind) {
 }
 
 // runCmd runs cmd and the commands of batches it returns, giving up on
-// any that blocks (snapshot waits) after a second.
-func runCmd(t testing.TB, cmd tea.Cmd) []tea.Msg { return runCmdWithin(t, cmd, time.Second) }
+// any that blocks after 30 s: a guard against a hang, not a speed check
+// (a trace capture took over a second under -race beside a second copy
+// of the suite on a slowed machine).
+func runCmd(t testing.TB, cmd tea.Cmd) []tea.Msg { return runCmdWithin(t, cmd, 30*time.Second) }
 
 // runCmdWithin is runCmd with another limit per command.
 func runCmdWithin(t testing.TB, cmd tea.Cmd, limit time.Duration) []tea.Msg {
