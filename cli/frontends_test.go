@@ -34,34 +34,46 @@ import (
 const recording = "../testdata/recordings/demo.gotune"
 
 // runMsgs runs cmd and every command its messages lead to (batches
-// included) through m, for at most d; ticks that would wait are dropped.
-func runMsgs(t *testing.T, m tea.Model, cmd tea.Cmd, d time.Duration) {
+// included) through m until done holds, for at most two minutes: a guard
+// against a hang, not a speed check (an advice fetch took over the 500 ms
+// an earlier version allowed each command, under -race on a slowed
+// machine). As in bubbletea, commands run concurrently, so a tick or a
+// wait on the store holds up nothing; m takes their messages one at a
+// time, on this goroutine.
+func runMsgs(t *testing.T, m tea.Model, cmd tea.Cmd, done func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	queue := []tea.Cmd{cmd}
-	for len(queue) > 0 && time.Now().Before(deadline) {
-		c := queue[0]
-		queue = queue[1:]
+	stop := make(chan struct{})
+	defer close(stop)
+	msgs := make(chan tea.Msg)
+	start := func(c tea.Cmd) {
 		if c == nil {
-			continue
+			return
 		}
-		ch := make(chan tea.Msg, 1)
-		go func() { ch <- c() }()
-		var msg tea.Msg
+		go func() {
+			select {
+			case msgs <- c():
+			case <-stop:
+			}
+		}()
+	}
+	start(cmd)
+	limit := time.After(2 * time.Minute)
+	for !done() {
 		select {
-		case msg = <-ch:
-		case <-time.After(500 * time.Millisecond):
-			continue // a tick or a wait on the store: not part of this flow
+		case msg := <-msgs:
+			if b, ok := msg.(tea.BatchMsg); ok {
+				for _, c := range b {
+					start(c)
+				}
+				continue
+			}
+			if msg != nil {
+				_, next := m.Update(msg)
+				start(next)
+			}
+		case <-limit:
+			return // the caller's checks say what is missing
 		}
-		if b, ok := msg.(tea.BatchMsg); ok {
-			queue = append(queue, b...)
-			continue
-		}
-		if msg == nil {
-			continue
-		}
-		_, next := m.Update(msg)
-		queue = append(queue, next)
 	}
 }
 
@@ -110,24 +122,36 @@ func TestFrontEndsGiveTheSameAdvice(t *testing.T) {
 	sess := capture.Replay(rec)
 	m := ui.New(t.Context(), ui.Options{Session: sess, Theme: "mono", Version: Version})
 	m.Update(tea.WindowSizeMsg{Width: 1000, Height: 400})
-	runMsgs(t, m, keyPress(m, "5"), 20*time.Second)
-	view := ansi.Strip(m.View().Content)
-	view = strings.Join(strings.Fields(view), " ")
-	for _, f := range adv.Report.Findings {
-		if !strings.Contains(view, strings.Join(strings.Fields(f.Title), " ")) {
-			t.Errorf("the Advice screen lacks finding %s %q", f.ID, f.Title)
-		}
-		for _, e := range f.Evidence {
-			text := strings.Join(strings.Fields(e.Name+": "+e.Text+" ("+e.Source+")"), " ")
-			if !strings.Contains(view, text) {
-				t.Errorf("the Advice screen lacks evidence %q of %s", text, f.ID)
+	// Every finding of gotune advise, with its evidence, as the Advice
+	// screen words them (runs of spaces folded).
+	words := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	missing := func() []string {
+		view := words(ansi.Strip(m.View().Content))
+		var miss []string
+		for _, f := range adv.Report.Findings {
+			if !strings.Contains(view, words(f.Title)) {
+				miss = append(miss, fmt.Sprintf("finding %s %q", f.ID, f.Title))
+			}
+			for _, e := range f.Evidence {
+				if text := words(e.Name + ": " + e.Text + " (" + e.Source + ")"); !strings.Contains(view, text) {
+					miss = append(miss, fmt.Sprintf("evidence %q of %s", text, f.ID))
+				}
 			}
 		}
+		return miss
+	}
+	runMsgs(t, m, keyPress(m, "5"), func() bool { return len(missing()) == 0 })
+	for _, miss := range missing() {
+		t.Errorf("the Advice screen lacks %s", miss)
 	}
 
 	// s, enter: the saved snapshot's report.
-	runMsgs(t, m, keyPress(m, "s", "enter"), 20*time.Second)
-	files, _ := filepath.Glob(filepath.Join(dir, "gotune", "snapshots", "*.gotune"))
+	savedFiles := func() []string {
+		files, _ := filepath.Glob(filepath.Join(dir, "gotune", "snapshots", "*.gotune"))
+		return files
+	}
+	runMsgs(t, m, keyPress(m, "s", "enter"), func() bool { return len(savedFiles()) > 0 }) // written atomically
+	files := savedFiles()
 	if len(files) != 1 {
 		t.Fatalf("saved %v", files)
 	}

@@ -450,18 +450,6 @@ func playGotune(t *testing.T, a agentTarget, setting string, value int64, lease 
 	return cmd, id
 }
 
-// eventually polls cond every 100 ms until it holds or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, timeout)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // gotune is killed with SIGKILL while it holds a change: nothing reverts
 // it from gotune's side, and the agent reverts it on its own when the lease
 // ends.
@@ -473,15 +461,15 @@ func TestAgentLeaseRevertsAfterGotuneSIGKILL(t *testing.T) {
 	writer, id := playGotune(t, a, "GOGC", 50, lease)
 	during := gogc(t, a.base)
 	// Wait for one renewal: gotune was alive and holding the change.
-	eventually(t, 30*time.Second, "a lease renewal", func() bool {
+	testproc.Eventually(t, 30*time.Second, func() bool {
 		j, err := own.Journal(t.Context())
 		return err == nil && strings.Contains(journalEvents(j), agent.EventRenew)
-	})
+	}, "a lease renewal")
 	writer.Process.Kill()
 	writer.Wait()
 	killed := time.Now()
 	atKill := gogc(t, a.base)
-	eventually(t, lease+30*time.Second, "GOGC back to 100", func() bool { return gogc(t, a.base) == 100 })
+	testproc.Eventually(t, lease+30*time.Second, func() bool { return gogc(t, a.base) == 100 }, "GOGC back to 100")
 	after := gogc(t, a.base)
 	t.Logf("GOGC before %v, during %v, right after SIGKILL %v, after the lease %v (reverted %v after the kill)", before, during, atKill, after, time.Since(killed).Round(100*time.Millisecond))
 	if before != 100 || during != 50 || after != 100 {

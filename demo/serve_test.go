@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/pprof/profile"
 	"github.com/gotune/gotune/agent"
+	"github.com/gotune/gotune/internal/testproc"
 )
 
 // get fetches url and returns its body, failing the test on any error or a
@@ -49,9 +50,11 @@ func agentMetrics(t *testing.T, c *http.Client, base string) (agent.Document, ma
 	return doc, m
 }
 
-// eventually calls cond until it returns true or the deadline passes.
+// eventually calls cond until it returns true or the deadline (at least
+// testproc.MinWait) passes, and fails with the last state cond gave.
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
+	timeout = max(timeout, testproc.MinWait)
 	deadline := time.Now().Add(timeout)
 	for {
 		ok, state := cond()

@@ -26,7 +26,7 @@ import (
 // program would; clock ticks are dropped (they re-arm forever).
 func drive(t *testing.T, m *Model, cmd tea.Cmd) {
 	t.Helper()
-	for _, msg := range runCmdWithin(t, cmd, 10*time.Second) {
+	for _, msg := range runCmd(t, cmd) {
 		switch msg.(type) {
 		case tickMsg, captureTickMsg, saveTickMsg, nil:
 			continue

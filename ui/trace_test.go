@@ -67,7 +67,7 @@ func loadTrace(t testing.TB, m *Model) {
 // deliverTrace runs a command and delivers its trace message.
 func deliverTrace(t testing.TB, m *Model, cmd tea.Cmd) traceMsg {
 	t.Helper()
-	for _, msg := range runCmdWithin(t, cmd, 5*time.Second) {
+	for _, msg := range runCmd(t, cmd) {
 		if tm, ok := msg.(traceMsg); ok {
 			m.Update(tm)
 			return tm
@@ -150,7 +150,7 @@ func TestTraceProgressAndCancel(t *testing.T) {
 		t.Fatal("c did not start exactly one capture")
 	}
 	done := make(chan []tea.Msg, 1)
-	go func() { done <- runCmdWithin(t, cmd, 10*time.Second) }()
+	go func() { done <- runCmdWithin(t, cmd, testproc.MinWait) }()
 	testproc.Eventually(t, 10*time.Second, func() bool { return m.trace.progress.n.Load() > 0 }, "the fetch reported no progress")
 	now = t0.Add(2 * time.Second)
 	m.Update(traceTickMsg{gen: m.trace.gen})

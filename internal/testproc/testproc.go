@@ -292,10 +292,18 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// Eventually polls cond every 50 ms until it is true or d passes, then
-// fails with msg. Tests use it instead of sleeping.
+// MinWait is the least a test waits for something before it fails: a
+// limit is a guard against a hang, never a speed check. CI runs the suite
+// under -race on a 2-core machine that may be busy, where a step that
+// takes a second at rest has taken tens (a whole pair of suites once ran
+// 2.4 times slower than the same pair an hour before).
+const MinWait = 2 * time.Minute
+
+// Eventually polls cond every 50 ms until it is true or d (at least
+// MinWait) passes, then fails with msg. Tests use it instead of sleeping.
 func Eventually(t testing.TB, d time.Duration, cond func() bool, msg string, args ...any) {
 	t.Helper()
+	d = max(d, MinWait)
 	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
