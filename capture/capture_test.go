@@ -14,6 +14,7 @@ import (
 	"github.com/gotune/gotune/advisor"
 	"github.com/gotune/gotune/collectors"
 	"github.com/gotune/gotune/collectors/cgroup"
+	"github.com/gotune/gotune/internal/testproc"
 	"github.com/gotune/gotune/profile"
 	"github.com/gotune/gotune/session"
 )
@@ -217,19 +218,11 @@ func TestCgroupAtTheStart(t *testing.T) {
 	sess.watchCgroup(ctx)
 	first := &cgroup.Stats{PID: 1, ReadAt: time.Now()}
 	st.UpdateFacts(func(f *session.Facts) { f.Cgroup = first })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testproc.Eventually(t, testproc.MinWait, func() bool {
 		sess.mu.Lock()
-		got := sess.start.cgroup
-		sess.mu.Unlock()
-		if got == first {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the first cgroup reading was not recorded")
-		}
-		time.Sleep(time.Millisecond)
-	}
+		defer sess.mu.Unlock()
+		return sess.start.cgroup == first
+	}, "the first cgroup reading was not recorded")
 	st.UpdateFacts(func(f *session.Facts) { f.Cgroup = &cgroup.Stats{PID: 1, ReadAt: time.Now().Add(time.Second)} })
 	select {
 	case <-st.Changed():

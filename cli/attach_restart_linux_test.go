@@ -37,7 +37,7 @@ func (s *syncBuffer) String() string {
 // again (the kernel frees a killed process's port asynchronously).
 func startPprofOn(t *testing.T, addr string) *testproc.Proc {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(testproc.MinWait)
 	for {
 		ln, err := net.Listen("tcp", addr)
 		if err == nil {

@@ -57,7 +57,7 @@ var restartKinds = []restartKind{
 // the process just killed (the kernel frees it asynchronously).
 func startOnPort(t *testing.T, k restartKind, addr string) *testproc.Proc {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(testproc.MinWait)
 	for {
 		ln, err := net.Listen("tcp", addr)
 		if err == nil {

@@ -88,7 +88,7 @@ func TestFetchTraceOneAtATime(t *testing.T) {
 	}()
 	select {
 	case <-started:
-	case <-time.After(30 * time.Second):
+	case <-time.After(testproc.MinWait):
 		t.Fatal("the first capture sent nothing")
 	}
 	// A second client for the same target is refused too.

@@ -87,7 +87,7 @@ func TestServe(t *testing.T) {
 	case base = <-urls:
 	case err := <-served:
 		t.Fatalf("Serve returned before ready: %v", err)
-	case <-time.After(30 * time.Second):
+	case <-time.After(testproc.MinWait):
 		t.Fatal("Serve did not call ready within 30s")
 	}
 	if !strings.HasPrefix(base, "http://127.0.0.1:") {
@@ -146,7 +146,7 @@ func TestServe(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Serve = %v after cancel, want nil", err)
 		}
-	case <-time.After(30 * time.Second):
+	case <-time.After(testproc.MinWait):
 		t.Fatal("Serve did not return within 30s of cancel")
 	}
 	if _, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), time.Second); err == nil {

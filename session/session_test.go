@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/gotune/gotune/internal/testproc"
 )
 
 var t0 = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
@@ -59,7 +61,7 @@ func TestSlowReaderNeverBlocksWriter(t *testing.T) {
 	}()
 	select {
 	case <-done:
-	case <-time.After(30 * time.Second): // a deadlock guard, not a timing assertion
+	case <-time.After(testproc.MinWait): // a deadlock guard, not a timing assertion
 		t.Fatal("writer blocked behind a reader that never reads")
 	}
 	if n := len(s.Changed()); n != 1 {

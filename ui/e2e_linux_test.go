@@ -71,9 +71,11 @@ func (tm *tmuxTerm) typeText(s string) {
 	tm.run("send-keys", "-t", "main", "-l", s)
 }
 
-// waitFor polls the screen until cond holds or d passes.
+// waitFor polls the screen until cond holds or d (at least
+// testproc.MinWait) passes.
 func (tm *tmuxTerm) waitFor(d time.Duration, what string, cond func(screen string) bool) string {
 	tm.t.Helper()
+	d = max(d, testproc.MinWait)
 	deadline := time.Now().Add(d)
 	var s string
 	for {

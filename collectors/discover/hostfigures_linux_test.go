@@ -101,7 +101,7 @@ func TestHostFiguresAgreeWithKernel(t *testing.T) {
 	// compare once two kernel readings around gopsutil's agree.
 	var g proc.ProcessStat
 	var before, after kernelReading
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testproc.MinWait)
 	for {
 		before = readKernel(t, pid)
 		var err error
