@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gotune/gotune/collectors"
 	"github.com/gotune/gotune/collectors/effective"
@@ -36,10 +37,16 @@ func TestAttachPIDJSON(t *testing.T) {
 		t.Run(c.target, func(t *testing.T) {
 			bin := testproc.BuildInto(t, c.target, "")
 			p := testproc.StartWith(t, bin, testproc.Options{Env: append([]string{"GOMAXPROCS=2"}, c.env...), WaitReady: c.target != testproc.PlainSleep})
-			out, _, err := runGotune(t, t.Context(), "attach", strconv.Itoa(p.PID), "--json", "--duration", "2500ms", "--interval", "500ms")
-			if err != nil {
-				t.Fatalf("attach %d: %v\n%s", p.PID, err, out)
+			// The pprof endpoints are paced by what a read costs the
+			// target (interval ≥ latency ÷ 1 %, collectors.pprofPacer):
+			// on a busy machine one 45 ms read puts the next 4.5 s away.
+			// So pprof needs one fresh record, and every record in the
+			// 2.5 s after it must carry that read, the source fine.
+			wantFresh := 3
+			if c.via == "pprof" {
+				wantFresh = 1
 			}
+			out := attachUntil(t, wantFresh, 2500*time.Millisecond, strconv.Itoa(p.PID), "--interval", "500ms")
 			recs := decodeRecords(t, out)
 			// On a loaded machine one read of the metrics source may time
 			// out; that sample carries the OS figures only (via "os").
@@ -52,15 +59,6 @@ func TestAttachPIDJSON(t *testing.T) {
 						via = append(via, r)
 					}
 				}
-			}
-			// The pprof endpoints are paced by what a read costs the
-			// target (interval ≥ latency ÷ 1 %, collectors.pprofPacer):
-			// on a busy machine one 45 ms read puts the next 4.5 s away,
-			// past this 2.5 s window. So pprof needs one fresh record, and
-			// every record after it must carry that read, the source fine.
-			wantFresh := 3
-			if c.via == "pprof" {
-				wantFresh = 1
 			}
 			if len(fresh) < wantFresh || len(via) < len(fresh)/2+1 {
 				t.Fatalf("%d fresh records, %d via %s; want ≥ %d and most via %s:\n%s", len(fresh), len(via), c.via, wantFresh, c.via, out)

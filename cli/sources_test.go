@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gotune/gotune/internal/testproc"
 	"github.com/gotune/gotune/session"
@@ -102,10 +103,7 @@ func TestAttachJSONEverySource(t *testing.T) {
 				arg = strconv.Itoa(mt.p.PID)
 			}
 			before := mt.readSelf(t)
-			out, _, err := runGotune(t, t.Context(), "attach", arg, "--json", "--duration", "3s", "--interval", "500ms")
-			if err != nil {
-				t.Fatalf("attach %s: %v\n%s", arg, err, out)
-			}
+			out := attachUntil(t, 1, 3*time.Second, arg, "--interval", "500ms")
 			after := mt.readSelf(t)
 			var last *Record
 			recs := decodeRecords(t, out)

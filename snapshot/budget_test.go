@@ -3,6 +3,7 @@ package snapshot
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -63,22 +64,32 @@ func TestSixHugeEntriesRefused(t *testing.T) {
 	if len(data) > 4<<20 {
 		t.Errorf("crafted file is %d bytes, want about 3 MB", len(data))
 	}
-	for _, c := range []struct{ spec, budget string }{
-		{"", "entry"},
-		{"entry=1GiB", "ratio"},
-		{"entry=1GiB,ratio=0,total=1000MiB", "total"}, // the first entry is read, the second refused
+	// The total is shown on six 64 MiB entries: the first is read, the
+	// second refused (inflating 511 MiB under -race took half a minute).
+	for i := range es {
+		es[i].Size = 64 << 20
+	}
+	smaller := craftedFile(t, es...)
+	for _, c := range []struct {
+		data         []byte
+		spec, budget string
+		read         uint64 // what is read before the refusal
+	}{
+		{data, "", "entry", 0},
+		{data, "entry=1GiB", "ratio", 0},
+		{smaller, "entry=1GiB,ratio=0,total=100MiB", "total", 64 << 20},
 	} {
 		b, err := ParseBudget(c.spec)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var s *Snapshot
-		alloc := allocDuring(func() { s, err = DecodeWithin(bytes.NewReader(data), int64(len(data)), b, 0) })
+		alloc := allocDuring(func() { s, err = DecodeWithin(bytes.NewReader(c.data), int64(len(c.data)), b, 0) })
 		if s != nil {
 			t.Fatalf("%q: decoded", c.spec)
 		}
 		snapBudgetErr(t, err, c.budget)
-		if limit := uint64(8 << 20); c.budget != "total" && alloc > limit || alloc > limit+512<<20 {
+		if limit := uint64(8<<20) + c.read; alloc > limit {
 			t.Errorf("%q: refusing it allocated %d MiB", c.spec, alloc>>20)
 		}
 	}
@@ -98,10 +109,17 @@ func TestSeriesDecodedBudget(t *testing.T) {
 	if limit := uint64(len(series)) + 8<<20; alloc > limit {
 		t.Errorf("refusing a %d-byte series allocated %d MiB", len(series), alloc>>20)
 	}
-	// Raised, it decodes: the figure is the budget, not a parse failure.
-	b, _ := ParseBudget("json-decoded=1GiB")
-	s, err := DecodeWithin(bytes.NewReader(data), int64(len(data)), b, 0)
-	if err != nil || len(s.Series.Points) != 20_000 || len(s.Series.Points[0].Values) != 200 {
+	// The figure is the budget, not a parse failure: a tenth of the
+	// series is refused by a tenth of the budget and decodes under a
+	// raised one (decoding all of it took three minutes under -race).
+	series = crafted.SeriesJSON(2_000, 200)
+	data = craftedFile(t, crafted.SnapshotEntry{Name: SeriesEntry, Kind: "series", Data: series})
+	tenth, _ := ParseBudget(fmt.Sprintf("json-decoded=%d", MaxJSONDecoded/10))
+	_, err = DecodeWithin(bytes.NewReader(data), int64(len(data)), tenth, 0)
+	snapBudgetErr(t, err, "json-decoded")
+	raised, _ := ParseBudget("json-decoded=1GiB")
+	s, err := DecodeWithin(bytes.NewReader(data), int64(len(data)), raised, 0)
+	if err != nil || len(s.Series.Points) != 2_000 || len(s.Series.Points[0].Values) != 200 {
 		t.Fatalf("raised budget: err %v", err)
 	}
 }

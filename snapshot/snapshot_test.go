@@ -1,7 +1,6 @@
 package snapshot
 
 import (
-	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"crypto/rand"
@@ -20,6 +19,7 @@ import (
 	"github.com/gotune/gotune/advisor"
 	"github.com/gotune/gotune/collectors/cgroup"
 	"github.com/gotune/gotune/collectors/effective"
+	"github.com/gotune/gotune/internal/crafted"
 	"github.com/gotune/gotune/profile"
 )
 
@@ -234,20 +234,7 @@ func TestMain(m *testing.M) {
 // size listed, holding n zero bytes deflated.
 func craft(t *testing.T, listed int64, n int) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	sum := "00"
-	m := map[string]any{"format": Format, "format_version": FormatVersion,
-		"files": []map[string]any{{"name": SeriesEntry, "kind": "series", "size": listed, "sha256": sum}}}
-	mw, _ := zw.Create(ManifestEntry)
-	json.NewEncoder(mw).Encode(m)
-	w, _ := zw.Create(SeriesEntry)
-	zero := make([]byte, 1<<20)
-	for i := 0; i < n; i += len(zero) {
-		w.Write(zero[:min(len(zero), n-i)])
-	}
-	zw.Close()
-	return buf.Bytes()
+	return craftedFile(t, crafted.SnapshotEntry{Name: SeriesEntry, Kind: "series", Size: int64(n), Listed: listed})
 }
 
 // Crafted files are refused by their budget, before or while reading,
