@@ -85,9 +85,7 @@ const sampleBlock = 16384
 // protoWriter writes protobuf wire format.
 type protoWriter struct {
 	w   *bufio.Writer
-	rep interface {
-		Repeat(block []byte, times int) error
-	} // nil: write copies
+	rep *deflater // nil: write copies
 	buf []byte
 	err error
 }
@@ -155,103 +153,110 @@ func (m msg) bytes(f int, b []byte) msg {
 func (p Profile) WriteTo(w io.Writer) (int64, error) {
 	p = p.withDefaults()
 	cw := &countWriter{w: w}
-	zw, err := newGzipRepeat(cw, p.Level)
-	if err != nil {
-		return 0, err
+	// ID, deflate, no flags, no time, no extra flags, unknown OS.
+	if _, err := cw.Write([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255}); err != nil {
+		return cw.n, err
 	}
-	pw := &protoWriter{w: bufio.NewWriterSize(zw, 256<<10), rep: zw}
+	d, err := newDeflater(cw, p.Level)
+	if err != nil {
+		return cw.n, err
+	}
+	pw := &protoWriter{w: bufio.NewWriterSize(d, 256<<10), rep: d}
 	p.write(pw)
 	if pw.err == nil {
 		pw.err = pw.w.Flush()
 	}
+	if pw.err == nil {
+		pw.err = d.Close()
+	}
 	if pw.err != nil {
 		return cw.n, pw.err
 	}
-	err = zw.Close()
+	_, err = cw.Write(binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, d.crc), uint32(d.n)))
 	return cw.n, err
 }
 
-// gzipRepeat writes a gzip stream whose repeated runs of input
-// (Repeat) are deflated once or twice, not once per copy: see
-// deflateRepeat. Writing 3 M samples or a 480 MiB string table took
-// minutes under -race, compressed copy by copy.
-type gzipRepeat struct {
+// deflater deflates to out, keeping the CRC-32 and size of its input, and
+// deflates a run of repeated input (Repeat) once or twice, not once per
+// copy. Crafting six 511 MiB entries or 3 M samples copy by copy took
+// minutes under -race.
+type deflater struct {
 	out io.Writer
 	fw  *flate.Writer
 	buf bytesBuffer // deflated, not yet written to out
 	crc uint32
-	n   uint32 // input size mod 2^32, as the trailer holds it
+	n   int64
 	err error
 }
 
-func newGzipRepeat(out io.Writer, level int) (*gzipRepeat, error) {
-	z := &gzipRepeat{out: out}
-	fw, err := flate.NewWriter(&z.buf, level)
+func newDeflater(out io.Writer, level int) (*deflater, error) {
+	d := &deflater{out: out}
+	fw, err := flate.NewWriter(&d.buf, level)
 	if err != nil {
 		return nil, err
 	}
-	z.fw = fw
-	// ID, deflate, no flags, no time, no extra flags, unknown OS.
-	_, z.err = out.Write([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255})
-	return z, nil
+	d.fw = fw
+	return d, nil
 }
 
-func (z *gzipRepeat) Write(p []byte) (int, error) {
-	if z.err != nil {
-		return 0, z.err
+func (d *deflater) Write(p []byte) (int, error) {
+	if d.err != nil {
+		return 0, d.err
 	}
-	z.fw.Write(p) // into z.buf: cannot fail
-	z.crc = crc32.Update(z.crc, crc32.IEEETable, p)
-	z.n += uint32(len(p))
-	if len(z.buf) >= 256<<10 {
-		z.drain()
+	d.fw.Write(p) // into d.buf: cannot fail
+	d.crc = crc32.Update(d.crc, crc32.IEEETable, p)
+	d.n += int64(len(p))
+	if len(d.buf) >= 256<<10 {
+		d.drain()
 	}
-	return len(p), z.err
+	return len(p), d.err
 }
 
-func (z *gzipRepeat) drain() {
-	if z.err == nil && len(z.buf) > 0 {
-		_, z.err = z.out.Write(z.buf)
+func (d *deflater) drain() {
+	if d.err == nil && len(d.buf) > 0 {
+		_, d.err = d.out.Write(d.buf)
 	}
-	z.buf = z.buf[:0]
+	d.buf = d.buf[:0]
 }
 
-// Repeat writes block times over. From the second copy on, deflate
-// encodes a copy as back-references into the one before (its window is
-// 32 KiB, so block must be at least that), so the second copy's blocks,
-// ended by a sync flush on a byte boundary, stand for every later copy.
-func (z *gzipRepeat) Repeat(block []byte, times int) error {
+// Repeat writes block times over. Deflate encodes the second copy as
+// back-references into the first (it looks 32 KiB back, so block must be
+// at least that long), and a sync flush ends those blocks on a byte
+// boundary: they are valid after any whole copy, and stand for every
+// later one. The writer's window then ends with a whole copy, as the
+// stream does.
+func (d *deflater) Repeat(block []byte, times int) error {
 	if times < 3 || len(block) < 32<<10 {
 		for range times {
-			z.Write(block)
+			d.Write(block)
 		}
-		return z.err
+		return d.err
 	}
-	z.fw.Write(block)
-	z.fw.Flush()
-	z.drain()
-	z.fw.Write(block)
-	z.fw.Flush()
-	seg := append([]byte(nil), z.buf...)
-	z.drain()
+	d.fw.Write(block)
+	d.fw.Flush()
+	d.drain()
+	d.fw.Write(block)
+	d.fw.Flush()
+	seg := append([]byte(nil), d.buf...)
+	d.drain()
 	for range times - 2 {
-		z.buf = append(z.buf, seg...)
-		z.drain()
+		d.buf = append(d.buf, seg...)
+		d.drain()
 	}
-	// The writer's window ends with a whole copy, as the stream does.
 	for range times {
-		z.crc = crc32.Update(z.crc, crc32.IEEETable, block)
-		z.n += uint32(len(block))
+		d.crc = crc32.Update(d.crc, crc32.IEEETable, block)
 	}
-	return z.err
+	d.n += int64(len(block)) * int64(times)
+	return d.err
 }
 
-// Close ends the deflate stream and writes the trailer.
-func (z *gzipRepeat) Close() error {
-	z.fw.Close()
-	z.buf = binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(z.buf, z.crc), z.n)
-	z.drain()
-	return z.err
+// Close ends the deflate stream.
+func (d *deflater) Close() error {
+	if d.err == nil {
+		d.err = d.fw.Close()
+	}
+	d.drain()
+	return d.err
 }
 
 // Bytes returns the gzipped profile.
@@ -460,15 +465,17 @@ func (s Snapshot) WriteTo(w io.Writer) (int64, error) {
 			key := fmt.Sprintf("%d/%x", e.Size, pat)
 			var ok bool
 			if m, ok = cache[key]; !ok {
-				h, c := sha256.New(), crc32.NewIEEE()
+				h := sha256.New()
 				chunk := bytes.Repeat(pat, max(1, (1<<20)/len(pat)))
-				for left := e.Size; left > 0; {
-					part := chunk[:min(int64(len(chunk)), left)]
-					h.Write(part)
-					c.Write(part)
-					left -= int64(len(part))
+				for left := e.Size; left > 0; left -= int64(len(chunk)) {
+					h.Write(chunk[:min(int64(len(chunk)), left)])
 				}
-				m = member{raw: deflateRepeat(chunk, e.Size), crc: c.Sum32(), size: uint64(e.Size), sum: hex.EncodeToString(h.Sum(nil)), deflated: true}
+				var b bytesBuffer
+				d, _ := newDeflater(&b, flate.BestCompression)
+				d.Repeat(chunk, int(e.Size/int64(len(chunk))))
+				d.Write(chunk[:e.Size%int64(len(chunk))])
+				d.Close()
+				m = member{raw: b, crc: d.crc, size: uint64(e.Size), sum: hex.EncodeToString(h.Sum(nil)), deflated: true}
 				cache[key] = m
 			}
 		}
@@ -504,40 +511,6 @@ func (s Snapshot) WriteTo(w io.Writer) (int64, error) {
 	}
 	err = zw.Close()
 	return cw.n, err
-}
-
-// deflateRepeat deflates chunk repeated to size bytes (the last copy cut
-// short) without compressing every copy: the second copy, deflated after
-// the first, is back-references into a window that holds the same bytes
-// (deflate looks 32 KiB back, no more than a chunk), and a sync flush ends
-// it on a byte boundary, so those blocks are valid after any whole number
-// of copies and are repeated. Compressing 511 MiB of zeros at the best
-// level took 260 s under -race; this compresses 2 MiB and the rest.
-func deflateRepeat(chunk []byte, size int64) []byte {
-	var b bytesBuffer
-	fw, _ := flate.NewWriter(&b, flate.BestCompression)
-	copies := size / int64(len(chunk))
-	if copies < 2 || len(chunk) < 32<<10 {
-		for left := size; left > 0; left -= int64(len(chunk)) {
-			fw.Write(chunk[:min(int64(len(chunk)), left)])
-		}
-		fw.Close()
-		return b
-	}
-	fw.Write(chunk)
-	fw.Flush()
-	first := len(b)
-	fw.Write(chunk)
-	fw.Flush()
-	second := b[first:len(b):len(b)]
-	for range copies - 2 {
-		b = append(b, second...)
-	}
-	// The rest and the final block: the writer's window ends as the
-	// stream's does, with a whole copy.
-	fw.Write(chunk[:size%int64(len(chunk))])
-	fw.Close()
-	return b
 }
 
 // SeriesJSON returns a snapshot series of n points, each with keys

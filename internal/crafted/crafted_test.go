@@ -5,16 +5,23 @@ import (
 	"bytes"
 	"compress/flate"
 	"compress/gzip"
+	"hash/crc32"
 	"io"
 	"testing"
 )
 
-// deflateRepeat's stream inflates to the chunk repeated, for sizes around
-// whole copies, and is far smaller than the copies.
-func TestDeflateRepeat(t *testing.T) {
+// A deflater's Repeat inflates to the chunk repeated, for sizes around
+// whole copies, with the CRC of the copies, and is far smaller than them.
+func TestDeflaterRepeat(t *testing.T) {
 	chunk := bytes.Repeat([]byte("gotune\x00"), (64<<10)/7) // 64 KiB less a few bytes: copies do not align with the window
 	for _, size := range []int64{0, 1, int64(len(chunk)) - 1, int64(len(chunk)), int64(len(chunk)) + 1, 2 * int64(len(chunk)), 2*int64(len(chunk)) + 5, 37*int64(len(chunk)) + 1000} {
-		raw := deflateRepeat(chunk, size)
+		var raw bytesBuffer
+		d, _ := newDeflater(&raw, flate.BestCompression)
+		d.Repeat(chunk, int(size/int64(len(chunk))))
+		d.Write(chunk[:size%int64(len(chunk))])
+		if err := d.Close(); err != nil {
+			t.Fatal(err)
+		}
 		got, err := io.ReadAll(flate.NewReader(bytes.NewReader(raw)))
 		if err != nil {
 			t.Fatalf("size %d: %v", size, err)
@@ -25,6 +32,9 @@ func TestDeflateRepeat(t *testing.T) {
 		}
 		if !bytes.Equal(got, want) {
 			t.Fatalf("size %d: inflated %d bytes, not the chunk repeated to %d", size, len(got), len(want))
+		}
+		if d.crc != crc32.ChecksumIEEE(want) || d.n != size {
+			t.Errorf("size %d: CRC %08x and size %d, want %08x and %d", size, d.crc, d.n, crc32.ChecksumIEEE(want), size)
 		}
 		if size > 4*int64(len(chunk)) && int64(len(raw)) > size/100 {
 			t.Errorf("size %d deflated to %d bytes", size, len(raw))
