@@ -259,7 +259,10 @@ func exploreProfile(t *testing.T, tm *tmuxTerm, data string) {
 	crumbs := func(s string) int { return strings.Count(lineWith(s, "zoomed"), "›") }
 
 	// N steps back through the matches (from the first to the last).
-	s := tm.screen()
+	// The search selects its first match as it draws: read the panel
+	// once it shows one (read at once, it once said root, and k Enter
+	// on the root zooms nowhere).
+	s := tm.waitFor(d, "a match of /demo selected", func(s string) bool { return strings.Contains(panelName(s), "demo") })
 	first := panelName(s)
 	tm.send("N")
 	s = tm.waitFor(d, "the previous match selected", func(s string) bool { return panelName(s) != first })
