@@ -138,9 +138,24 @@ func TestHostFiguresAgreeWithKernel(t *testing.T) {
 
 	// gopsutil's own thread count and parent (what macOS, FreeBSD and
 	// Windows use; on Linux gotune takes them from the stat line it reads).
+	// The runtime may start a thread at any moment (it did in CI after
+	// the loop above), so this read is bracketed by kernel counts too and
+	// retried until the two agree.
 	ps := &process.Process{Pid: int32(pid)}
-	if n, err := ps.NumThreads(); err != nil || int(n) != after.threads {
-		t.Errorf("gopsutil NumThreads = %d, %v; kernel %d", n, err, after.threads)
+	for deadline := time.Now().Add(testproc.MinWait); ; {
+		k1 := readKernel(t, pid).threads
+		n, err := ps.NumThreads()
+		k2 := readKernel(t, pid).threads
+		if err != nil {
+			t.Fatalf("gopsutil NumThreads: %v", err)
+		}
+		if k1 == k2 || time.Now().After(deadline) {
+			if int(n) != k2 {
+				t.Errorf("gopsutil NumThreads = %d; kernel %d..%d", n, k1, k2)
+			}
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	if pp, err := ps.Ppid(); err != nil || int(pp) != os.Getpid() {
 		t.Errorf("gopsutil Ppid = %d, %v; want the test's %d", pp, err, os.Getpid())
