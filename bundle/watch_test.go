@@ -102,6 +102,7 @@ func TestWatchEpisodes(t *testing.T) {
 	defer cancel()
 	// until polls cond; false after d (the events then say what happened).
 	until := func(d time.Duration, cond func() bool) bool {
+		d = max(d, testproc.MinWait)
 		deadline := time.Now().Add(d)
 		for !cond() {
 			if time.Now().After(deadline) {

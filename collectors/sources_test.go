@@ -139,7 +139,7 @@ func watch(t *testing.T, tg Target, n int, gc bool) *session.Snapshot {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	tg.Watch(ctx, store, 300*time.Millisecond)
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(testproc.MinWait)
 	for time.Now().Before(deadline) {
 		snap := store.Snapshot()
 		if len(snap.Points) >= n {

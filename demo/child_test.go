@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gotune/gotune/internal/testproc"
 )
 
 // smallChildArgs keep the child light: tests run on 2 CPUs next to others.
@@ -108,7 +110,7 @@ func TestStartChild(t *testing.T) {
 	if !strings.HasPrefix(c.URL, "http://127.0.0.1:") {
 		t.Errorf("child URL %q, want http://127.0.0.1:PORT", c.URL)
 	}
-	hc := &http.Client{Timeout: 10 * time.Second}
+	hc := &http.Client{Timeout: testproc.MinWait}
 	defer hc.CloseIdleConnections()
 	doc, m := agentMetrics(t, hc, c.URL)
 	if doc.PID != c.PID {
@@ -226,7 +228,7 @@ func TestChildDiesWithParent(t *testing.T) {
 				t.Fatalf("parent printed %q: %v", line, err)
 			}
 			killAtEnd(t, pid)
-			hc := &http.Client{Timeout: 10 * time.Second}
+			hc := &http.Client{Timeout: testproc.MinWait}
 			defer hc.CloseIdleConnections()
 			if doc, _ := agentMetrics(t, hc, fields[1]); doc.PID != pid {
 				t.Fatalf("agent at %s reports pid %d, want the child %d", fields[1], doc.PID, pid)
@@ -278,7 +280,7 @@ func TestWatchParent(t *testing.T) {
 	w.Close()
 	select {
 	case <-ctx.Done():
-	case <-time.After(10 * time.Second):
+	case <-time.After(testproc.MinWait):
 		t.Fatal("context not done after the parent end closed")
 	}
 	select {
@@ -286,7 +288,7 @@ func TestWatchParent(t *testing.T) {
 		if code != 1 {
 			t.Errorf("exit code %d, want 1", code)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(testproc.MinWait):
 		t.Fatal("no forced exit after the grace period")
 	}
 }

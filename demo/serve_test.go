@@ -88,12 +88,12 @@ func TestServe(t *testing.T) {
 	case err := <-served:
 		t.Fatalf("Serve returned before ready: %v", err)
 	case <-time.After(testproc.MinWait):
-		t.Fatal("Serve did not call ready within 30s")
+		t.Fatalf("Serve did not call ready within %v", testproc.MinWait)
 	}
 	if !strings.HasPrefix(base, "http://127.0.0.1:") {
 		t.Fatalf("base URL %q, want http://127.0.0.1:PORT", base)
 	}
-	c := &http.Client{Timeout: 20 * time.Second}
+	c := &http.Client{Timeout: testproc.MinWait}
 	defer c.CloseIdleConnections()
 
 	if index := get(t, c, base+"/debug/pprof/"); !bytes.Contains(index, []byte("goroutine")) {

@@ -43,7 +43,7 @@ func TestCollectorReceivesSession(t *testing.T) {
 				testproc.Must(t, ex.EnqueueProfile(c, o), "enqueue "+string(c.Kind))
 			}
 			testproc.Must(t, ex.EnqueueMetrics(live.points, o), "enqueue metrics")
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), testproc.MinWait)
 			defer cancel()
 			testproc.Must(t, ex.Close(ctx), "close")
 			st := ex.Stats()

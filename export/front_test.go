@@ -84,7 +84,7 @@ func TestGroupAndFollow(t *testing.T) {
 	}
 	cancel()
 	queued := <-done
-	cctx, ccancel := context.WithTimeout(context.Background(), 20*time.Second)
+	cctx, ccancel := context.WithTimeout(context.Background(), testproc.MinWait)
 	defer ccancel()
 	testproc.Must(t, g.Close(cctx), "close")
 

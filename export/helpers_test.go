@@ -46,7 +46,7 @@ func captureLive(t *testing.T, kinds ...profile.Kind) liveSession {
 	bin := testproc.Build(t, "./testdata/targets/exporttarget")
 	proc := testproc.Start(t, bin, []string{"GOGC=150"})
 	addr := strings.Fields(proc.FirstLine)[2]
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testproc.MinWait)
 	defer cancel()
 	tg, err := collectors.Open(ctx, "http://"+addr, discover.Overrides{})
 	testproc.Must(t, err, "open target")

@@ -46,7 +46,7 @@ func TestPyroscopeIngest(t *testing.T) {
 	if err := ex.EnqueueMetrics([]session.Point{{}}, testOrigin("")); err != ErrUnsupported {
 		t.Errorf("metrics to Pyroscope: %v, want ErrUnsupported", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testproc.MinWait)
 	defer cancel()
 	testproc.Must(t, ex.Close(ctx), "close")
 	got := recv.Ingests()

@@ -65,7 +65,7 @@ func TestRemoteWrite(t *testing.T) {
 			ex, err := New(sink, Options{PointsPerRequest: 2})
 			testproc.Must(t, err, "exporter")
 			testproc.Must(t, ex.EnqueueMetrics(points, testOrigin("after")), "enqueue")
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), testproc.MinWait)
 			defer cancel()
 			testproc.Must(t, ex.Close(ctx), "close")
 			got := store.All()

@@ -275,7 +275,8 @@ func TestDeadline(t *testing.T) {
 	time.AfterFunc(100*time.Millisecond, cancel)
 	c.Timeout = time.Minute
 	start = time.Now()
-	if _, err := c.MemStats(ctx); err == nil || time.Since(start) > 2*time.Second {
+	// Well under the minute's timeout: the cancel ended it.
+	if _, err := c.MemStats(ctx); err == nil || time.Since(start) > 30*time.Second {
 		t.Fatalf("MemStats after cancel: %v after %v", err, time.Since(start))
 	}
 }
