@@ -57,7 +57,7 @@ func runMsgs(t *testing.T, m tea.Model, cmd tea.Cmd, done func() bool) {
 		}()
 	}
 	start(cmd)
-	limit := time.After(2 * time.Minute)
+	limit := time.After(testproc.MinWait)
 	for !done() {
 		select {
 		case msg := <-msgs:

@@ -10,13 +10,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/gotune/gotune/internal/testproc"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -114,7 +114,7 @@ func open(t *testing.T, ctx context.Context, r *Report, name string) (pageURL st
 // browserLimit bounds each browser action: a guard against a hung
 // Chromium, not a speed check (on the loaded CI machine under -race a
 // screenshot has taken tens of seconds).
-const browserLimit = 2 * time.Minute
+const browserLimit = testproc.MinWait
 
 // run runs one browser action within browserLimit.
 func run[T any](ctx context.Context, a chromedp.Action[T]) (T, error) {

@@ -70,6 +70,22 @@ func readKernel(t *testing.T, pid int) kernelReading {
 	return k
 }
 
+// settle calls read between two kernel readings of pid, again every pause
+// until steady says the two agree or testproc.MinWait passes, and returns
+// the last two: the figures a reading lies between however long a loaded
+// machine keeps the test off the CPU.
+func settle(t *testing.T, pid int, pause time.Duration, read func(), steady func(before, after kernelReading) bool) (before, after kernelReading) {
+	t.Helper()
+	for deadline := time.Now().Add(testproc.MinWait); ; time.Sleep(pause) {
+		before = readKernel(t, pid)
+		read()
+		after = readKernel(t, pid)
+		if steady(before, after) || time.Now().After(deadline) {
+			return before, after
+		}
+	}
+}
+
 // rssTolerance is TestHostFiguresAgreeWithKernel's: gopsutil reads statm,
 // the kernel reading is status's VmRSS a moment later (the same counter,
 // get_mm_rss); the target's runtime may fault in a few pages in between.
@@ -93,21 +109,14 @@ func TestHostFiguresAgreeWithKernel(t *testing.T) {
 	// Thread and fd counts move while the runtime starts its helpers:
 	// compare once two kernel readings around gopsutil's agree.
 	var g proc.ProcessStat
-	var before, after kernelReading
-	deadline := time.Now().Add(testproc.MinWait)
-	for {
-		before = readKernel(t, pid)
+	before, after := settle(t, pid, 50*time.Millisecond, func() {
 		var err error
-		g, err = proc.Host.Process(ctx, pid)
-		if err != nil {
+		if g, err = proc.Host.Process(ctx, pid); err != nil {
 			t.Fatal(err)
 		}
-		after = readKernel(t, pid)
-		if before.threads == after.threads && before.fds == after.fds || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	}, func(before, after kernelReading) bool {
+		return before.threads == after.threads && before.fds == after.fds
+	})
 	t.Logf("gopsutil: cpu %.2fs rss %d threads %d fds %d; kernel: cpu %.2f..%.2fs rss %d..%d threads %d fds %d",
 		g.CPUSeconds, g.RSS, g.NumThreads, g.FDs, before.cpuSeconds, after.cpuSeconds, before.rss, after.rss, after.threads, after.fds)
 	if len(g.Missing) != 0 {
@@ -135,20 +144,15 @@ func TestHostFiguresAgreeWithKernel(t *testing.T) {
 	// the loop above), so this read is bracketed by kernel counts too and
 	// retried until the two agree.
 	ps := &process.Process{Pid: int32(pid)}
-	for deadline := time.Now().Add(testproc.MinWait); ; {
-		k1 := readKernel(t, pid).threads
-		n, err := ps.NumThreads()
-		k2 := readKernel(t, pid).threads
-		if err != nil {
+	var n int32
+	k1, k2 := settle(t, pid, 50*time.Millisecond, func() {
+		var err error
+		if n, err = ps.NumThreads(); err != nil {
 			t.Fatalf("gopsutil NumThreads: %v", err)
 		}
-		if k1 == k2 || time.Now().After(deadline) {
-			if int(n) != k2 {
-				t.Errorf("gopsutil NumThreads = %d; kernel %d..%d", n, k1, k2)
-			}
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
+	}, func(before, after kernelReading) bool { return before.threads == after.threads })
+	if int(n) != k2.threads {
+		t.Errorf("gopsutil NumThreads = %d; kernel %d..%d", n, k1.threads, k2.threads)
 	}
 	if pp, err := ps.Ppid(); err != nil || int(pp) != os.Getpid() {
 		t.Errorf("gopsutil Ppid = %d, %v; want the test's %d", pp, err, os.Getpid())
@@ -186,24 +190,19 @@ func TestHostFiguresAgreeWithKernel(t *testing.T) {
 	// lies between the inner and the outer kernel deltas however long the
 	// loaded machine keeps this test off the CPU between two reads; read
 	// again until the target's CPU time has moved inside the window.
-	bracket := func() (before float64, c proc.ProcessStat, after float64) {
-		before = readKernel(t, pid).cpuSeconds
-		c, err := proc.Host.CPUReading(ctx, pid)
-		if err != nil {
+	var c proc.ProcessStat
+	read := func() {
+		var err error
+		if c, err = proc.Host.CPUReading(ctx, pid); err != nil {
 			t.Fatal(err)
 		}
-		return before, c, readKernel(t, pid).cpuSeconds
 	}
-	k1b, c1, k1a := bracket()
-	var k2b, k2a float64
-	var c2 proc.ProcessStat
-	for deadline := time.Now().Add(testproc.MinWait); ; {
-		time.Sleep(500 * time.Millisecond)
-		k2b, c2, k2a = bracket()
-		if k2b > k1a || time.Now().After(deadline) {
-			break
-		}
-	}
+	b1, a1 := settle(t, pid, 0, read, func(kernelReading, kernelReading) bool { return true })
+	c1 := c
+	time.Sleep(500 * time.Millisecond)
+	b2, a2 := settle(t, pid, 500*time.Millisecond, read, func(b, _ kernelReading) bool { return b.cpuSeconds > a1.cpuSeconds })
+	c2 := c
+	k1b, k1a, k2b, k2a := b1.cpuSeconds, a1.cpuSeconds, b2.cpuSeconds, a2.cpuSeconds
 	pct, ok := proc.CPUPercent(c1, c2)
 	gd := c2.CPUSeconds - c1.CPUSeconds
 	t.Logf("CPU over %v: gopsutil %.2fs (%.0f%%), kernel %.2f..%.2fs", c2.ReadAt.Sub(c1.ReadAt), gd, pct, k2b-k1a, k2a-k1b)
