@@ -36,9 +36,7 @@ import (
 // *collectors.GopsFetcher implement it. A fetcher whose CPU profile has a
 // fixed length (collectors.FixedCPUProfile: gops, 30 s) gets that length
 // recorded as the capture's span, whatever was asked.
-type Fetcher interface {
-	Fetch(ctx context.Context, req collectors.ProfileRequest) ([]byte, error)
-}
+type Fetcher = collectors.ProfileFetcher
 
 // Options configure a Session.
 type Options struct {
@@ -394,16 +392,15 @@ func (s *Session) fetchOne(ctx context.Context, k profile.Kind, o ProfileOptions
 		}
 		defer s.fetch.Unlock()
 	}
-	raw, err := s.fetcher.Fetch(ctx, req)
-	if err != nil {
-		return nil, fmt.Errorf("%s profile: %w", k, err)
+	f, err := s.fetcher.Fetch(ctx, req)
+	if err == nil && f.Profile == nil {
+		err = errors.New("the fetcher decoded no profile")
 	}
-	p, err := profile.ParseBytes(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%s profile: %w", k, err)
 	}
 	to := s.now()
-	c := &profile.Captured{Kind: k, Raw: raw, Profile: p, FetchedAt: to, From: to, To: to, Scope: profile.ScopeInstant}
+	c := &profile.Captured{Kind: k, Raw: f.Raw, Profile: f.Profile, FetchedAt: to, From: to, To: to, Scope: profile.ScopeInstant}
 	switch {
 	case k.Timed():
 		// The target profiled for the seconds asked, ending as it answered.
@@ -477,11 +474,12 @@ func (s *Session) GoroutineDump(ctx context.Context) (*Dump, error) {
 	if err := lockCtx(ctx, &s.fetch); err != nil {
 		return nil, err
 	}
-	b, err := s.fetcher.Fetch(ctx, dumpRequest)
+	f, err := s.fetcher.Fetch(ctx, dumpRequest)
 	s.fetch.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("goroutine dump: %w", err)
 	}
+	b := f.Raw
 	gs, err := profile.ParseGoroutineDumpBytes(b)
 	if err != nil {
 		return nil, fmt.Errorf("read the goroutine dump: %w", err)

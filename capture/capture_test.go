@@ -31,7 +31,15 @@ type growingFetcher struct {
 	asked []string
 }
 
-func (f *growingFetcher) Fetch(ctx context.Context, req collectors.ProfileRequest) ([]byte, error) {
+func (f *growingFetcher) Fetch(ctx context.Context, req collectors.ProfileRequest) (collectors.Fetched, error) {
+	b, err := f.body(req)
+	if err != nil || req.Debug > 0 {
+		return collectors.Fetched{Raw: b}, err
+	}
+	return collectors.DecodeFetched(b)
+}
+
+func (f *growingFetcher) body(req collectors.ProfileRequest) ([]byte, error) {
 	f.mu.Lock()
 	if f.n == nil {
 		f.n = map[profile.Kind]int{}

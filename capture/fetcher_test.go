@@ -18,7 +18,7 @@ type fixedCPUFetcher struct {
 
 func (f *fixedCPUFetcher) CPUProfileSeconds() int { return 30 }
 
-func (f *fixedCPUFetcher) Fetch(ctx context.Context, req collectors.ProfileRequest) ([]byte, error) {
+func (f *fixedCPUFetcher) Fetch(ctx context.Context, req collectors.ProfileRequest) (collectors.Fetched, error) {
 	if req.Kind.Timed() {
 		f.asked = append(f.asked, req.Seconds)
 	}

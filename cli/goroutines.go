@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/gotune/gotune/collectors"
 	"github.com/gotune/gotune/profile"
 	"github.com/gotune/gotune/safetext"
 	"github.com/spf13/cobra"
@@ -33,11 +34,11 @@ the profile, which carries pprof labels).`,
 			if proto {
 				debug = 0
 			}
-			data, name, err := src.readSource(e.ctx, args[0], profile.KindGoroutine, debug)
+			f, name, err := src.readSource(e.ctx, args[0], profile.KindGoroutine, debug)
 			if err != nil {
 				return err
 			}
-			groups, total, err := goroutineGroups(data, profile.GroupOptions{ExactArgs: exactArgs})
+			groups, total, err := goroutineGroups(f, profile.GroupOptions{ExactArgs: exactArgs})
 			if err != nil {
 				return fmt.Errorf("read %s: %w", name, err)
 			}
@@ -60,19 +61,22 @@ the profile, which carries pprof labels).`,
 	return cmd
 }
 
-// goroutineGroups accepts a debug=2 text dump or a goroutine profile.
-func goroutineGroups(data []byte, o profile.GroupOptions) ([]profile.GoroutineGroup, int, error) {
+// goroutineGroups accepts a debug=2 text dump or a goroutine profile (as
+// bytes, or decoded by the fetch).
+func goroutineGroups(f collectors.Fetched, o profile.GroupOptions) ([]profile.GoroutineGroup, int, error) {
 	var groups []profile.GoroutineGroup
-	if isGoroutineDump(data) {
-		gs, err := profile.ParseGoroutineDumpBytes(data)
+	if p := f.Profile; p == nil && isGoroutineDump(f.Raw) {
+		gs, err := profile.ParseGoroutineDumpBytes(f.Raw)
 		if err != nil {
 			return nil, 0, err
 		}
 		groups = profile.GroupGoroutines(gs, o)
 	} else {
-		p, err := profile.ParseBytes(data)
-		if err != nil {
-			return nil, 0, err
+		var err error
+		if p == nil {
+			if p, err = profile.ParseBytes(f.Raw); err != nil {
+				return nil, 0, err
+			}
 		}
 		if k := p.Kind(); k != profile.KindGoroutine {
 			return nil, 0, fmt.Errorf("this is a %s profile, not a goroutine profile or dump", kindName(k))

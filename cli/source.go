@@ -60,35 +60,40 @@ func (ps profileSource) fetchRequest(src string, defaultKind profile.Kind, debug
 	return src, req, nil
 }
 
-// readSource returns the raw bytes of src and a short name for messages.
-func (ps profileSource) readSource(ctx context.Context, src string, defaultKind profile.Kind, debug int) ([]byte, string, error) {
+// readSource returns what src holds and a short name for messages: a
+// file's bytes, or the answer from a URL, decoded when it is a protobuf
+// profile (debug 0: collectors.Fetched).
+func (ps profileSource) readSource(ctx context.Context, src string, defaultKind profile.Kind, debug int) (collectors.Fetched, string, error) {
 	if !isURL(src) {
 		data, err := os.ReadFile(src)
 		if err != nil {
-			return nil, src, err
+			return collectors.Fetched{}, src, err
 		}
-		return data, src, nil
+		return collectors.Fetched{Raw: data}, src, nil
 	}
 	base, req, err := ps.fetchRequest(src, defaultKind, debug)
 	if err != nil {
-		return nil, src, err
+		return collectors.Fetched{}, src, err
 	}
 	client := collectors.NewPprofClient(base)
-	data, err := client.Fetch(ctx, req)
+	f, err := client.Fetch(ctx, req)
 	if err != nil {
-		return nil, client.URL(req), err
+		return collectors.Fetched{}, client.URL(req), err
 	}
-	return data, client.URL(req), nil
+	return f, client.URL(req), nil
 }
 
 // loadProfile reads and parses a pprof profile from src.
 func (ps profileSource) loadProfile(ctx context.Context, src string, defaultKind profile.Kind) (*profile.Profile, string, error) {
-	data, name, err := ps.readSource(ctx, src, defaultKind, 0)
+	f, name, err := ps.readSource(ctx, src, defaultKind, 0)
 	if err != nil {
 		// Already says which file or URL ("open x: no such file ...").
 		return nil, name, err
 	}
-	p, err := profile.ParseBytes(data)
+	if f.Profile != nil {
+		return f.Profile, name, nil // fetched: decoded as it was checked
+	}
+	p, err := profile.ParseBytes(f.Raw)
 	if err != nil {
 		return nil, name, fmt.Errorf("read %s: %w", name, err)
 	}

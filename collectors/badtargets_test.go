@@ -38,11 +38,11 @@ func gzipped(b []byte) []byte {
 func realHeapProfile(t *testing.T) []byte {
 	t.Helper()
 	base := startMetricsServer(t, "pprof")
-	body, err := NewPprofClient(base).Fetch(t.Context(), ProfileRequest{Kind: profile.KindHeap})
+	f, err := NewPprofClient(base).Fetch(t.Context(), ProfileRequest{Kind: profile.KindHeap})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return body
+	return f.Raw
 }
 
 func TestBadTargets(t *testing.T) {
@@ -123,9 +123,9 @@ func TestBadTargets(t *testing.T) {
 			if c.maxBody > 0 {
 				cl.MaxBody = c.maxBody
 			}
-			body, err := cl.Fetch(t.Context(), ProfileRequest{Kind: profile.KindHeap})
+			f, err := cl.Fetch(t.Context(), ProfileRequest{Kind: profile.KindHeap})
 			if err == nil {
-				t.Fatalf("no error; got %d bytes", len(body))
+				t.Fatalf("no error; got %d bytes", len(f.Raw))
 			}
 			for _, w := range c.want {
 				if !strings.Contains(err.Error(), w) {

@@ -63,12 +63,14 @@ func FuzzExpvarPage(f *testing.F) {
 	})
 }
 
-func FuzzCheckProfile(f *testing.F) {
+func FuzzDecodeFetched(f *testing.F) {
 	f.Add(gzipped([]byte{0x0a, 0x04, 0x08, 0x01, 0x10, 0x02}))
 	f.Add([]byte{0x1f, 0x8b, 0x08})
 	f.Add([]byte{0x0a, 0x00})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_ = CheckProfile(b)
+		if got, err := DecodeFetched(b); err == nil && got.Profile == nil {
+			t.Errorf("no error and no profile for %d bytes", len(b))
+		}
 	})
 }
 

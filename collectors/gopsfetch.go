@@ -19,7 +19,7 @@ import (
 // ProfileFetcher fetches one profile from a target: *PprofClient over
 // net/http/pprof, *GopsFetcher over the gops protocol.
 type ProfileFetcher interface {
-	Fetch(ctx context.Context, req ProfileRequest) ([]byte, error)
+	Fetch(ctx context.Context, req ProfileRequest) (Fetched, error)
 }
 
 // FixedCPUProfile is implemented by fetchers whose CPU profile has a
@@ -72,42 +72,44 @@ func NewGopsFetcher(c *gops.Client) *GopsFetcher { return &GopsFetcher{Client: c
 func (g *GopsFetcher) CPUProfileSeconds() int { return 30 }
 
 // Fetch implements ProfileFetcher.
-func (g *GopsFetcher) Fetch(ctx context.Context, req ProfileRequest) ([]byte, error) {
+func (g *GopsFetcher) Fetch(ctx context.Context, req ProfileRequest) (Fetched, error) {
 	if !req.Kind.Valid() {
 		_, err := profile.ParseKind(string(req.Kind))
-		return nil, err
+		return Fetched{}, err
 	}
 	switch {
 	case req.Kind == profile.KindHeap && req.Debug == 0:
 		b, err := g.Client.HeapProfile(ctx)
 		if err != nil {
-			return nil, err
+			return Fetched{}, err
 		}
-		if err := CheckProfile(b); err != nil {
-			return nil, fmt.Errorf("gops heap profile from %s: %w", g.Client.Addr, err)
-		}
-		return b, nil
+		return g.decode("heap", b)
 	case req.Kind == profile.KindAllocs && req.Debug == 0:
 		// net/http/pprof's allocs is the heap profile with alloc_space as
 		// its default sample type (runtime/pprof: "allocs" writes the heap
 		// profile with defaultSampleType "alloc_space"): the same here.
 		b, err := g.Client.HeapProfile(ctx)
 		if err != nil {
-			return nil, err
+			return Fetched{}, err
+		}
+		f, err := g.decode("heap", b) // within the budget, before the full parser
+		if err != nil {
+			return Fetched{}, err
 		}
 		p, err := pprofile.ParseData(b)
 		if err != nil {
-			return nil, fmt.Errorf("gops heap profile from %s: %w", g.Client.Addr, err)
+			return Fetched{}, fmt.Errorf("gops heap profile from %s: %w", g.Client.Addr, err)
 		}
 		p.DefaultSampleType = "alloc_space"
 		var buf bytes.Buffer
 		if err := p.Write(&buf); err != nil {
-			return nil, err
+			return Fetched{}, err
 		}
-		return buf.Bytes(), nil
+		f.Raw, f.Profile.DefaultSampleType = buf.Bytes(), p.DefaultSampleType
+		return f, nil
 	case req.Kind == profile.KindCPU && req.Debug == 0:
 		if !g.cpu.TryLock() {
-			return nil, ErrCPUProfileBusy
+			return Fetched{}, ErrCPUProfileBusy
 		}
 		defer g.cpu.Unlock()
 		if g.metrics != nil {
@@ -116,26 +118,37 @@ func (g *GopsFetcher) Fetch(ctx context.Context, req ProfileRequest) ([]byte, er
 		}
 		b, err := g.Client.CPUProfile(ctx)
 		if err != nil {
-			return nil, err
+			return Fetched{}, err
 		}
-		if err := CheckProfile(b); err != nil {
-			return nil, fmt.Errorf("gops CPU profile from %s: %w", g.Client.Addr, err)
-		}
-		return b, nil
+		return g.decode("CPU", b)
 	case req.Kind == profile.KindGoroutine && req.Debug == 2:
-		return g.Client.Stack(ctx)
+		b, err := g.Client.Stack(ctx)
+		return Fetched{Raw: b}, err
 	case req.Kind == profile.KindGoroutine && req.Debug == 0:
 		dump, err := g.Client.Stack(ctx)
 		if err != nil {
-			return nil, err
+			return Fetched{}, err
 		}
-		return GoroutineProfileFromDump(dump, time.Now())
+		b, err := GoroutineProfileFromDump(dump, time.Now())
+		if err != nil {
+			return Fetched{}, err
+		}
+		return g.decode("goroutine", b)
 	}
 	what := string(req.Kind)
 	if req.Debug > 0 {
 		what += fmt.Sprintf(" (debug=%d)", req.Debug)
 	}
-	return nil, fmt.Errorf("%w: a gops agent serves the heap and allocs profiles, a 30 s CPU profile and the goroutine stack dump, not the %s profile; import net/http/pprof for it", ErrKindUnsupported, what)
+	return Fetched{}, fmt.Errorf("%w: a gops agent serves the heap and allocs profiles, a 30 s CPU profile and the goroutine stack dump, not the %s profile; import net/http/pprof for it", ErrKindUnsupported, what)
+}
+
+// decode checks and decodes a profile the agent sent (DecodeFetched).
+func (g *GopsFetcher) decode(what string, b []byte) (Fetched, error) {
+	f, err := DecodeFetched(b)
+	if err != nil {
+		return Fetched{}, fmt.Errorf("gops %s profile from %s: %w", what, g.Client.Addr, err)
+	}
+	return f, nil
 }
 
 // GoroutineProfileFromDump turns a debug=2 goroutine dump into a gzipped

@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/url"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/gotune/gotune/profile"
@@ -77,13 +77,13 @@ func cpuSeconds(req ProfileRequest) int {
 	return req.Seconds
 }
 
-// Fetch returns the body of one profile: gzipped protobuf for Debug 0 (its
-// gzip stream checked end to end, so a truncated or non-profile body is an
-// error here, not later), text otherwise.
-func (c *PprofClient) Fetch(ctx context.Context, req ProfileRequest) ([]byte, error) {
+// Fetch returns the body of one profile: for Debug 0 gzipped protobuf and
+// its decoding (DecodeFetched: a truncated or non-profile body is an error
+// here, not later), text otherwise.
+func (c *PprofClient) Fetch(ctx context.Context, req ProfileRequest) (Fetched, error) {
 	if !req.Kind.Valid() {
 		_, err := profile.ParseKind(string(req.Kind))
-		return nil, err
+		return Fetched{}, err
 	}
 	timeout := c.Timeout
 	if timeout <= 0 {
@@ -94,7 +94,7 @@ func (c *PprofClient) Fetch(ctx context.Context, req ProfileRequest) ([]byte, er
 	}
 	if req.Kind.Timed() {
 		if !c.cpu.TryLock() {
-			return nil, ErrCPUProfileBusy
+			return Fetched{}, ErrCPUProfileBusy
 		}
 		defer c.cpu.Unlock()
 		timeout += time.Duration(cpuSeconds(req)) * time.Second
@@ -110,19 +110,20 @@ func (c *PprofClient) Fetch(ctx context.Context, req ProfileRequest) ([]byte, er
 	u := c.URL(req)
 	body, _, err := get(ctx, httpc, u, timeout, maxBody, "")
 	if err != nil {
-		return nil, err
+		return Fetched{}, err
 	}
 	if req.Debug > 0 {
 		if looksLikeHTML(body) && !bytes.HasPrefix(body, []byte("goroutine ")) {
-			return nil, &FetchError{URL: u, Reason: "returned an HTML page, not a text profile",
+			return Fetched{}, &FetchError{URL: u, Reason: "returned an HTML page, not a text profile",
 				Hint: "is this the pprof endpoint, or a login or proxy page?"}
 		}
-		return body, nil
+		return Fetched{Raw: body}, nil
 	}
-	if err := CheckProfile(body); err != nil {
-		return nil, &FetchError{URL: u, Reason: err.Error(), Err: err, Hint: profileHint(body)}
+	f, err := DecodeFetched(body)
+	if err != nil {
+		return Fetched{}, &FetchError{URL: u, Reason: err.Error(), Err: err, Hint: profileHint(body)}
 	}
-	return body, nil
+	return f, nil
 }
 
 func profileHint(body []byte) string {
@@ -132,50 +133,44 @@ func profileHint(body []byte) string {
 	return ""
 }
 
-// CheckProfile verifies that body is a complete pprof profile: gzip that
+// Fetched is one fetch's answer: the body as served and, for a protobuf
+// profile (Debug 0), its decoding. The decoder inflates a gzip body once,
+// checking its length and CRC as it goes, so a fetched profile is checked
+// and decoded in one pass, not inflated once to check and again to read.
+type Fetched struct {
+	Raw     []byte
+	Profile *profile.Profile // nil for a text body (Debug > 0)
+}
+
+// DecodeFetched checks that body is a complete pprof profile, gzip that
 // inflates to its end with a good checksum (pprof profiles are always
-// gzipped over HTTP), or an uncompressed protobuf. It reads at most
-// the profile package's inflated budget (DefaultMaxInflated unless
-// GOTUNE_PROFILE_BUDGET changes it), so a body fetched is one the decoder
-// takes.
-func CheckProfile(body []byte) error {
+// gzipped over HTTP) or an uncompressed protobuf, and decodes it, within
+// the profile package's budget (profile.DefaultBudget: GOTUNE_PROFILE_BUDGET
+// changes it). Its errors say what is wrong with the body.
+func DecodeFetched(body []byte) (Fetched, error) {
 	if len(body) == 0 {
-		return errors.New("empty response, not a profile")
+		return Fetched{}, errors.New("empty response, not a profile")
 	}
 	if looksLikeHTML(body) {
-		return errors.New("got an HTML page, not a profile")
+		return Fetched{}, errors.New("got an HTML page, not a profile")
 	}
 	if len(body) < 2 || body[0] != 0x1f || body[1] != 0x8b {
 		// Uncompressed protobuf: a profile starts with field 1
 		// (sample_type, wire type 2) or another low field number.
-		if body[0]&0x7 == 2 && body[0]>>3 >= 1 && body[0]>>3 <= 14 {
-			return nil
+		if body[0]&0x7 != 2 || body[0]>>3 < 1 || body[0]>>3 > 14 {
+			return Fetched{}, errors.New("not a pprof profile (neither gzip nor protobuf)")
 		}
-		return errors.New("not a pprof profile (neither gzip nor protobuf)")
 	}
-	limit := int64(DefaultMaxInflated)
-	if b := profile.DefaultBudget(); b.Err() != nil {
-		return b.Err()
-	} else if b.Inflated > 0 {
-		limit = b.Inflated
-	} else {
-		limit = math.MaxInt64 - 1 // lifted
+	p, err := profile.ParseBytes(body)
+	switch {
+	case err == nil:
+		return Fetched{Raw: body, Profile: p}, nil
+	case profile.IsBudgetError(err):
+		return Fetched{}, err
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return Fetched{}, fmt.Errorf("profile is truncated (gzip stream ends early): %w", err)
+	case errors.Is(err, gzip.ErrChecksum), errors.As(err, new(flate.CorruptInputError)):
+		return Fetched{}, fmt.Errorf("profile is corrupt: %w", err)
 	}
-	n, err := profile.InflatedSize(body, limit)
-	if err != nil {
-		if errors.Is(err, gzip.ErrHeader) {
-			return fmt.Errorf("not a pprof profile: %w", err)
-		}
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return errors.New("profile is truncated (gzip stream ends early)")
-		}
-		return fmt.Errorf("profile is corrupt: %w", err)
-	}
-	if n > limit {
-		return &profile.BudgetError{What: "profile", Budget: "inflated", Limit: limit, Seen: n, AtLeast: true}
-	}
-	if n == 0 {
-		return errors.New("profile is empty after decompression")
-	}
-	return nil
+	return Fetched{}, err
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -429,14 +430,18 @@ func TestGopsProfiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hp, err := profile.ParseBytes(heap)
+	hp, err := profile.ParseBytes(heap.Raw)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(hp, heap.Profile) {
+		t.Errorf("the fetched heap profile's decoding differs from its bytes'")
 	}
 	if _, err := hp.SampleIndex("inuse_space"); err != nil {
 		t.Errorf("heap profile: %v", err)
 	}
-	dump, err := f.Fetch(t.Context(), ProfileRequest{Kind: profile.KindGoroutine, Debug: 2})
+	df, err := f.Fetch(t.Context(), ProfileRequest{Kind: profile.KindGoroutine, Debug: 2})
+	dump := df.Raw
 	if err != nil || !strings.Contains(string(dump), "main.main") {
 		t.Fatalf("stack dump: %v, %q…", err, string(dump[:min(len(dump), 80)]))
 	}
@@ -444,10 +449,7 @@ func TestGopsProfiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := profile.ParseBytes(gp)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := gp.Profile
 	groups, err := profile.GoroutineGroupsFromProfile(p)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"testing"
 	"time"
 
@@ -203,18 +204,21 @@ func TestFetchEveryProfileKind(t *testing.T) {
 		if kind.Timed() {
 			req.Seconds = 1
 		}
-		body, err := c.Fetch(t.Context(), req)
+		f, err := c.Fetch(t.Context(), req)
 		if err != nil {
 			t.Errorf("%s: %v", kind, err)
 			continue
 		}
-		if err := CheckProfile(body); err != nil {
-			t.Errorf("%s: %v", kind, err)
+		// The fetch decodes what it checks: the same profile as decoding
+		// its bytes afresh.
+		p, err := profile.ParseBytes(f.Raw)
+		if err != nil || f.Profile == nil || len(f.Profile.SampleTypes) == 0 || !reflect.DeepEqual(p, f.Profile) {
+			t.Errorf("%s: fetched profile %v; its bytes decode to %v, %v", kind, f.Profile != nil, p != nil, err)
 		}
 	}
-	dump, err := c.Fetch(t.Context(), ProfileRequest{Kind: profile.KindGoroutine, Debug: 2})
-	if err != nil || !contains(string(dump), "goroutine 1 [") {
-		t.Errorf("goroutine debug=2: %v, starts %q", err, string(dump[:min(len(dump), 40)]))
+	f, err := c.Fetch(t.Context(), ProfileRequest{Kind: profile.KindGoroutine, Debug: 2})
+	if dump := f.Raw; err != nil || !contains(string(dump), "goroutine 1 [") || f.Profile != nil {
+		t.Errorf("goroutine debug=2: %v, starts %q, decoded %v", err, string(dump[:min(len(dump), 40)]), f.Profile != nil)
 	}
 }
 

@@ -104,7 +104,10 @@ func parseWithin(data []byte, b Budget) (*Profile, error) {
 			if IsBudgetError(gzerr) {
 				return nil, gzerr
 			}
-			return nil, fmt.Errorf("%w: gzip: %v", ErrNotProfile, gzerr)
+			return nil, fmt.Errorf("%w: gzip: %w", ErrNotProfile, gzerr)
+		}
+		if len(raw) == 0 {
+			return nil, fmt.Errorf("%w: empty after decompression", ErrNotProfile)
 		}
 		data = raw
 	case data[0] == 0x1f:
@@ -222,17 +225,6 @@ func gunzipWithin(data []byte, c *check) ([]byte, error) {
 		return nil, err
 	}
 	return cw.buf, nil
-}
-
-// InflatedSize inflates the gzip stream data to its end, keeping nothing,
-// and returns its size, checking its CRC and length; it stops once more
-// than limit bytes came out (the size returned is then over limit).
-func InflatedSize(data []byte, limit int64) (int64, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(data))
-	if err != nil {
-		return 0, err
-	}
-	return inflatedSize(zr, limit)
 }
 
 func inflatedSize(zr *gzip.Reader, limit int64) (int64, error) {

@@ -224,7 +224,7 @@ func parseWhileInflatingWithin(data []byte, c *check) (p *Profile, ok bool, err 
 		}
 		var gerr gzipError
 		if errors.As(err, &gerr) && !errors.Is(gerr.err, errTrailer) {
-			return nil, true, fmt.Errorf("%w: %v", ErrNotProfile, err)
+			return nil, true, fmt.Errorf("%w: %w", ErrNotProfile, err)
 		}
 		return nil, false, nil
 	}
@@ -232,7 +232,7 @@ func parseWhileInflatingWithin(data []byte, c *check) (p *Profile, ok bool, err 
 		if errors.Is(err, errTrailer) {
 			return nil, false, nil
 		}
-		return nil, true, fmt.Errorf("%w: gzip: %v", ErrNotProfile, err)
+		return nil, true, fmt.Errorf("%w: gzip: %w", ErrNotProfile, err)
 	}
 	return p, true, nil
 }

@@ -26,7 +26,7 @@ type countingFetcher struct {
 	on    bool // counting
 }
 
-func (c *countingFetcher) Fetch(ctx context.Context, req collectors.ProfileRequest) ([]byte, error) {
+func (c *countingFetcher) Fetch(ctx context.Context, req collectors.ProfileRequest) (collectors.Fetched, error) {
 	c.mu.Lock()
 	k := string(req.Kind)
 	if req.Debug == 2 {

@@ -43,7 +43,15 @@ type fakeFetcher struct {
 	block bool // CPU captures wait for cancellation
 }
 
-func (f *fakeFetcher) Fetch(ctx context.Context, req collectors.ProfileRequest) ([]byte, error) {
+func (f *fakeFetcher) Fetch(ctx context.Context, req collectors.ProfileRequest) (collectors.Fetched, error) {
+	b, err := f.body(ctx, req)
+	if err != nil || req.Debug > 0 {
+		return collectors.Fetched{Raw: b}, err
+	}
+	return collectors.DecodeFetched(b)
+}
+
+func (f *fakeFetcher) body(ctx context.Context, req collectors.ProfileRequest) ([]byte, error) {
 	switch req.Kind {
 	case profile.KindCPU:
 		if f.block {
