@@ -148,3 +148,43 @@ func readFile(path string) ([]byte, error) {
 	}
 	return gunzip(data)
 }
+
+// The tables are sized from the records the counting pass saw (a
+// location, function and string count each), so the decode does not grow
+// them by doubling; counts over their budget, or tables over the decoded
+// budget, are not presized.
+func TestPresizeTables(t *testing.T) {
+	raw := mustReadGz(t, "../testdata/profiles/caddy-cpu-10k.pb.gz")
+	n := countSamples(&bytesFields{w: wire{b: raw}})
+	pp, err := pprof.ParseData(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.samples != len(pp.Sample) || n.locations != len(pp.Location) || n.functions != len(pp.Function) || n.strings < len(pp.Function) {
+		t.Fatalf("counted %+v; google/pprof: %d samples, %d locations, %d functions", n, len(pp.Sample), len(pp.Location), len(pp.Function))
+	}
+	for _, c := range []struct {
+		name    string
+		b       Budget
+		presize bool
+	}{
+		{"default", DefaultBudget(), true},
+		{"locations over budget", Budget{Locations: int64(n.locations) - 1}, false},
+		{"strings over budget", Budget{Strings: int64(n.strings) - 1}, false},
+		{"tables over the decoded budget", Budget{Decoded: 64 << 10}, false},
+	} {
+		chk := newCheck(c.b, "profile", int64(len(raw)))
+		d := &decoder{p: &Profile{}, c: &chk}
+		d.presize(n)
+		got := cap(d.locs) == n.locations && cap(d.funcs) == n.functions && cap(d.strs) == n.strings && cap(d.lineBuf) == n.locations
+		if none := cap(d.locs)+cap(d.funcs)+cap(d.strs)+cap(d.lineBuf) == 0; got != c.presize || !got && !none {
+			t.Errorf("%s: tables of %d locations, %d functions, %d strings, %d lines; counted %+v", c.name, cap(d.locs), cap(d.funcs), cap(d.strs), cap(d.lineBuf), n)
+		}
+		if c.presize {
+			p, err := decodeFields(&bytesFields{w: wire{b: raw}}, n, &chk)
+			if err != nil || len(p.Locations) != n.locations || len(p.Functions) != n.functions {
+				t.Errorf("%s: decoded %d locations, %d functions, %v", c.name, len(p.Locations), len(p.Functions), err)
+			}
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"math/bits"
+	"unsafe"
 
 	"github.com/klauspost/compress/gzip"
 
@@ -319,7 +320,12 @@ func (d *decoder) decodedBytes() int64 {
 }
 
 // sampleCounts sizes the sample arrays.
-type sampleCounts struct{ samples, locs, values int }
+type sampleCounts struct {
+	samples, locs, values int
+	// The location, function and string records (top-level fields 4, 5
+	// and 6), which size their tables.
+	locations, functions, strings int
+}
 
 // decodeFields decodes a profile.proto message within c's budget.
 // counts sizes the sample arrays; the caller has checked them against
@@ -333,6 +339,7 @@ func decodeFields(fr fieldReader, counts sampleCounts, c *check) (*Profile, erro
 		d.p.stack = make([]uint32, 0, counts.locs)
 		d.p.values = make([]int64, 0, counts.values)
 	}
+	d.presize(counts)
 	for {
 		field, typ, v, msg, err := fr.next()
 		if err == io.EOF {
@@ -410,6 +417,31 @@ func decodeFields(fr fieldReader, counts sampleCounts, c *check) (*Profile, erro
 	return p, nil
 }
 
+// presize sizes the location, function and string tables (and the line
+// buffer, at a line per location) from the records counted, so that they
+// are not grown by doubling: on a 10k-sample profile of 5,000 locations
+// that growth was 40 % of what a decode allocated. Counts over their
+// budget, or tables that would not fit the decoded budget, are not
+// presized: the decode fails at the budget as it reaches it.
+func (d *decoder) presize(n sampleCounts) {
+	b := &d.c.b
+	if n.locations <= 0 || over(n.locations, b.Locations) || over(n.functions, b.Functions) || over(n.strings, b.Strings) {
+		return
+	}
+	need := int64(n.locations)*int64(unsafe.Sizeof(rawLocation{})+unsafe.Sizeof(rawLine{})) +
+		int64(n.functions)*int64(unsafe.Sizeof(rawFunction{})) + int64(n.strings)*int64(unsafe.Sizeof(""))
+	if d.c.decoded(d.decodedBytes()+need) != nil {
+		return
+	}
+	d.locs = make([]rawLocation, 0, n.locations)
+	d.lineBuf = make([]rawLine, 0, n.locations)
+	d.funcs = make([]rawFunction, 0, n.functions)
+	d.strs = make([]string, 0, n.strings)
+}
+
+// over says whether a count is beyond its budget (0: none).
+func over(n int, limit int64) bool { return limit > 0 && int64(n) > limit }
+
 // str6 appends a string-table entry.
 func (d *decoder) str6(msg []byte) error {
 	d.strBytes += int64(len(msg))
@@ -436,6 +468,16 @@ func countSamples(fr fieldReader) (c sampleCounts) {
 		field, typ, _, msg, err := fr.next()
 		if err != nil {
 			return c
+		}
+		if typ == 2 {
+			switch field {
+			case 4:
+				c.locations++
+			case 5:
+				c.functions++
+			case 6:
+				c.strings++
+			}
 		}
 		if field != 2 || typ != 2 {
 			continue
