@@ -6,6 +6,7 @@ package profile
 import (
 	"errors"
 	"fmt"
+	"iter"
 
 	pprof "github.com/google/pprof/profile"
 )
@@ -16,11 +17,11 @@ type idIndex struct {
 	sparse map[uint64]int32
 }
 
-func newIDIndex(n int, id func(int) uint64) (idIndex, error) {
+func newIDIndex(n int, ids iter.Seq[uint64]) (idIndex, error) {
 	var x idIndex
 	dense := true
-	for i := range n {
-		if v := id(i); v == 0 || v > uint64(4*n+16) {
+	for v := range ids {
+		if v == 0 || v > uint64(4*n+16) {
 			dense = false
 			break
 		}
@@ -30,26 +31,40 @@ func newIDIndex(n int, id func(int) uint64) (idIndex, error) {
 		for i := range x.dense {
 			x.dense[i] = -1
 		}
-		for i := range n {
-			if x.dense[id(i)] >= 0 {
-				return x, fmt.Errorf("duplicate ID %d", id(i))
+		i := int32(0)
+		for v := range ids {
+			if x.dense[v] >= 0 {
+				return x, fmt.Errorf("duplicate ID %d", v)
 			}
-			x.dense[id(i)] = int32(i)
+			x.dense[v] = i
+			i++
 		}
 		return x, nil
 	}
 	x.sparse = make(map[uint64]int32, n)
-	for i := range n {
-		v := id(i)
+	i := int32(0)
+	for v := range ids {
 		if v == 0 {
 			return x, errors.New("ID 0 is reserved")
 		}
 		if _, dup := x.sparse[v]; dup {
 			return x, fmt.Errorf("duplicate ID %d", v)
 		}
-		x.sparse[v] = int32(i)
+		x.sparse[v] = i
+		i++
 	}
 	return x, nil
+}
+
+// idsOf yields the IDs of records in a table.
+func idsOf[T any](all iter.Seq2[int, *T], id func(*T) uint64) iter.Seq[uint64] {
+	return func(yield func(uint64) bool) {
+		for _, r := range all {
+			if !yield(id(r)) {
+				return
+			}
+		}
+	}
 }
 
 func (x idIndex) get(id uint64) int32 {
@@ -103,7 +118,7 @@ func (d *decoder) finish() (*Profile, error) {
 		return nil, fmt.Errorf("samples have %d values, profile has %d sample types", d.nvals, len(p.SampleTypes))
 	}
 
-	mapIdx, err := newIDIndex(len(d.maps), func(i int) uint64 { return d.maps[i].id })
+	mapIdx, err := newIDIndex(len(d.maps), idsOf(indexed(d.maps), func(m *rawMapping) uint64 { return m.id }))
 	if err != nil {
 		return nil, fmt.Errorf("mapping: %w", err)
 	}
@@ -120,12 +135,12 @@ func (d *decoder) finish() (*Profile, error) {
 		pm.HasFunctions, pm.HasFilenames, pm.HasLineNumbers, pm.HasInlineFrames = m.hasFunctions, m.hasFilenames, m.hasLineNumbers, m.hasInlineFrames
 	}
 
-	funcIdx, err := newIDIndex(len(d.funcs), func(i int) uint64 { return d.funcs[i].id })
+	funcIdx, err := newIDIndex(d.funcs.len(), idsOf(d.funcs.all(), func(f *rawFunction) uint64 { return f.id }))
 	if err != nil {
 		return nil, fmt.Errorf("function: %w", err)
 	}
-	p.Functions = make([]Function, len(d.funcs))
-	for i, f := range d.funcs {
+	p.Functions = make([]Function, d.funcs.len())
+	for i, f := range d.funcs.all() {
 		fn := &p.Functions[i]
 		if fn.Name, err = d.str(f.name); err != nil {
 			return nil, err
@@ -139,14 +154,14 @@ func (d *decoder) finish() (*Profile, error) {
 		fn.StartLine = f.start
 	}
 
-	locIdx, err := newIDIndex(len(d.locs), func(i int) uint64 { return d.locs[i].id })
+	locIdx, err := newIDIndex(d.locs.len(), idsOf(d.locs.all(), func(l *rawLocation) uint64 { return l.id }))
 	if err != nil {
 		return nil, fmt.Errorf("location: %w", err)
 	}
-	lines := make([]Line, len(d.lineBuf))
-	p.Locations = make([]Location, len(d.locs))
+	lines := make([]Line, d.lines.len())
+	p.Locations = make([]Location, d.locs.len())
 	off := 0
-	for i, l := range d.locs {
+	for i, l := range d.locs.all() {
 		loc := &p.Locations[i]
 		loc.Address = l.address
 		loc.Mapping = -1

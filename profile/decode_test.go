@@ -176,9 +176,10 @@ func TestPresizeTables(t *testing.T) {
 		chk := newCheck(c.b, "profile", int64(len(raw)))
 		d := &decoder{p: &Profile{}, c: &chk}
 		d.presize(n)
-		got := cap(d.locs) == n.locations && cap(d.funcs) == n.functions && cap(d.strs) == n.strings && cap(d.lineBuf) == n.locations
-		if none := cap(d.locs)+cap(d.funcs)+cap(d.strs)+cap(d.lineBuf) == 0; got != c.presize || !got && !none {
-			t.Errorf("%s: tables of %d locations, %d functions, %d strings, %d lines; counted %+v", c.name, cap(d.locs), cap(d.funcs), cap(d.strs), cap(d.lineBuf), n)
+		locs, funcs, lines := rowsCap(&d.locs), rowsCap(&d.funcs), rowsCap(&d.lines)
+		got := locs == n.locations && funcs == n.functions && cap(d.strs) == n.strings && lines == n.locations
+		if none := locs+funcs+cap(d.strs)+lines == 0; got != c.presize || !got && !none {
+			t.Errorf("%s: tables of %d locations, %d functions, %d strings, %d lines; counted %+v", c.name, locs, funcs, cap(d.strs), lines, n)
 		}
 		if c.presize {
 			p, err := decodeFields(&bytesFields{w: wire{b: raw}}, n, &chk)
@@ -186,5 +187,66 @@ func TestPresizeTables(t *testing.T) {
 				t.Errorf("%s: decoded %d locations, %d functions, %v", c.name, len(p.Locations), len(p.Functions), err)
 			}
 		}
+	}
+}
+
+func rowsCap[T any](r *rows[T]) int {
+	n := 0
+	for _, b := range r.blocks {
+		n += cap(b)
+	}
+	return n
+}
+
+// Rows never move a record once added, and a run of lines stays
+// contiguous when it crosses a block's end.
+func TestRows(t *testing.T) {
+	var r rows[int]
+	var ptrs []*int
+	for i := range 3000 {
+		r.add(i)
+		ptrs = append(ptrs, &r.blocks[len(r.blocks)-1][len(r.blocks[len(r.blocks)-1])-1])
+	}
+	for i, p := range ptrs {
+		if *p != i {
+			t.Fatalf("record %d moved: %d", i, *p)
+		}
+	}
+	n := 0
+	for i, v := range r.all() {
+		if *v != i || i != n {
+			t.Fatalf("all: %d at %d", *v, i)
+		}
+		n++
+	}
+	if n != 3000 || r.len() != 3000 || len(r.blocks) > 5 {
+		t.Errorf("%d records in %d blocks, len %d", n, len(r.blocks), r.len())
+	}
+	// Runs of 1..7 records, as locations' lines: each reads back whole.
+	var lines rows[int]
+	var runs [][]int
+	v := 0
+	for k := 0; lines.len() < 5000; k++ {
+		start := lines.last()
+		for range k%7 + 1 {
+			start = lines.addRun(start, v)
+			v++
+		}
+		runs = append(runs, lines.run(start))
+	}
+	v = 0
+	for i, run := range runs {
+		if len(run) != i%7+1 {
+			t.Fatalf("run %d has %d records, want %d", i, len(run), i%7+1)
+		}
+		for _, x := range run {
+			if x != v {
+				t.Fatalf("run %d: record %d, want %d", i, x, v)
+			}
+			v++
+		}
+	}
+	if lines.len() != v || len(lines.blocks) < 2 {
+		t.Errorf("lines: len %d, want %d, in %d blocks", lines.len(), v, len(lines.blocks))
 	}
 }

@@ -300,12 +300,12 @@ type decoder struct {
 	periodType  [2]int64
 	defaultType int64
 	comments    []int64
-	locs        []rawLocation
-	funcs       []rawFunction
+	locs        rows[rawLocation]
+	funcs       rows[rawFunction]
 	maps        []rawMapping
 	strs        []string
 	labels      []rawLabel
-	lineBuf     []rawLine
+	lines       rows[rawLine] // every location's lines, each location's contiguous
 
 	c *check
 	// fixed is the decoded bytes of every record but the sample arrays
@@ -433,9 +433,9 @@ func (d *decoder) presize(n sampleCounts) {
 	if d.c.decoded(d.decodedBytes()+need) != nil {
 		return
 	}
-	d.locs = make([]rawLocation, 0, n.locations)
-	d.lineBuf = make([]rawLine, 0, n.locations)
-	d.funcs = make([]rawFunction, 0, n.functions)
+	d.locs.reserve(n.locations)
+	d.lines.reserve(n.locations)
+	d.funcs.reserve(n.functions)
 	d.strs = make([]string, 0, n.strings)
 }
 
@@ -455,6 +455,11 @@ func (d *decoder) str6(msg []byte) error {
 	}
 	if err := d.c.decoded(d.decodedBytes()); err != nil {
 		return err
+	}
+	if len(d.strs) == cap(d.strs) {
+		// Double: append grows by a quarter past 256 entries, copying
+		// (and faulting in) the table several times over.
+		d.strs = append(make([]string, 0, max(minBlock, 2*len(d.strs))), d.strs...)
 	}
 	d.strs = append(d.strs, string(msg))
 	return nil
@@ -671,7 +676,7 @@ func (d *decoder) mapping(b []byte) error {
 
 func (d *decoder) location(b []byte) error {
 	var l rawLocation
-	start := len(d.lineBuf)
+	start := d.lines.last()
 	w := wire{b: b}
 	for w.pos < len(b) {
 		field, typ, err := w.key()
@@ -695,7 +700,7 @@ func (d *decoder) location(b []byte) error {
 			if err != nil {
 				return err
 			}
-			d.lineBuf = append(d.lineBuf, ln)
+			start = d.lines.addRun(start, ln)
 			continue
 		}
 		if typ != 0 {
@@ -717,13 +722,13 @@ func (d *decoder) location(b []byte) error {
 			l.address = v
 		}
 	}
-	// Lines live in one shared buffer; finish slices them out.
-	l.lines = d.lineBuf[start:len(d.lineBuf):len(d.lineBuf)]
-	if err := d.c.over("locations", int64(len(d.locs))+1, d.c.b.Locations, true); err != nil {
+	// Lines live in shared blocks; finish copies them out.
+	l.lines = d.lines.run(start)
+	if err := d.c.over("locations", int64(d.locs.len())+1, d.c.b.Locations, true); err != nil {
 		return err
 	}
 	d.fixed += costLocation + costLine*int64(len(l.lines))
-	d.locs = append(d.locs, l)
+	d.locs.add(l)
 	return d.c.decoded(d.decodedBytes())
 }
 
@@ -746,11 +751,11 @@ func (d *decoder) function(b []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := d.c.over("functions", int64(len(d.funcs))+1, d.c.b.Functions, true); err != nil {
+	if err := d.c.over("functions", int64(d.funcs.len())+1, d.c.b.Functions, true); err != nil {
 		return err
 	}
 	d.fixed += costFunction
-	d.funcs = append(d.funcs, f)
+	d.funcs.add(f)
 	return d.c.decoded(d.decodedBytes())
 }
 
