@@ -418,9 +418,9 @@ func decodeFields(fr fieldReader, counts sampleCounts, c *check) (*Profile, erro
 }
 
 // presize sizes the location, function and string tables (and the line
-// buffer, at a line per location) from the records counted, so that they
-// are not grown by doubling: on a 10k-sample profile of 5,000 locations
-// that growth was 40 % of what a decode allocated. Counts over their
+// blocks, at a line per location) from the records counted, so that each
+// is one block rather than grown: on a 10k-sample profile of 5,000
+// locations append's growth was 40 % of what a decode allocated. Counts over their
 // budget, or tables that would not fit the decoded budget, are not
 // presized: the decode fails at the budget as it reaches it.
 func (d *decoder) presize(n sampleCounts) {
